@@ -1,0 +1,46 @@
+"""pollhub: a self-hosted live-polling server.
+
+* :class:`Hub`: the polls and their counts, owned by one thread; usable with no network.
+* :class:`PollServer`: serves a hub over WebSocket (a read and a write thread per client).
+* :class:`PollClient`: drives a server from a script.
+"""
+
+__version__ = "0.1.0"
+
+from .client import ConnectionClosed, PollClient
+from .errors import (
+    BadJSON,
+    BadMessage,
+    Forbidden,
+    PollClosed,
+    PollhubError,
+    RateLimited,
+    Unavailable,
+    UnknownOption,
+    UnknownPoll,
+)
+from .hub import Hub, Subscription
+from .polls import COUNTER, KINDS, SINGLE, Option, Poll
+from .server import PollServer
+
+__all__ = [
+    "Hub",
+    "PollServer",
+    "PollClient",
+    "Subscription",
+    "Poll",
+    "Option",
+    "SINGLE",
+    "COUNTER",
+    "KINDS",
+    "PollhubError",
+    "BadMessage",
+    "BadJSON",
+    "UnknownPoll",
+    "UnknownOption",
+    "PollClosed",
+    "Forbidden",
+    "RateLimited",
+    "Unavailable",
+    "ConnectionClosed",
+]

@@ -1,0 +1,256 @@
+"""The command line: ``python -m pollhub`` (serve), ``vote`` and ``watch``.
+
+This is the one place that configures logging and installs signal handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import struct
+import sys
+import threading
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import __version__, connection
+from .client import PollClient
+from .errors import PollhubError
+from .hub import Hub
+from .polls import KINDS, SINGLE
+from .server import DEFAULT_PORT, MAX_VOTE_RATE, WS_PATH, PollServer
+
+logger = logging.getLogger("pollhub")
+
+COMMANDS = ("serve", "vote", "watch")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args.pop(0) if args and args[0] in COMMANDS else "serve"
+    try:
+        if command == "vote":
+            return vote_command(args)
+        if command == "watch":
+            return watch_command(args)
+        return serve_command(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+# serve -------------------------------------------------------------------------------
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pollhub",
+        description="Run a live polling server. Other commands: 'vote' and 'watch' (see 'python -m pollhub vote -h').",
+    )
+    parser.add_argument("--version", action="version", version=f"pollhub {__version__}")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces, %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 picks a free one)")
+    parser.add_argument("--question", help="start with this poll as the current one")
+    parser.add_argument("--option", action="append", default=[], metavar="LABEL", help="an option of --question (repeat it)")
+    parser.add_argument("--kind", choices=KINDS, default=SINGLE, help="kind of the --question poll (default: %(default)s)")
+    parser.add_argument("--token", help="admin token (default: a random one, printed at start)")
+    parser.add_argument(
+        "--max-vote-rate",
+        type=float,
+        default=MAX_VOTE_RATE,
+        metavar="N",
+        help="votes per second per connection, with a burst of five seconds' worth; 0: no limit (default: %(default)g)",
+    )
+    limits = parser.add_argument_group("connection limits")
+    limits.add_argument("--max-size", type=int, default=connection.MAX_SIZE, metavar="BYTES", help="largest message (default: %(default)s)")
+    limits.add_argument(
+        "--max-connections", type=int, default=connection.MAX_CONNECTIONS, metavar="N", help="open connections (default: %(default)s)"
+    )
+    limits.add_argument(
+        "--handshake-timeout", type=float, default=connection.HANDSHAKE_TIMEOUT, metavar="S", help="seconds to send the HTTP request (default: %(default)g)"
+    )
+    limits.add_argument(
+        "--ping-interval", type=float, default=connection.PING_INTERVAL, metavar="S", help="ping a silent client after S seconds (default: %(default)g)"
+    )
+    limits.add_argument(
+        "--ping-timeout", type=float, default=connection.PING_TIMEOUT, metavar="S", help="drop a client that does not answer a ping (default: %(default)g)"
+    )
+    limits.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN", help="also accept browsers from this origin (repeat it)"
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: %(default)s)")
+    return parser
+
+
+def serve_command(argv: Sequence[str]) -> int:
+    parser = serve_parser()
+    args = parser.parse_args(argv)
+    if args.option and not args.question:
+        parser.error("--option needs --question")
+    if args.question and len(args.option) < 2:
+        parser.error("--question needs at least two --option")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    hub = Hub().start()
+    try:
+        if args.question:
+            hub.create_poll(args.question, args.option, args.kind)
+        server = PollServer(
+            hub,
+            args.host,
+            args.port,
+            token=args.token,
+            max_vote_rate=args.max_vote_rate,
+            allowed_origins=args.allow_origin,
+            max_size=args.max_size,
+            max_connections=args.max_connections,
+            handshake_timeout=args.handshake_timeout,
+            ping_interval=args.ping_interval,
+            ping_timeout=args.ping_timeout,
+        )
+    except PollhubError as exc:
+        hub.stop()
+        print(f"pollhub: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        hub.stop()
+        print(f"pollhub: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server.start()
+    print_banner(server, args.token is None)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        polls = hub.polls()
+        server.stop()
+        hub.stop()
+    votes = sum(p.total for p in polls)
+    print(f"pollhub stopped: {len(polls)} poll(s), {votes} vote(s) counted.", flush=True)
+    return 0
+
+
+def print_banner(server: PollServer, token_generated: bool) -> None:
+    port = server.port
+    print(f"pollhub {__version__} listening on {server.url}", flush=True)
+    if server.host in ("0.0.0.0", "::", ""):
+        addresses = lan_addresses() or ["127.0.0.1"]
+    else:
+        addresses = [server.host]
+    print("Join from any device on this network:")
+    for address in addresses:
+        host = f"[{address}]" if ":" in address else address
+        print(f"  ws://{host}:{port}{WS_PATH}")
+    if token_generated:
+        print(f"Admin token (shown once): {server.token}")
+    print(f"Vote from a shell: python -m pollhub vote {server.url} OPTION")
+    print("Stop with Ctrl-C.", flush=True)
+
+
+def lan_addresses() -> List[str]:
+    """The IPv4 addresses of this machine's network interfaces, loopback excluded."""
+    found: List[str] = []
+    try:
+        import fcntl
+
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _index, name in socket.if_nameindex():
+                request = struct.pack("256s", name.encode()[:15])
+                try:
+                    reply = fcntl.ioctl(probe.fileno(), 0x8915, request)  # SIOCGIFADDR
+                except OSError:
+                    continue  # interface without an IPv4 address
+                found.append(socket.inet_ntoa(reply[20:24]))
+        finally:
+            probe.close()
+    except (ImportError, OSError, AttributeError):
+        try:
+            found = [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+        except OSError:
+            found = []
+    return sorted({a for a in found if not a.startswith("127.")})
+
+
+# vote and watch ----------------------------------------------------------------------
+
+
+def vote_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pollhub vote", description="Cast one vote and exit.")
+    parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
+    parser.add_argument("option", help="the option's id or label")
+    parser.add_argument("--poll", help="the poll's id (default: the current poll)")
+    parser.add_argument("--voter", help="your voter id (voting again with it moves your vote)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)g)")
+    args = parser.parse_args(argv)
+    try:
+        with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
+            option = client.vote(args.option, poll=args.poll)
+            poll = client.poll(args.poll)
+    except PollhubError as exc:
+        print(f"pollhub vote: {exc} ({exc.code})", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError, ValueError) as exc:
+        print(f"pollhub vote: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Voted {option!r} in {poll.id!r}: {format_counts(poll.counts, poll.total)}")
+    return 0
+
+
+def watch_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pollhub watch", description="Print live results until Ctrl-C.")
+    parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
+    parser.add_argument("--poll", help="only this poll (default: every poll)")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        client = PollClient(args.url)
+    except (OSError, TimeoutError, ValueError, PollhubError) as exc:
+        print(f"pollhub watch: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        while not stop.is_set():
+            for message in client.updates(timeout=0.5):
+                line = _describe(message, args.poll)
+                if line:
+                    print(line, flush=True)
+                if stop.is_set():
+                    break
+            if client.closed and not stop.is_set():
+                print("pollhub watch: the server closed the connection", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()
+    return 0
+
+
+def _describe(message: Dict[str, Any], only: Optional[str]) -> Optional[str]:
+    kind = message["type"]
+    if kind == "welcome":
+        lines = [f"{p['id']}: {format_counts(p['counts'], p['total'])}" for p in message["polls"] if only in (None, p["id"])]
+        return "\n".join(lines) or "(no polls yet)"
+    if kind == "results" and only in (None, message["poll"]):
+        return f"{message['poll']}: {format_counts(message['counts'], message['total'])}"
+    if kind == "poll" and only in (None, message["poll"]["id"]):
+        poll = message["poll"]
+        state = "open" if poll["open"] else "closed"
+        return f"{poll['id']} ({state}): {format_counts(poll['counts'], poll['total'])}"
+    if kind == "current" and only is None:
+        return f"current poll: {message['poll']}"
+    if kind == "deleted" and only in (None, message["poll"]):
+        return f"{message['poll']}: deleted"
+    return None
+
+
+def format_counts(counts: Dict[str, int], total: int) -> str:
+    parts = [f"{option} {count}" for option, count in counts.items()]
+    return f"{', '.join(parts)} (total {total})"

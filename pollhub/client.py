@@ -1,0 +1,292 @@
+"""PollClient: drive a pollhub server from a script, on ``websocket-client``.
+
+::
+
+    with PollClient("ws://127.0.0.1:8765/ws", voter="ann") as client:
+        client.vote("pizza")                        # returns once the server counted it
+        client.wait_for(lambda c: c.results()["pizza"] >= 10, timeout=30)
+
+A background thread (``pollhub-client``) reads every message: it keeps the
+latest state of every poll, answers pings, completes the request each reply
+belongs to (matched by ``ref``) and queues the message for :meth:`PollClient.updates`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import queue
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import websocket
+
+from .errors import PollhubError, error_from_code
+from .polls import SINGLE, Poll
+
+TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
+
+
+class ConnectionClosed(PollhubError):
+    """The connection to the server is closed."""
+
+    code = "closed"
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``host:port``, ``http://host:port`` or a full ``ws://`` URL; return the ``ws`` URL.
+
+    A URL without a path gets ``/ws``.
+    """
+    if "://" not in url:
+        url = "ws://" + url
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path not in ("", "/") else "/ws"
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.reply: Optional[Dict[str, Any]] = None
+
+
+class PollClient:
+    """A connection to a pollhub server; connects in the constructor.
+
+    ``voter`` names the voter (so reconnecting does not vote twice);
+    ``token`` is the admin token, needed for the admin methods. Every method
+    is thread-safe. Methods that wait raise ``TimeoutError`` after ``timeout``
+    seconds, the server's refusals as the matching
+    :class:`~pollhub.errors.PollhubError`, and :class:`ConnectionClosed`
+    once the connection is gone.
+    """
+
+    def __init__(
+        self, url: str, voter: Optional[str] = None, token: Optional[str] = None, timeout: float = TIMEOUT
+    ) -> None:
+        self.url = normalize_url(url)
+        self.timeout = timeout
+        self._refs = itertools.count(1)
+        self._state = threading.Condition()
+        self._pending: Dict[int, _Pending] = {}
+        self._polls: Dict[str, Dict[str, Any]] = {}
+        self._current: Optional[str] = None
+        self._seq = 0
+        self._closed = False
+        self._updates: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
+        self._welcomed = threading.Event()
+        self.voter: Optional[str] = voter
+        self.admin = False
+        self._ws = websocket.create_connection(self.url, timeout=timeout, enable_multithread=True)
+        self._ws.settimeout(None)  # the reader blocks until a message or the close
+        self._reader = threading.Thread(target=self._read_loop, name="pollhub-client", daemon=True)
+        self._reader.start()
+        try:
+            if not self._welcomed.wait(timeout):
+                raise TimeoutError(f"no welcome from {self.url} within {timeout} seconds")
+            if voter is not None or token is not None:
+                reply = self._request({"type": "hello", "voter": voter, "token": token})
+                self.voter, self.admin = reply["voter"], reply["admin"]
+        except BaseException:
+            self.close()
+            raise
+
+    # Voting and state ----------------------------------------------------------------
+
+    def vote(self, option: str, poll: Optional[str] = None) -> str:
+        """Vote for an option (id or label) of a poll (the current one by default).
+
+        Returns the option id once the server has counted the vote.
+        """
+        message: Dict[str, Any] = {"type": "vote", "option": option}
+        if poll is not None:
+            message["poll"] = poll
+        return self._request(message)["option"]
+
+    def results(self, poll: Optional[str] = None) -> Dict[str, int]:
+        """The latest known ``{option id: count}`` of a poll (the current one by default)."""
+        with self._state:
+            return dict(self._poll_data(poll)["counts"])
+
+    def poll(self, poll: Optional[str] = None) -> Poll:
+        """The latest known state of a poll (the current one by default)."""
+        with self._state:
+            return Poll.from_json(self._poll_data(poll))
+
+    def polls(self) -> List[Poll]:
+        """The latest known state of every poll."""
+        with self._state:
+            return [Poll.from_json(data) for data in self._polls.values()]
+
+    @property
+    def current(self) -> Optional[str]:
+        """The id of the current poll, or None."""
+        with self._state:
+            return self._current
+
+    def wait_for(self, predicate: Callable[["PollClient"], Any], timeout: Optional[float] = None) -> Any:
+        """Wait until ``predicate(client)`` is true (checked after every update); return its value."""
+        timeout = self.timeout if timeout is None else timeout
+        with self._state:
+            value = self._check(predicate)
+            if not value and not self._state.wait_for(lambda: self._check(predicate), timeout):
+                raise TimeoutError(f"condition not met within {timeout} seconds")
+            return self._check(predicate)
+
+    def updates(self, timeout: Optional[float] = None) -> Iterator[Dict[str, Any]]:
+        """Every message from the server as a dict, starting with ``welcome``.
+
+        Ends when the connection closes, or after ``timeout`` seconds with no message.
+        """
+        while True:
+            try:
+                item = self._updates.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if item is None:
+                self._updates.put(None)
+                return
+            yield item
+
+    # Admin (needs the token) -----------------------------------------------------------
+
+    def create_poll(self, question: str, options: Sequence[str], kind: str = SINGLE) -> str:
+        """Create a poll; returns its id."""
+        reply = self._request({"type": "create_poll", "question": question, "options": list(options), "kind": kind})
+        return reply["poll"]
+
+    def open_poll(self, poll: str) -> None:
+        self._request({"type": "open_poll", "poll": poll})
+
+    def close_poll(self, poll: str) -> None:
+        self._request({"type": "close_poll", "poll": poll})
+
+    def reset_poll(self, poll: str) -> None:
+        self._request({"type": "reset_poll", "poll": poll})
+
+    def delete_poll(self, poll: str) -> None:
+        self._request({"type": "delete_poll", "poll": poll})
+
+    def set_current(self, poll: str) -> None:
+        self._request({"type": "set_current", "poll": poll})
+
+    # Lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (code 1000) and end the reader thread."""
+        with self._state:
+            already = self._closed
+            self._closed = True
+        if not already:
+            try:
+                self._ws.send_close()
+            except Exception:  # already gone
+                pass
+        self._reader.join(self.timeout)
+        self._ws.shutdown()
+        self._reader.join(self.timeout)
+
+    @property
+    def closed(self) -> bool:
+        with self._state:
+            return self._closed
+
+    def __enter__(self) -> "PollClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Internals -----------------------------------------------------------------------
+
+    def _request(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        ref = next(self._refs)
+        pending = _Pending()
+        with self._state:
+            if self._closed:
+                raise ConnectionClosed("the connection is closed")
+            self._pending[ref] = pending
+        message = {k: v for k, v in message.items() if v is not None}
+        message["ref"] = ref
+        try:
+            self._ws.send(json.dumps(message))
+        except (websocket.WebSocketException, OSError) as exc:
+            with self._state:
+                self._pending.pop(ref, None)
+            raise ConnectionClosed(f"the connection is closed: {exc}") from None
+        if not pending.done.wait(self.timeout):
+            with self._state:
+                self._pending.pop(ref, None)
+            raise TimeoutError(f"no reply from the server within {self.timeout} seconds")
+        reply = pending.reply
+        if reply is None:
+            raise ConnectionClosed("the connection closed before the server replied")
+        if reply["type"] == "error":
+            raise error_from_code(reply["code"], reply["message"])
+        return reply
+
+    def _poll_data(self, poll: Optional[str]) -> Dict[str, Any]:
+        poll_id = self._current if poll is None else poll
+        if poll_id is None or poll_id not in self._polls:
+            raise KeyError(f"no poll {poll_id!r}" if poll_id else "there is no current poll")
+        return self._polls[poll_id]
+
+    def _check(self, predicate: Callable[["PollClient"], Any]) -> Any:
+        # Called with self._state held; RLock-free predicates may call results() etc.
+        try:
+            return predicate(self)
+        except KeyError:
+            return False
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                opcode, data = self._ws.recv_data()
+                if opcode != websocket.ABNF.OPCODE_TEXT:
+                    if opcode == websocket.ABNF.OPCODE_CLOSE:
+                        return
+                    continue
+                message = json.loads(data.decode("utf-8"))
+                self._receive(message)
+                self._updates.put(message)
+        except (websocket.WebSocketException, OSError, ValueError):
+            return
+        finally:
+            with self._state:
+                self._closed = True
+                pending, self._pending = self._pending, {}
+                self._state.notify_all()
+            for waiting in pending.values():
+                waiting.done.set()
+            self._welcomed.set()
+            self._updates.put(None)
+
+    def _receive(self, message: Dict[str, Any]) -> None:
+        kind = message.get("type")
+        with self._state:
+            if kind == "welcome":
+                self._polls = {p["id"]: p for p in message["polls"]}
+                self._current = message["current"]
+                self._seq = message.get("seq", 0)
+            elif kind == "results":
+                poll = self._polls.get(message["poll"])
+                if poll is not None and message["seq"] > self._seq:
+                    poll["counts"], poll["total"] = message["counts"], message["total"]
+                self._seq = max(self._seq, message["seq"])
+            elif kind == "poll":
+                self._polls[message["poll"]["id"]] = message["poll"]
+            elif kind == "current":
+                self._current = message["poll"]
+            elif kind == "deleted":
+                self._polls.pop(message["poll"], None)
+            ref = message.get("ref")
+            waiting = self._pending.pop(ref, None) if ref is not None else None
+            self._state.notify_all()
+        if waiting is not None:
+            waiting.reply = message
+            waiting.done.set()
+        if kind == "welcome":
+            self._welcomed.set()

@@ -1,0 +1,610 @@
+"""Connection threads on ``websocket-server``: a read thread and a write thread per client.
+
+Each client connection has two threads:
+
+* its **read thread**, the one ``socketserver`` starts for every connection
+  (the ``websocket-server`` package's handler thread): it answers the HTTP
+  request, then reads frames, answers pings and close frames and hands each
+  message to the server's ``on_text`` / ``on_binary``;
+* its **write thread**, fed by its own bounded ``queue.Queue`` of ready frames:
+  once the handshake is done it is the only thread that writes to the socket,
+  so a slow client blocks nobody but its own write thread.
+
+:class:`ConnectionServer` and :class:`Connection` subclass the package's
+``WebsocketServer`` and ``WebSocketHandler``. The package (0.6.4) is not a
+correct WebSocket server on its own; every override below that exists to fix
+it says so in a comment starting ``websocket-server:``. In short, the package:
+
+1. calls ``logging.basicConfig()`` at import: undone right after the import;
+2. reads the handshake with unbounded ``readline`` and no timeout, and drops
+   the connection on any request that is not an upgrade: :meth:`Connection._read_request`
+   bounds it in size and time and answers with real HTTP statuses;
+3. writes with ``socket.send``, whose partial writes corrupt the stream, from
+   whichever thread calls it: only the write thread writes, with ``sendall``;
+4. trusts the 64-bit payload length, skips binary and continuation frames
+   without reading their payload, never answers a close frame and raises on
+   invalid UTF-8: frames go through :class:`pollhub.frames.MessageReader`;
+5. echoes pings through a text encoder: pongs carry the exact payload bytes;
+6. keeps ``socketserver``'s listen backlog of 5 and anonymous threads: the
+   backlog is ``LISTEN_BACKLOG`` and every thread has a name;
+7. uses ``ssl.wrap_socket``, removed in Python 3.12: pollhub never passes the
+   package a key or certificate, so that code never runs.
+
+Limits are named keyword arguments of :class:`ConnectionServer` (and of
+``PollServer``), with the defaults below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import select
+import socket
+import threading
+import time
+from typing import Any, Dict, Optional, Sequence, Set, Tuple
+
+from . import frames, handshake
+from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
+from .handshake import HTTPError, Request
+
+
+def _import_websocket_server() -> Any:
+    # websocket-server: the package calls logging.basicConfig() when imported,
+    # which adds a handler to the root logger of any program that imports
+    # pollhub. Remove whatever handler that import added.
+    root = logging.getLogger()
+    before = list(root.handlers)
+    import websocket_server
+
+    for handler in root.handlers[:]:
+        if handler not in before:
+            root.removeHandler(handler)
+    return websocket_server
+
+
+websocket_server = _import_websocket_server()
+
+logger = logging.getLogger(__name__)
+
+MAX_SIZE = 64 * 1024  # bytes in one message (a vote is tiny); more is closed with 1009
+MAX_CONNECTIONS = 5000  # open WebSocket connections; more get HTTP 503
+HANDSHAKE_TIMEOUT = 10.0  # seconds to send a whole HTTP request
+MAX_HEADER_SIZE = 16 * 1024  # bytes in the request line and headers together
+PING_INTERVAL = 20.0  # seconds of silence before the server pings a client
+PING_TIMEOUT = 20.0  # seconds to answer that ping before being dropped
+CLOSE_TIMEOUT = 5.0  # seconds to wait for the peer's close frame, or for the write thread
+WRITE_TIMEOUT = 10.0  # seconds one write may block before the client counts as stalled
+SEND_QUEUE_SIZE = 1000  # frames waiting for a client; a client that lets it fill is dropped
+LISTEN_BACKLOG = 1024  # pending TCP connections the kernel may hold
+RECV_SIZE = 65536
+
+_poll = getattr(select, "poll", None)
+
+
+class Limits:
+    """The limits one server applies to each of its connections (see the constants above)."""
+
+    __slots__ = (
+        "max_size",
+        "max_connections",
+        "handshake_timeout",
+        "max_header_size",
+        "ping_interval",
+        "ping_timeout",
+        "close_timeout",
+        "write_timeout",
+        "send_queue_size",
+    )
+
+    def __init__(
+        self,
+        max_size: int = MAX_SIZE,
+        max_connections: int = MAX_CONNECTIONS,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        max_header_size: int = MAX_HEADER_SIZE,
+        ping_interval: float = PING_INTERVAL,
+        ping_timeout: float = PING_TIMEOUT,
+        close_timeout: float = CLOSE_TIMEOUT,
+        write_timeout: float = WRITE_TIMEOUT,
+        send_queue_size: int = SEND_QUEUE_SIZE,
+    ) -> None:
+        self.max_size = max_size
+        self.max_connections = max_connections
+        self.handshake_timeout = handshake_timeout
+        self.max_header_size = max_header_size
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.close_timeout = close_timeout
+        self.write_timeout = write_timeout
+        self.send_queue_size = send_queue_size
+
+
+def format_address(address: Any) -> str:
+    """``host:port`` for an IPv4 or IPv6 socket address."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host = address[0]
+        return f"[{host}]:{address[1]}" if ":" in host else f"{host}:{address[1]}"
+    return str(address)
+
+
+class Connection(websocket_server.WebSocketHandler):
+    """One client connection: its read thread runs this object, its write thread drains ``_queue``.
+
+    ``socketserver`` constructs it in the new read thread and the constructor
+    runs the whole connection (:meth:`setup`, :meth:`handle`, :meth:`finish`).
+    :meth:`send_frame`, :meth:`send_text`, :meth:`close` and :meth:`abort`
+    are thread-safe; nothing else is meant to be called from outside.
+    """
+
+    server: "ConnectionServer"
+
+    # websocket-server: the package's setup() makes buffered rfile/wfile and its
+    # handle() loops on blocking readline()/read(); pollhub reads with recv()
+    # into MessageReader instead, so none of that is set up.
+    def setup(self) -> None:
+        self.id = next(self.server._ids)
+        threading.current_thread().name = f"pollhub-read-{self.id}"
+        self.limits = self.server.limits
+        self.sock: socket.socket = self.request
+        self.address = format_address(self.client_address)
+        self.http_request: Optional[Request] = None
+        self.upgraded = False
+        self._queue: "queue.Queue[Optional[bytes]]" = queue.Queue(self.limits.send_queue_size)
+        self._lock = threading.Lock()  # orders send_frame() against close()
+        self._closing = False  # a close frame (or the end) is queued; nothing more is
+        self._close_deadline: Optional[float] = None
+        self._aborted = False
+        self._ping_sent: Optional[float] = None
+        self._last_heard = time.monotonic()
+        self._writer: Optional[threading.Thread] = None
+        self.sock.settimeout(self.limits.write_timeout)
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+    def handle(self) -> None:
+        with self.server._track(self):
+            request, rest = self._read_request()
+            if request is None:
+                return
+            self.http_request = request
+            if not self._upgrade(request):
+                return
+            self.upgraded = True
+            self._writer = threading.Thread(target=self._write_loop, name=f"pollhub-write-{self.id}", daemon=True)
+            self._writer.start()
+            try:
+                self.server.on_open(self)
+                self._read_loop(rest)
+            except OSError as exc:
+                if not self._aborted:
+                    logger.debug("%s: connection lost: %s", self.address, exc)
+            finally:
+                self.server.on_close(self)
+                self._finish_writer()
+
+    # websocket-server: the package's finish() looks the handler up in a list
+    # (O(n) per disconnect) to call client_left; ConnectionServer.on_close replaces it.
+    def finish(self) -> None:
+        pass
+
+    # Sending (any thread) ----------------------------------------------------------
+
+    def send_frame(self, frame: bytes) -> bool:
+        """Queue one ready frame for the write thread; never blocks.
+
+        Returns False when the connection is closing. A client whose queue is
+        full is too slow to keep up and is dropped.
+        """
+        with self._lock:
+            if self._closing:
+                return False
+            try:
+                self._queue.put_nowait(frame)
+                return True
+            except queue.Full:
+                pass
+        logger.warning("%s: dropped: %d messages waiting, the client stopped reading", self.address, self._queue.qsize())
+        self.abort()
+        return False
+
+    def send_text(self, text: str) -> bool:  # type: ignore[override]
+        """Queue a text message."""
+        # websocket-server: the package's send_text() writes with socket.send
+        # from the calling thread; this goes through the write thread instead.
+        return self.send_frame(frames.encode_frame(frames.OP_TEXT, text.encode("utf-8")))
+
+    def send_message(self, message: str) -> bool:  # type: ignore[override]
+        return self.send_text(message)
+
+    def send_binary(self, data: bytes) -> bool:
+        """Queue a binary message."""
+        return self.send_frame(frames.encode_frame(frames.OP_BINARY, data))
+
+    def close(self, code: int = frames.CLOSE_NORMAL, reason: str = "") -> None:  # type: ignore[override]
+        """Start the closing handshake: queue a close frame; send nothing after it."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            self._close_deadline = time.monotonic() + self.limits.close_timeout
+            try:
+                self._queue.put_nowait(frames.encode_close(code, reason))
+                self._queue.put_nowait(None)
+                return
+            except queue.Full:
+                pass
+        self.abort()
+
+    send_close = close
+
+    def abort(self) -> None:
+        """Drop the TCP connection now, without a closing handshake; both threads then end."""
+        self._aborted = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    # The write thread --------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        get, sendall = self._queue.get, self.sock.sendall
+        try:
+            while True:
+                frame = get()
+                if frame is None:
+                    return
+                sendall(frame)
+        except OSError as exc:  # socket.timeout included: the client stalled past write_timeout
+            if not self._aborted:
+                logger.warning("%s: dropped: write failed: %s", self.address, exc)
+            self.abort()
+
+    def _finish_writer(self) -> None:
+        with self._lock:
+            if not self._closing:
+                self._closing = True
+                try:
+                    self._queue.put_nowait(None)
+                except queue.Full:
+                    self._aborted = True
+        writer = self._writer
+        if writer is None:
+            return
+        if self._aborted:
+            self.abort()
+        writer.join(self.limits.close_timeout)
+        if writer.is_alive():
+            self.abort()
+            writer.join(self.limits.close_timeout)
+
+    # The read thread ---------------------------------------------------------------
+
+    def _send_raw(self, data: bytes) -> None:
+        """Write from the read thread; only before the write thread exists."""
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            pass
+
+    def _read_request(self) -> Tuple[Optional[Request], bytes]:
+        """Read the HTTP request head within the handshake time and size limits."""
+        # websocket-server: the package reads the request with readline() on a
+        # buffered file, with no bound on size or time (one client sending
+        # half a line holds its thread for ever) and asserts on a non-GET.
+        deadline = time.monotonic() + self.limits.handshake_timeout
+        buffer = b""
+        while True:
+            end = buffer.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            if len(buffer) > self.limits.max_header_size:
+                return self._refuse(HTTPError(431, "request headers too large")), b""
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._wait_readable(remaining):
+                logger.info("%s: dropped: no complete HTTP request within %.0f s", self.address, self.limits.handshake_timeout)
+                return None, b""
+            try:
+                data = self.sock.recv(RECV_SIZE)
+            except OSError:
+                return None, b""
+            if not data:
+                return None, b""
+            buffer += data
+        if end > self.limits.max_header_size:
+            return self._refuse(HTTPError(431, "request headers too large")), b""
+        try:
+            return handshake.parse_request(buffer[:end]), buffer[end + 4 :]
+        except HTTPError as error:
+            return self._refuse(error), b""
+
+    def _refuse(self, error: HTTPError, request: Optional[Request] = None) -> None:
+        head_only = request is not None and request.method == "HEAD"
+        self._send_raw(handshake.error_response(error, head_only=head_only))
+        logger.info("%s: HTTP %d: %s", self.address, error.status, error.message)
+        return None
+
+    def _upgrade(self, request: Request) -> bool:
+        """Answer the request: True once upgraded, False after an HTTP response."""
+        try:
+            response = self.server.http_response(request)
+            if response is not None:
+                self._send_raw(response)
+                return False
+            key = handshake.check_upgrade(request, self.server.allowed_origins)
+            if not self.server._admit(self):
+                raise HTTPError(503, "too many connections, try again later", {"Retry-After": "5"})
+        except HTTPError as error:
+            self._refuse(error, request)
+            return False
+        self._send_raw(handshake.upgrade_response(key))
+        return True
+
+    def _read_loop(self, data: bytes) -> None:
+        reader = MessageReader(self.limits.max_size)
+        while True:
+            if data:
+                self._last_heard = time.monotonic()
+                reader.feed(data)
+                try:
+                    for event in reader.events():
+                        if not self._on_event(event):
+                            return
+                except ProtocolError as error:
+                    logger.warning("%s: closing with %d: %s", self.address, error.code, error.reason)
+                    self.close(error.code, error.reason)
+                    return
+            data = self._receive()
+            if data is None:
+                return
+
+    def _receive(self) -> Optional[bytes]:
+        """The next bytes from the client; b"" after a quiet interval; None at the end."""
+        timeout = self._idle_timeout()
+        if timeout is None:
+            return None
+        if not self._wait_readable(timeout):
+            return b""
+        return self.sock.recv(RECV_SIZE) or None
+
+    def _idle_timeout(self) -> Optional[float]:
+        """Seconds to wait for the client before acting; None when the connection is over."""
+        now = time.monotonic()
+        if self._close_deadline is not None:
+            if now >= self._close_deadline:
+                logger.info("%s: no close frame within %.0f s, dropping", self.address, self.limits.close_timeout)
+                return None
+            return self._close_deadline - now
+        if self._ping_sent is not None:
+            if now - self._ping_sent >= self.limits.ping_timeout:
+                logger.info("%s: dropped: no pong within %.0f s", self.address, self.limits.ping_timeout)
+                return None
+            return self._ping_sent + self.limits.ping_timeout - now
+        quiet = now - self._last_heard
+        if quiet >= self.limits.ping_interval:
+            self._ping_sent = now
+            self.send_frame(frames.encode_frame(frames.OP_PING, b"keepalive"))
+            return self.limits.ping_timeout
+        return self.limits.ping_interval - quiet
+
+    def _wait_readable(self, timeout: float) -> bool:
+        if _poll is not None:
+            poller = _poll()
+            poller.register(self.sock, select.POLLIN)
+            return bool(poller.poll(max(0.0, timeout) * 1000))
+        readable, _, _ = select.select([self.sock], [], [], max(0.0, timeout))  # pragma: no cover
+        return bool(readable)
+
+    def _on_event(self, event: Event) -> bool:
+        """Act on one event; False ends the read loop."""
+        if isinstance(event, Text):
+            if not self._closing:
+                self.server.on_text(self, event.data)
+        elif isinstance(event, Binary):
+            if not self._closing:
+                self.server.on_binary(self, event.data)
+        elif isinstance(event, Ping):
+            # websocket-server: the package sends the pong through its text
+            # encoder, so a binary ping payload is not echoed exactly.
+            self.send_frame(frames.encode_frame(frames.OP_PONG, event.payload))
+        elif isinstance(event, Pong):
+            self._ping_sent = None
+        elif isinstance(event, Close):
+            # websocket-server: the package drops the connection without
+            # answering; RFC 6455 section 5.5.1 wants the close echoed.
+            if not self._closing:
+                if event.code == frames.CLOSE_NO_STATUS:
+                    self.close(frames.CLOSE_NORMAL)
+                else:
+                    self.close(event.code)
+            return False
+        return True
+
+
+class ConnectionServer(websocket_server.WebsocketServer):
+    """A threaded WebSocket server: a read thread and a write thread per connection.
+
+    Subclasses decide what a connection is for by overriding :meth:`on_open`,
+    :meth:`on_text`, :meth:`on_binary`, :meth:`on_close` and
+    :meth:`http_response`. Limits are keyword arguments (see the module's
+    constants for their defaults). ``allowed_origins`` lists the browser
+    origins accepted besides the server's own.
+    """
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        allowed_origins: Sequence[str] = (),
+        **limits: Any,
+    ) -> None:
+        self.limits = Limits(**limits)
+        self.allowed_origins = tuple(allowed_origins)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._threads: Set[threading.Thread] = set()  # type: ignore[assignment]
+        self._connections: Dict[int, Connection] = {}
+        self._open_count = 0
+        self._accept_thread: Optional[threading.Thread] = None
+        self._serving = False
+        self._stopped = False
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        # websocket-server: WebsocketServer.__init__ binds at once with the
+        # package's own handler class; pollhub swaps in Connection after it.
+        super().__init__(host=host, port=port)
+        self.RequestHandlerClass = Connection
+        self.host = host
+        self.port = self.socket.getsockname()[1]
+
+    # Hooks for subclasses (called in a connection's read thread) ------------------
+
+    def http_response(self, request: Request) -> Optional[bytes]:
+        """An HTTP response for a request that is not a WebSocket upgrade, or None to upgrade."""
+        return None
+
+    def on_open(self, conn: Connection) -> None:
+        """A WebSocket connection is open."""
+
+    def on_text(self, conn: Connection, text: str) -> None:
+        """A text message arrived."""
+
+    def on_binary(self, conn: Connection, data: bytes) -> None:
+        """A binary message arrived; by default it is refused with close code 1003."""
+        conn.close(frames.CLOSE_UNSUPPORTED_DATA, "binary messages are not supported")
+
+    def on_close(self, conn: Connection) -> None:
+        """A WebSocket connection is over; called once for each ``on_open``."""
+
+    # Lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> "ConnectionServer":
+        """Accept connections in a background thread named ``pollhub-accept``."""
+        self._accept_thread = threading.Thread(target=self.serve_forever, name="pollhub-accept", daemon=True)
+        self._accept_thread.start()
+        return self
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accept connections until :meth:`stop` (from another thread)."""
+        self._serving = True
+        try:
+            super(websocket_server.WebsocketServer, self).serve_forever(poll_interval)
+        finally:
+            self._serving = False
+
+    def stop(self) -> None:
+        """Stop accepting, close every connection with 1001 and wait for their threads.
+
+        Clients get ``close_timeout`` seconds to answer the close frame before
+        their connections are dropped. Idempotent.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._serving or (self._accept_thread is not None and self._accept_thread.is_alive()):
+            self.shutdown()
+        if self._accept_thread is not None:
+            self._accept_thread.join(self.limits.close_timeout)
+        self.socket.close()
+        with self._lock:
+            connections = list(self._connections.values())
+        for conn in connections:
+            if conn.upgraded:
+                conn.close(frames.CLOSE_GOING_AWAY, "server shutting down")
+            else:
+                conn.abort()
+        if not self._join_threads(self.limits.close_timeout):
+            with self._lock:
+                connections = list(self._connections.values())
+            for conn in connections:
+                conn.abort()
+            self._join_threads(self.limits.close_timeout)
+
+    server_close = stop
+
+    def __enter__(self) -> "ConnectionServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def connection_count(self) -> int:
+        """Open WebSocket connections."""
+        return self._open_count
+
+    # socketserver plumbing ---------------------------------------------------------
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Like ThreadingMixIn.process_request, with a named thread that is
+        # forgotten when it ends (ThreadingMixIn keeps every thread until
+        # server_close, a leak on a long-running server).
+        thread = threading.Thread(
+            target=self._connection_thread, args=(request, client_address), name="pollhub-read", daemon=True
+        )
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _connection_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            logger.exception("%s: unexpected error", format_address(client_address))
+        finally:
+            self.shutdown_request(request)
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.exception("%s: unexpected error", format_address(client_address))
+
+    def _join_threads(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
+
+    def _track(self, conn: Connection) -> "_Tracked":
+        return _Tracked(self, conn)
+
+    def _admit(self, conn: Connection) -> bool:
+        """Count an upgraded connection, unless that would pass ``max_connections``."""
+        with self._lock:
+            if self._open_count >= self.limits.max_connections or self._stopped:
+                return False
+            self._open_count += 1
+            return True
+
+
+class _Tracked:
+    """Keeps a connection in its server's table while its read thread runs it."""
+
+    def __init__(self, server: ConnectionServer, conn: Connection) -> None:
+        self.server, self.conn = server, conn
+
+    def __enter__(self) -> None:
+        with self.server._lock:
+            self.server._connections[self.conn.id] = self.conn
+        if self.server._stopped:
+            self.conn.abort()
+
+    def __exit__(self, *exc: object) -> None:
+        with self.server._lock:
+            self.server._connections.pop(self.conn.id, None)
+            if self.conn.upgraded:
+                self.server._open_count -= 1

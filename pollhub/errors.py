@@ -1,0 +1,79 @@
+"""The exceptions pollhub raises, one per error code of the wire protocol.
+
+The hub raises them from its Python API; the server sends them to a client as
+``{"type": "error", "code": ..., "message": ...}``; :class:`~pollhub.PollClient`
+raises them again from such a message. ``code`` is the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Type
+
+
+class PollhubError(Exception):
+    """Base class: something pollhub refused, with a message for a person."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadMessage(PollhubError):
+    """A message that is not one pollhub understands (wrong type or fields)."""
+
+    code = "bad_message"
+
+
+class BadJSON(BadMessage):
+    """A text message that is neither JSON nor an option of the current poll."""
+
+    code = "bad_json"
+
+
+class UnknownPoll(PollhubError):
+    """No poll has that id (or there is no current poll)."""
+
+    code = "unknown_poll"
+
+
+class UnknownOption(PollhubError):
+    """The poll has no option with that id or label."""
+
+    code = "unknown_option"
+
+
+class PollClosed(PollhubError):
+    """The poll is closed for voting."""
+
+    code = "poll_closed"
+
+
+class Forbidden(PollhubError):
+    """An admin message without a ``hello`` carrying the admin token, or a wrong token."""
+
+    code = "forbidden"
+
+
+class RateLimited(PollhubError):
+    """Votes from one connection faster than the server's ``max_vote_rate``."""
+
+    code = "rate_limited"
+
+
+class Unavailable(PollhubError):
+    """The hub is not running (not started yet, or stopped)."""
+
+    code = "unavailable"
+
+
+ERRORS: Dict[str, Type[PollhubError]] = {
+    cls.code: cls
+    for cls in (BadMessage, BadJSON, UnknownPoll, UnknownOption, PollClosed, Forbidden, RateLimited, Unavailable)
+}
+
+
+def error_from_code(code: str, message: str) -> PollhubError:
+    """The exception for an error ``code`` received from a server."""
+    return ERRORS.get(code, PollhubError)(message)

@@ -1,0 +1,269 @@
+"""RFC 6455 framing, with no I/O: encode server frames, parse a client's byte stream.
+
+:class:`MessageReader` is a small state machine in the style of h11 and wsproto.
+Feed it whatever bytes arrived with :meth:`MessageReader.feed` and take the
+complete events with :meth:`MessageReader.events`. It enforces every rule a
+server must check on frames coming from a client and raises
+:class:`ProtocolError` carrying the close code to answer with.
+"""
+
+from __future__ import annotations
+
+import codecs
+import struct
+from typing import Iterator, List, NamedTuple, Optional, Tuple, Union
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+DATA_OPCODES = (OP_CONTINUATION, OP_TEXT, OP_BINARY)
+CONTROL_OPCODES = (OP_CLOSE, OP_PING, OP_PONG)
+
+# Close codes (RFC 6455 section 7.4.1).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_NO_STATUS = 1005  # never sent: stands for "the close frame had no code"
+CLOSE_INVALID_DATA = 1007
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+
+MAX_CONTROL_PAYLOAD = 125
+
+#: Codes a peer may put in a close frame: the registered ones that are meant to
+#: be sent, plus the ranges for libraries (3000-3999) and applications (4000-4999).
+VALID_CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
+
+
+class ProtocolError(Exception):
+    """The client broke RFC 6455; the connection must close with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{reason} (close code {code})")
+        self.code = code
+        self.reason = reason
+
+
+class Text(NamedTuple):
+    """A complete text message."""
+
+    data: str
+
+
+class Binary(NamedTuple):
+    """A complete binary message."""
+
+    data: bytes
+
+
+class Ping(NamedTuple):
+    payload: bytes
+
+
+class Pong(NamedTuple):
+    payload: bytes
+
+
+class Close(NamedTuple):
+    """The peer's close frame; ``code`` is ``CLOSE_NO_STATUS`` when it had none."""
+
+    code: int
+    reason: str
+
+
+Event = Union[Text, Binary, Ping, Pong, Close]
+
+
+def is_valid_close_code(code: int) -> bool:
+    """True for a code a peer may send in a close frame."""
+    return code in VALID_CLOSE_CODES or 3000 <= code <= 4999
+
+
+def encode_frame(opcode: int, payload: bytes = b"", fin: bool = True) -> bytes:
+    """Return one unmasked frame, as a server sends it."""
+    first = (0x80 if fin else 0) | opcode
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", first, length)
+    elif length < 0x10000:
+        header = struct.pack("!BBH", first, 126, length)
+    else:
+        header = struct.pack("!BBQ", first, 127, length)
+    return header + payload
+
+
+def encode_close(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
+    """Return a close frame; the reason is cut to fit in a control frame."""
+    data = reason.encode("utf-8")[: MAX_CONTROL_PAYLOAD - 2]
+    data = data.decode("utf-8", "ignore").encode("utf-8")  # never cut inside a character
+    return encode_frame(OP_CLOSE, struct.pack("!H", code) + data)
+
+
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    """XOR ``payload`` with the repeated 4-byte ``mask`` (one big-int XOR, not a byte loop)."""
+    n = len(payload)
+    if not n:
+        return b""
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+
+
+def parse_close_payload(payload: bytes) -> Close:
+    """Decode a close frame's payload, checking its code and its UTF-8 reason."""
+    if not payload:
+        return Close(CLOSE_NO_STATUS, "")
+    if len(payload) == 1:
+        raise ProtocolError(CLOSE_PROTOCOL_ERROR, "close frame with a one-byte payload")
+    (code,) = struct.unpack("!H", payload[:2])
+    if not is_valid_close_code(code):
+        raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"invalid close code {code}")
+    try:
+        reason = payload[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(CLOSE_INVALID_DATA, "close reason is not valid UTF-8") from None
+    return Close(code, reason)
+
+
+class MessageReader:
+    """Parse frames from a client into whole messages and control events.
+
+    Checks, with the close code each failure calls for: frames must be masked,
+    reserved bits clear and opcodes known (1002); control frames at most 125
+    bytes and never fragmented (1002); a continuation needs a message to
+    continue and a new message must wait for the last one to end (1002);
+    text must be UTF-8, checked fragment by fragment so a bad fragment fails
+    at once (1007); a message over ``max_size`` bytes fails as soon as its
+    frame header says so, before its payload is buffered (1009).
+
+    Not thread-safe: one reader belongs to one connection's read thread.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._buffer = bytearray()
+        self._message_opcode: Optional[int] = None  # opcode of the message being reassembled
+        self._parts: List[bytes] = []
+        self._size = 0
+        self._decoder: Optional[codecs.IncrementalDecoder] = None
+        self._header: Optional[Tuple[bool, int, int, int]] = None  # fin, opcode, length, offset
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes received from the client."""
+        self._buffer += data
+
+    def events(self) -> Iterator[Event]:
+        """Yield every complete event in the bytes fed so far.
+
+        Raises :class:`ProtocolError` at the first violation; the reader is
+        useless afterwards.
+        """
+        while True:
+            event = self._next_event()
+            if event is None:
+                return
+            yield event
+
+    def _next_event(self) -> Optional[Event]:
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                return None
+            fin, opcode, payload = frame
+            if opcode in CONTROL_OPCODES:
+                return self._control_event(opcode, payload)
+            event = self._data_event(fin, opcode, payload)
+            if event is not None:
+                return event
+
+    def _next_frame(self) -> Optional[Tuple[bool, int, bytes]]:
+        if self._header is None:
+            self._header = self._parse_header()
+            if self._header is None:
+                return None
+        fin, opcode, length, offset = self._header
+        end = offset + 4 + length
+        if len(self._buffer) < end:
+            return None
+        mask = bytes(self._buffer[offset : offset + 4])
+        payload = unmask(bytes(self._buffer[offset + 4 : end]), mask)
+        del self._buffer[:end]
+        self._header = None
+        return fin, opcode, payload
+
+    def _parse_header(self) -> Optional[Tuple[bool, int, int, int]]:
+        buf = self._buffer
+        if len(buf) < 2:
+            return None
+        first, second = buf[0], buf[1]
+        fin, opcode = bool(first & 0x80), first & 0x0F
+        if first & 0x70:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
+        if opcode not in DATA_OPCODES and opcode not in CONTROL_OPCODES:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
+        if not second & 0x80:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
+        length = second & 0x7F
+        offset = 2
+        if length == 126:
+            if len(buf) < 4:
+                return None
+            (length,) = struct.unpack_from("!H", buf, 2)
+            offset = 4
+        elif length == 127:
+            if len(buf) < 10:
+                return None
+            (length,) = struct.unpack_from("!Q", buf, 2)
+            offset = 10
+            if length >> 63:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "payload length has its top bit set")
+        if opcode in CONTROL_OPCODES:
+            if not fin:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "fragmented control frame")
+            if length > MAX_CONTROL_PAYLOAD:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "control frame over 125 bytes")
+        else:
+            self._check_sequence(opcode)
+            if self._size + length > self.max_size:
+                raise ProtocolError(CLOSE_TOO_BIG, f"message over {self.max_size} bytes")
+        return fin, opcode, length, offset
+
+    def _check_sequence(self, opcode: int) -> None:
+        if opcode == OP_CONTINUATION and self._message_opcode is None:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
+        if opcode != OP_CONTINUATION and self._message_opcode is not None:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
+
+    def _control_event(self, opcode: int, payload: bytes) -> Event:
+        if opcode == OP_PING:
+            return Ping(payload)
+        if opcode == OP_PONG:
+            return Pong(payload)
+        return parse_close_payload(payload)
+
+    def _data_event(self, fin: bool, opcode: int, payload: bytes) -> Optional[Event]:
+        if opcode != OP_CONTINUATION:
+            self._message_opcode = opcode
+            self._size = 0
+            if opcode == OP_TEXT:
+                self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._size += len(payload)
+        if self._decoder is not None:
+            try:
+                self._parts.append(self._decoder.decode(payload, final=fin))
+            except UnicodeDecodeError:
+                raise ProtocolError(CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
+        else:
+            self._parts.append(payload)
+        if not fin:
+            return None
+        parts, self._parts = self._parts, []
+        is_text = self._message_opcode == OP_TEXT
+        self._message_opcode, self._decoder, self._size = None, None, 0
+        if is_text:
+            return Text("".join(parts))  # type: ignore[arg-type]
+        return Binary(b"".join(parts))  # type: ignore[arg-type]

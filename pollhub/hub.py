@@ -1,0 +1,487 @@
+"""The hub: one thread owns every poll and count, fed by one inbound queue.
+
+This is the hub of gorilla/websocket's chat example with OS threads in place
+of goroutines and a ``queue.Queue`` in place of its channels::
+
+    read thread of client 1 ─┐                        ┌─> client 1 .send() ─> its write thread
+    read thread of client 2 ─┼─> inbound queue ─> hub ┼─> client 2 .send() ─> its write thread
+    Hub's Python API ────────┘   (register,    thread └─> Subscription queues (Python)
+                                  unregister, votes,
+                                  admin commands)
+
+The hub thread takes one event, then every event already waiting (up to
+``MAX_BATCH``), applies them in order, and only then emits what they produced,
+in order: replies to the clients that asked (``voted``, ``ok``, ``error``),
+welcomes, poll changes, and last one ``results`` message per poll whose counts
+changed. So a burst of votes costs one broadcast, not one per vote, and each
+broadcast is encoded once and the same bytes go to every client.
+
+Nothing but the hub thread reads or writes polls, counts or the client set, so
+none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+from . import protocol
+from .errors import Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
+from .polls import SINGLE, Poll, PollState, check_new_poll, unique_slug
+from .protocol import Command, CreatePoll, Hello, Message, PollAction, Vote
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000  # events applied before one round of broadcasts
+MAX_INBOUND = 100_000  # inbound queue size; a full queue blocks the read threads (back-pressure)
+SUBMIT_POLL = 0.5  # seconds between checks that the hub still runs while the inbound queue is full
+CALL_TIMEOUT = 10.0  # seconds a Python API call waits for the hub thread
+STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
+
+
+class Client:
+    """What the hub needs of a client: an identity and a ``send`` that never blocks.
+
+    ``voter`` and ``admin`` are set by the client's owner before it submits
+    the commands they apply to (the inbound queue orders the two).
+    """
+
+    voter: str = ""
+    admin: bool = False
+
+    def send(self, message: Message) -> None:
+        """Queue ``message`` for delivery. Called by the hub thread; must not block."""
+        raise NotImplementedError
+
+
+class Subscription(Client):
+    """Updates from the hub for Python code: every message a connection would get.
+
+    Iterate over it, or call :meth:`get`, to receive the protocol's messages as
+    dicts (``welcome`` first, then ``results``, ``poll``, ``current``, ...).
+    Unbounded: a subscriber that never reads keeps every message.
+    """
+
+    admin = True
+
+    def __init__(self, hub: "Hub") -> None:
+        self._hub = hub
+        self._queue: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
+        self.closed = False
+
+    def send(self, message: Message) -> None:
+        self._queue.put(message.data)
+
+    def get(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """The next message; raises ``queue.Empty`` after ``timeout`` seconds."""
+        item = self._queue.get(timeout=timeout)
+        if item is None:
+            self._queue.put(None)  # keep ending any other reader
+            raise queue.Empty
+        return item
+
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        """Every message until :meth:`close` or the hub stops."""
+        while True:
+            item = self._queue.get()
+            if item is None:
+                self._queue.put(None)
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop receiving updates; an iteration in progress ends."""
+        if not self.closed:
+            self.closed = True
+            self._hub._unregister_quietly(self)
+            self._queue.put(None)
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Caller(Client):
+    """A Python API call waiting for the hub thread's one reply."""
+
+    admin = True
+
+    def __init__(self, voter: str) -> None:
+        self.voter = voter
+        self._done = threading.Event()
+        self.reply: Optional[Dict[str, Any]] = None
+
+    def send(self, message: Message) -> None:
+        self.reply = message.data
+        self._done.set()
+
+    def wait(self, timeout: float) -> Dict[str, Any]:
+        if not self._done.wait(timeout):
+            raise Unavailable(f"the hub did not answer within {timeout} seconds")
+        assert self.reply is not None
+        if self.reply["type"] == "error":
+            raise error_from_code(self.reply["code"], self.reply["message"])
+        return self.reply
+
+
+class _Register:
+    __slots__ = ("client",)
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+
+class _Unregister(_Register):
+    __slots__ = ()
+
+
+class _Request:
+    __slots__ = ("client", "command")
+
+    def __init__(self, client: Client, command: Command) -> None:
+        self.client = client
+        self.command = command
+
+
+class _Call:
+    """Run ``fn`` in the hub thread and hand its result to ``caller``."""
+
+    __slots__ = ("fn", "caller")
+
+    def __init__(self, fn: Callable[[], Any], caller: "_Result") -> None:
+        self.fn = fn
+        self.caller = caller
+
+
+class _Result:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+
+_STOP = object()
+Event = Union[_Register, _Request, _Call, object]
+
+
+class Hub:
+    """The polls, their counts and the clients to tell, owned by one thread.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with Hub() as hub:
+            poll = hub.create_poll("Lunch?", ["Pizza", "Salad"])
+            hub.vote(poll.id, "pizza", voter="ann")
+            hub.results(poll.id)  # {'pizza': 1, 'salad': 0}
+    """
+
+    def __init__(self) -> None:
+        self._inbox: "queue.Queue[Event]" = queue.Queue(MAX_INBOUND)
+        self._thread: Optional[threading.Thread] = None
+        self._running = False
+        self._anonymous = itertools.count(1)
+        # Owned by the hub thread:
+        self._polls: Dict[str, PollState] = {}
+        self._used_ids: Set[str] = set()
+        self._current: Optional[str] = None
+        self._clients: Set[Client] = set()
+        self._seq = 0
+        self._outbox: List[Tuple[Optional[Client], Message]] = []  # None: every client
+        self._changed: Dict[str, None] = {}  # polls whose counts changed in this batch, in order
+
+    # Lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> "Hub":
+        """Start the hub thread; returns the hub."""
+        if self._thread is not None:
+            raise RuntimeError("the hub is already started")
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the hub thread after the events already queued; idempotent."""
+        thread = self._thread
+        if thread is None or not self._running:
+            return
+        self._running = False
+        self._inbox.put(_STOP)
+        thread.join(timeout)
+        if thread.is_alive():
+            logger.warning("the hub thread did not stop within %.1f seconds", timeout)
+
+    @property
+    def running(self) -> bool:
+        """True while the hub thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> "Hub":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # Used by connections -----------------------------------------------------------
+
+    def register(self, client: Client) -> None:
+        """Add a client: it gets a ``welcome`` and then every broadcast."""
+        self._put(_Register(client))
+
+    def unregister(self, client: Client) -> None:
+        """Remove a client; its votes stay counted."""
+        self._put(_Unregister(client))
+
+    def submit(self, client: Client, command: Command) -> None:
+        """Queue a parsed protocol command; its one reply goes to ``client.send``."""
+        self._put(_Request(client, command))
+
+    def _unregister_quietly(self, client: Client) -> None:
+        try:
+            self.unregister(client)
+        except Unavailable:
+            pass
+
+    def _put(self, event: Event) -> None:
+        while self._running:
+            try:
+                self._inbox.put(event, timeout=SUBMIT_POLL)
+                return
+            except queue.Full:
+                continue
+        raise Unavailable("the hub is not running")
+
+    # Python API --------------------------------------------------------------------
+
+    def create_poll(self, question: str, options: Sequence[str], kind: str = SINGLE) -> Poll:
+        """Create an open poll; it becomes current if there is none. Raises ``BadMessage``."""
+        question, labels, kind = check_new_poll(question, options, kind)
+        reply = self._request(CreatePoll(question, tuple(labels), kind))
+        return self.poll(reply["poll"])
+
+    def vote(self, poll_id: Optional[str], option_id: str, voter: Optional[str] = None) -> str:
+        """Count a vote once the hub thread has applied it; returns the option id.
+
+        ``poll_id`` None means the current poll. Without a ``voter`` each call is
+        a new anonymous voter. Raises ``UnknownPoll``, ``UnknownOption`` or
+        ``PollClosed``.
+        """
+        voter = voter if voter is not None else f"python:{next(self._anonymous)}"
+        reply = self._request(Vote(option_id, poll_id), voter=voter)
+        return reply["option"]
+
+    def open_poll(self, poll_id: str) -> None:
+        """Open a poll for voting. Raises ``UnknownPoll``."""
+        self._request(PollAction("open", poll_id))
+
+    def close_poll(self, poll_id: str) -> None:
+        """Close a poll for voting; its counts stay. Raises ``UnknownPoll``."""
+        self._request(PollAction("close", poll_id))
+
+    def reset_poll(self, poll_id: str) -> None:
+        """Forget every vote of a poll. Raises ``UnknownPoll``."""
+        self._request(PollAction("reset", poll_id))
+
+    def delete_poll(self, poll_id: str) -> None:
+        """Delete a poll; if it was current, there is no current poll. Raises ``UnknownPoll``."""
+        self._request(PollAction("delete", poll_id))
+
+    def set_current(self, poll_id: str) -> None:
+        """Make a poll the current one. Raises ``UnknownPoll``."""
+        self._request(PollAction("set_current", poll_id))
+
+    def results(self, poll_id: Optional[str] = None) -> Dict[str, int]:
+        """``{option id: count}`` for a poll (the current one by default)."""
+        return dict(self.poll(poll_id).counts)
+
+    def poll(self, poll_id: Optional[str] = None) -> Poll:
+        """A snapshot of a poll (the current one by default). Raises ``UnknownPoll``."""
+        return self._call(lambda: self._find(poll_id).snapshot())
+
+    def polls(self) -> List[Poll]:
+        """Snapshots of every poll, oldest first."""
+        return self._call(lambda: [p.snapshot() for p in self._polls.values()])
+
+    @property
+    def current(self) -> Optional[str]:
+        """The id of the current poll, or None."""
+        return self._call(lambda: self._current)
+
+    def client_count(self) -> int:
+        """How many clients (connections and subscriptions) are registered."""
+        return self._call(lambda: len(self._clients))
+
+    def subscribe(self) -> Subscription:
+        """Receive every broadcast as a dict, starting with a ``welcome``."""
+        subscription = Subscription(self)
+        self.register(subscription)
+        return subscription
+
+    def _request(self, command: Command, voter: str = "python") -> Dict[str, Any]:
+        caller = _Caller(voter)
+        self.submit(caller, command)
+        return caller.wait(CALL_TIMEOUT)
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        result = _Result()
+        self._put(_Call(fn, result))
+        if not result.done.wait(CALL_TIMEOUT):
+            raise Unavailable(f"the hub did not answer within {CALL_TIMEOUT} seconds")
+        if result.error is not None:
+            raise result.error
+        return result.value
+
+    # The hub thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        inbox = self._inbox
+        stopping = False
+        while not stopping:
+            batch = [inbox.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+            for event in batch:
+                if event is _STOP:
+                    stopping = True
+                else:
+                    self._apply_safely(event)
+            self._flush()
+        self._fail_pending()
+        logger.debug("hub thread stopped")
+
+    def _apply_safely(self, event: Event) -> None:
+        try:
+            self._apply(event)
+        except Exception:  # a bug must not take the hub thread down with it
+            logger.exception("hub: unexpected error applying %r", event)
+            if isinstance(event, _Request):
+                internal = PollhubError("internal error")
+                self._outbox.append((event.client, Message(protocol.error(internal, event.command.ref))))
+
+    def _apply(self, event: Event) -> None:
+        if isinstance(event, _Request):
+            try:
+                reply = self._handle(event.client, event.command)
+            except PollhubError as exc:
+                reply = protocol.error(exc, event.command.ref)
+            self._outbox.append((event.client, Message(reply)))
+        elif isinstance(event, _Unregister):
+            self._clients.discard(event.client)
+        elif isinstance(event, _Register):
+            self._clients.add(event.client)
+            polls = [p.to_json() for p in self._polls.values()]
+            welcome = protocol.welcome(self._current, polls)
+            welcome["seq"] = self._seq
+            self._outbox.append((event.client, Message(welcome)))
+        elif isinstance(event, _Call):
+            try:
+                event.caller.value = event.fn()
+            except Exception as exc:
+                event.caller.error = exc
+            event.caller.done.set()
+
+    def _handle(self, client: Client, command: Command) -> Dict[str, Any]:
+        """Apply one command and return the reply for the client that sent it."""
+        if isinstance(command, Vote):
+            poll = self._find(command.poll)
+            option, changed = poll.vote(client.voter, command.option)
+            if changed:
+                self._changed[poll.id] = None
+            return protocol.voted(poll.id, option, command.ref)
+        if isinstance(command, Hello):
+            choices = {p.id: p.choices[client.voter] for p in self._polls.values() if client.voter in p.choices}
+            return protocol.hello_reply(client.voter, client.admin, choices, command.ref)
+        if not client.admin:
+            raise Forbidden("admin messages need a hello with the admin token first")
+        if isinstance(command, CreatePoll):
+            poll = self._create(command)
+            return protocol.ok(poll.id, command.ref)
+        assert isinstance(command, PollAction)
+        self._poll_action(command.action, self._find(command.poll))
+        return protocol.ok(command.poll, command.ref)
+
+    def _create(self, command: CreatePoll) -> PollState:
+        poll_id = unique_slug(command.question, self._used_ids, fallback="poll")
+        poll = PollState(poll_id, command.question, command.options, command.kind)
+        self._polls[poll_id] = poll
+        self._used_ids.add(poll_id)
+        self._broadcast(protocol.poll(poll.to_json()))
+        if self._current is None:
+            self._current = poll_id
+            self._broadcast(protocol.current(poll_id))
+        return poll
+
+    def _poll_action(self, action: str, poll: PollState) -> None:
+        if action == "set_current":
+            self._current = poll.id
+            self._broadcast(protocol.current(poll.id))
+            return
+        if action == "delete":
+            del self._polls[poll.id]
+            self._changed.pop(poll.id, None)
+            self._broadcast(protocol.deleted(poll.id))
+            if self._current == poll.id:
+                self._current = None
+                self._broadcast(protocol.current(None))
+            return
+        if action == "open":
+            poll.open = True
+        elif action == "close":
+            poll.open = False
+        elif action == "reset":
+            poll.reset()
+            self._changed[poll.id] = None
+        self._broadcast(protocol.poll(poll.to_json()))
+
+    def _find(self, poll_id: Optional[str]) -> PollState:
+        if poll_id is None:
+            if self._current is None:
+                raise UnknownPoll("there is no current poll")
+            poll_id = self._current
+        try:
+            return self._polls[poll_id]
+        except KeyError:
+            raise UnknownPoll(f"there is no poll {poll_id!r}") from None
+
+    def _broadcast(self, data: Dict[str, Any]) -> None:
+        self._outbox.append((None, Message(data)))
+
+    def _flush(self) -> None:
+        """Send what the batch produced, then one results message per changed poll."""
+        for poll_id in self._changed:
+            poll = self._polls[poll_id]
+            self._seq += 1
+            self._broadcast(protocol.results(poll_id, dict(poll.counts), poll.total, self._seq))
+        self._changed.clear()
+        outbox, self._outbox = self._outbox, []
+        for target, message in outbox:
+            if target is None:
+                for client in self._clients:
+                    client.send(message)
+            else:
+                target.send(message)
+
+    def _fail_pending(self) -> None:
+        """After the hub thread's last batch: answer whatever is still queued."""
+        stopped = Unavailable("the hub has stopped")
+        while True:
+            try:
+                event = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, _Request):
+                event.client.send(Message(protocol.error(stopped, event.command.ref)))
+            elif isinstance(event, _Call):
+                event.caller.error = stopped
+                event.caller.done.set()
+        for client in list(self._clients):
+            if isinstance(client, Subscription):
+                client._queue.put(None)

@@ -1,0 +1,188 @@
+"""PollServer: the WebSocket endpoint that connects clients to a :class:`~pollhub.Hub`.
+
+Each connection's read thread parses the client's messages
+(:mod:`pollhub.protocol`), checks the admin token and the vote rate, and
+submits commands to the hub's inbound queue; the hub sends replies and
+broadcasts back through :class:`Participant.send`, which only queues frames
+for the connection's write thread (:mod:`pollhub.connection`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from typing import Any, Optional, Sequence
+
+from . import frames, protocol
+from .connection import Connection, ConnectionServer
+from .errors import Forbidden, PollhubError, RateLimited, Unavailable
+from .handshake import Request, response
+from .hub import Client, Hub
+from .protocol import Hello, Message, Vote
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+WS_PATH = "/ws"
+MAX_VOTE_RATE = 20.0  # votes per second per connection, on average
+BURST_SECONDS = 5.0  # a connection may save up this many seconds' worth of votes
+
+
+class TokenBucket:
+    """``rate`` tokens a second, holding at most ``rate * BURST_SECONDS``; rate 0 is no limit.
+
+    Not thread-safe: each connection's read thread owns its bucket.
+    """
+
+    def __init__(self, rate: float, burst_seconds: float = BURST_SECONDS) -> None:
+        self.rate = rate
+        self.capacity = rate * burst_seconds
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        """Spend one token; False when there is none left."""
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Participant(Client):
+    """One WebSocket connection as the hub sees it."""
+
+    __slots__ = ("conn", "voter", "admin", "bucket")
+
+    def __init__(self, conn: Connection, max_vote_rate: float) -> None:
+        self.conn = conn
+        self.voter = f"conn:{conn.id}"  # until a hello names the voter
+        self.admin = False
+        self.bucket = TokenBucket(max_vote_rate)
+
+    def send(self, message: Message) -> None:
+        self.conn.send_frame(message.frame)
+
+
+class PollServer(ConnectionServer):
+    """Serve a hub over WebSocket at ``ws://host:port/ws``; ``port=0`` picks a free port.
+
+    ``token`` is the admin token a client's ``hello`` must carry before admin
+    messages (a random one by default, in :attr:`token`). ``max_vote_rate``
+    limits votes per second per connection (0: no limit). Connection limits
+    (``max_size``, ``max_connections``, ``handshake_timeout``, ``ping_interval``,
+    ...) are keyword arguments documented in :mod:`pollhub.connection`.
+
+    :meth:`start` also starts the hub if it is not running yet, and then
+    :meth:`stop` stops it too.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        token: Optional[str] = None,
+        max_vote_rate: float = MAX_VOTE_RATE,
+        allowed_origins: Sequence[str] = (),
+        **limits: Any,
+    ) -> None:
+        super().__init__(host, port, allowed_origins=allowed_origins, **limits)
+        self.hub = hub
+        self.token = token or secrets.token_urlsafe(16)
+        self.max_vote_rate = max_vote_rate
+        self._owns_hub = False
+
+    @property
+    def url(self) -> str:
+        """The WebSocket address, e.g. ``ws://127.0.0.1:8765/ws`` (loopback for a wildcard host)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"ws://{host}:{self.port}{WS_PATH}"
+
+    def start(self) -> "PollServer":
+        """Start the hub if needed, then accept connections in the background."""
+        if not self.hub.running:
+            self.hub.start()
+            self._owns_hub = True
+        super().start()
+        return self
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Start the hub if needed and accept connections until :meth:`stop`."""
+        if not self.hub.running:
+            self.hub.start()
+            self._owns_hub = True
+        super().serve_forever(poll_interval)
+
+    def stop(self) -> None:
+        """Close every connection (code 1001), then stop the hub if :meth:`start` started it."""
+        super().stop()
+        if self._owns_hub:
+            self.hub.stop()
+
+    def __enter__(self) -> "PollServer":
+        return self.start()
+
+    # Connection hooks (each connection's read thread) ------------------------------
+
+    def http_response(self, request: Request) -> Optional[bytes]:
+        if request.path == WS_PATH:
+            return None
+        head = request.method == "HEAD"
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            if self.hub.running:
+                return response(200, b"ok\n", head_only=head)
+            return response(503, b"hub not running\n", head_only=head)
+        return response(404, b"not found\n", head_only=head)
+
+    def on_open(self, conn: Connection) -> None:
+        participant = Participant(conn, self.max_vote_rate)
+        conn.participant = participant  # type: ignore[attr-defined]
+        try:
+            self.hub.register(participant)
+        except Unavailable:
+            conn.close(frames.CLOSE_INTERNAL_ERROR, "server is stopping")
+            return
+        logger.info("%s: connected", conn.address)
+
+    def on_close(self, conn: Connection) -> None:
+        participant: Optional[Participant] = getattr(conn, "participant", None)
+        if participant is None:
+            return
+        try:
+            self.hub.unregister(participant)
+        except Unavailable:
+            pass
+        logger.info("%s: disconnected (voter %s)", conn.address, participant.voter)
+
+    def on_text(self, conn: Connection, text: str) -> None:
+        participant: Participant = conn.participant  # type: ignore[attr-defined]
+        ref = None
+        try:
+            command = protocol.parse(text)
+            ref = command.ref
+            if isinstance(command, Hello):
+                self._hello(participant, command)
+            elif isinstance(command, Vote) and not participant.bucket.take():
+                raise RateLimited(f"too many votes: at most {self.max_vote_rate:g} a second")
+            self.hub.submit(participant, command)
+        except PollhubError as exc:
+            participant.send(Message(protocol.error(exc, ref)))
+
+    def _hello(self, participant: Participant, hello: Hello) -> None:
+        if hello.token is not None:
+            if not hmac.compare_digest(hello.token.encode("utf-8"), self.token.encode("utf-8")):
+                logger.warning("%s: hello with a wrong admin token", participant.conn.address)
+                raise Forbidden("wrong admin token")
+            participant.admin = True
+        if hello.voter is not None:
+            participant.voter = hello.voter
