@@ -1,0 +1,70 @@
+"""Shared fixtures: a running hub, a server on a free loopback port, clients.
+
+Every test ends with no pollhub thread left running (see ``no_thread_leaks``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Iterator, List
+
+import pytest
+
+from pollhub import Hub, PollClient, PollServer
+
+TIMEOUT = 10.0  # seconds any single wait in a test may take
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, interval: float = 0.01) -> object:
+    """Poll ``predicate`` until it is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s: {predicate}")
+        time.sleep(interval)
+
+
+def pollhub_threads() -> List[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("pollhub")]
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leaks() -> Iterator[None]:
+    """Fail a test that leaves pollhub threads behind once everything it started is stopped."""
+    yield
+    deadline = time.monotonic() + TIMEOUT
+    while pollhub_threads() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pollhub_threads() == [], "threads left running"
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    with Hub() as running:
+        yield running
+
+
+@pytest.fixture
+def server(hub: Hub) -> Iterator[PollServer]:
+    """A PollServer on a free loopback port, vote rate unlimited, admin token ``secret``."""
+    with PollServer(hub, port=0, token="secret", max_vote_rate=0) as running:
+        yield running
+
+
+@pytest.fixture
+def connect(server: PollServer) -> Iterator[Callable[..., PollClient]]:
+    """``connect(voter=None, token=None)``: a PollClient to ``server``, closed after the test."""
+    clients: List[PollClient] = []
+
+    def make(**kwargs: object) -> PollClient:
+        client = PollClient(server.url, timeout=TIMEOUT, **kwargs)  # type: ignore[arg-type]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
