@@ -10,11 +10,13 @@ of goroutines and a ``queue.Queue`` in place of its channels::
                                   admin commands)
 
 The hub thread takes one event, then every event already waiting (up to
-``MAX_BATCH``), applies them in order, and only then emits what they produced,
-in order: replies to the clients that asked (``voted``, ``ok``, ``error``),
-welcomes, poll changes, and last one ``results`` message per poll whose counts
-changed. So a burst of votes costs one broadcast, not one per vote, and each
-broadcast is encoded once and the same bytes go to every client.
+``MAX_BATCH``), applies them in order, and only then emits what they produced:
+first welcomes and poll changes in the order they happened, then one
+``results`` message per poll whose counts changed, then the replies to the
+clients that asked (``voted``, ``ok``, ``error``), so that a client holds the
+new counts by the time its vote is acknowledged. A burst of votes costs one
+broadcast, not one per vote, and each broadcast is encoded once: the same bytes
+go to every client.
 
 Nothing but the hub thread reads or writes polls, counts or the client set, so
 none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
@@ -192,6 +194,7 @@ class Hub:
         self._clients: Set[Client] = set()
         self._seq = 0
         self._outbox: List[Tuple[Optional[Client], Message]] = []  # None: every client
+        self._replies: List[Tuple[Client, Message]] = []
         self._changed: Dict[str, None] = {}  # polls whose counts changed in this batch, in order
 
     # Lifecycle ---------------------------------------------------------------------
@@ -364,7 +367,7 @@ class Hub:
             logger.exception("hub: unexpected error applying %r", event)
             if isinstance(event, _Request):
                 internal = PollhubError("internal error")
-                self._outbox.append((event.client, Message(protocol.error(internal, event.command.ref))))
+                self._replies.append((event.client, Message(protocol.error(internal, event.command.ref))))
 
     def _apply(self, event: Event) -> None:
         if isinstance(event, _Request):
@@ -372,7 +375,7 @@ class Hub:
                 reply = self._handle(event.client, event.command)
             except PollhubError as exc:
                 reply = protocol.error(exc, event.command.ref)
-            self._outbox.append((event.client, Message(reply)))
+            self._replies.append((event.client, Message(reply)))
         elif isinstance(event, _Unregister):
             self._clients.discard(event.client)
         elif isinstance(event, _Register):
@@ -455,19 +458,24 @@ class Hub:
         self._outbox.append((None, Message(data)))
 
     def _flush(self) -> None:
-        """Send what the batch produced, then one results message per changed poll."""
+        """Send what the batch produced: changes, one results message per changed poll, replies."""
         for poll_id in self._changed:
             poll = self._polls[poll_id]
             self._seq += 1
             self._broadcast(protocol.results(poll_id, dict(poll.counts), poll.total, self._seq))
         self._changed.clear()
         outbox, self._outbox = self._outbox, []
+        outbox.extend(self._replies)
+        self._replies = []
+        broken = []
         for target, message in outbox:
-            if target is None:
-                for client in self._clients:
+            for client in self._clients if target is None else (target,):
+                try:
                     client.send(message)
-            else:
-                target.send(message)
+                except Exception:  # a broken client must not take the hub thread down
+                    logger.exception("hub: dropping client %r, its send() failed", client)
+                    broken.append(client)
+        self._clients.difference_update(broken)
 
     def _fail_pending(self) -> None:
         """After the hub thread's last batch: answer whatever is still queued."""

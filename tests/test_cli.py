@@ -1,0 +1,163 @@
+"""The command line as a user runs it: ``python -m pollhub`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from typing import Iterator, List
+
+import pytest
+
+from .conftest import TIMEOUT
+
+
+class Process:
+    """A ``python -m pollhub ...`` subprocess whose output lines are read by a thread."""
+
+    def __init__(self, *args: str) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pollhub", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.stdout: List[str] = []
+        self._reader = threading.Thread(target=self._read, name="test-cli-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+            self.lines.put(line)
+
+    def expect(self, pattern: str) -> "re.Match[str]":
+        """Wait for an output line matching ``pattern``."""
+        while True:
+            try:
+                line = self.lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                pytest.fail(f"no line matching {pattern!r}; output so far: {''.join(self.stdout)}")
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def stop(self, sig: int = signal.SIGINT) -> "subprocess.CompletedProcess[str]":
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            stderr = self.proc.communicate(timeout=TIMEOUT)[1]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            stderr = self.proc.communicate()[1]
+            pytest.fail("the server did not stop within the timeout")
+        self._reader.join(TIMEOUT)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, "".join(self.stdout), stderr)
+
+
+def run(*args: str) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [sys.executable, "-m", "pollhub", *args], capture_output=True, text=True, timeout=TIMEOUT
+    )
+
+
+@pytest.fixture
+def served() -> Iterator[Process]:
+    """A CLI server with one poll, on a free port."""
+    process = Process(
+        "--host", "127.0.0.1", "--port", "0", "--token", "tok",
+        "--question", "Best pet?", "--option", "Cat", "--option", "Dog",
+    )  # fmt: skip
+    yield process
+    if process.proc.poll() is None:
+        process.proc.kill()
+        process.proc.communicate()
+
+
+def url_of(process: Process) -> str:
+    return process.expect(r"listening on (ws://\S+)").group(1)
+
+
+def test_serve_vote_and_sigint(served: Process) -> None:
+    url = url_of(served)
+    voted = run("vote", url, "cat", "--voter", "ann")
+    assert voted.returncode == 0, voted.stderr
+    assert "Voted 'cat' in 'best-pet'" in voted.stdout
+    again = run("vote", url, "Dog", "--voter", "ann")  # by label; moves ann's vote
+    assert again.returncode == 0, again.stderr
+    assert "cat 0, dog 1 (total 1)" in again.stdout
+    finished = served.stop(signal.SIGINT)
+    assert finished.returncode == 0
+    assert "Traceback" not in finished.stderr
+    assert "pollhub stopped: 1 poll(s), 1 vote(s) counted." in finished.stdout
+
+
+def test_sigterm_stops_cleanly(served: Process) -> None:
+    url_of(served)
+    finished = served.stop(signal.SIGTERM)
+    assert finished.returncode == 0
+    assert "Traceback" not in finished.stderr
+
+
+def test_banner_shows_join_address_and_no_generated_token_when_given(served: Process) -> None:
+    url_of(served)
+    served.expect(r"Join from any device")
+    served.expect(r"ws://127\.0\.0\.1:\d+/ws")
+    served.expect(r"Stop with Ctrl-C")
+    assert not any("Admin token" in line for line in served.stdout)
+
+
+def test_generated_token_is_printed_once() -> None:
+    process = Process("--host", "127.0.0.1", "--port", "0")
+    try:
+        token = process.expect(r"Admin token \(shown once\): (\S+)").group(1)
+        assert len(token) >= 16
+    finally:
+        finished = process.stop()
+    assert finished.stdout.count(token) == 1
+
+
+def test_vote_errors_exit_nonzero_with_the_servers_message(served: Process) -> None:
+    url = url_of(served)
+    bad = run("vote", url, "hamster")
+    assert bad.returncode == 1
+    assert "no option 'hamster'" in bad.stderr and "unknown_option" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    nowhere = run("vote", "ws://127.0.0.1:9/ws", "cat", "--timeout", "2")
+    assert nowhere.returncode == 1
+    assert "cannot reach" in nowhere.stderr
+
+
+def test_watch_prints_live_results(served: Process) -> None:
+    url = url_of(served)
+    watcher = Process("watch", url)
+    try:
+        watcher.expect(r"best-pet: cat 0, dog 0 \(total 0\)")
+        assert run("vote", url, "dog").returncode == 0
+        watcher.expect(r"best-pet: cat 0, dog 1 \(total 1\)")
+    finally:
+        finished = watcher.stop(signal.SIGINT)
+    assert finished.returncode == 0
+    assert "Traceback" not in finished.stderr
+
+
+def test_bad_arguments_are_usage_errors() -> None:
+    result = run("--question", "Alone?", "--option", "Only")
+    assert result.returncode == 2
+    assert "at least two --option" in result.stderr
+
+
+def test_port_in_use_is_a_clear_error(served: Process) -> None:
+    port = url_of(served).rsplit(":", 1)[1].split("/")[0]
+    result = run("--host", "127.0.0.1", "--port", port)
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,264 @@
+"""The hub alone, with no network: its Python API, poll kinds, errors, batching, lifecycle."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any, Dict, List
+
+import pytest
+
+from pollhub import (
+    COUNTER,
+    BadMessage,
+    Hub,
+    PollClosed,
+    Unavailable,
+    UnknownOption,
+    UnknownPoll,
+)
+from pollhub.hub import Client
+from pollhub.protocol import Message, Vote
+
+from .conftest import TIMEOUT
+
+
+class Recorder(Client):
+    """A hub client that keeps what the hub sends it."""
+
+    def __init__(self, voter: str = "recorder") -> None:
+        self.voter = voter
+        self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+
+    def send(self, message: Message) -> None:
+        self.messages.put(message.data)
+
+    def next(self, kind: str) -> Dict[str, Any]:
+        while True:
+            data = self.messages.get(timeout=TIMEOUT)
+            if data["type"] == kind:
+                return data
+
+    def drain(self) -> List[Dict[str, Any]]:
+        items = []
+        while True:
+            try:
+                items.append(self.messages.get_nowait())
+            except queue.Empty:
+                return items
+
+
+def test_create_poll_returns_snapshot_with_slug_ids(hub: Hub) -> None:
+    poll = hub.create_poll("Dessert?", ["Ice cream!", "Crème brûlée", "ice  cream"[:3] + "!"])
+    assert poll.id == "dessert"
+    assert [o.id for o in poll.options] == ["ice-cream", "creme-brulee", "ice"]
+    assert poll.kind == "single" and poll.open
+    assert poll.counts == {"ice-cream": 0, "creme-brulee": 0, "ice": 0}
+    assert hub.current == "dessert"
+
+
+def test_option_ids_are_unique_within_a_poll(hub: Hub) -> None:
+    poll = hub.create_poll("Which?", ["A+", "A-", "a!"])
+    assert [o.id for o in poll.options] == ["a", "a-2", "a-3"]
+
+
+def test_poll_ids_are_unique_even_after_delete(hub: Hub) -> None:
+    first = hub.create_poll("Lunch?", ["Yes", "No"])
+    hub.delete_poll(first.id)
+    second = hub.create_poll("Lunch?", ["Yes", "No"])
+    assert second.id != first.id
+
+
+def test_single_poll_moves_a_voters_choice(hub: Hub) -> None:
+    poll = hub.create_poll("Colour?", ["Red", "Blue"])
+    hub.vote(poll.id, "red", voter="ann")
+    hub.vote(poll.id, "red", voter="bob")
+    hub.vote(poll.id, "blue", voter="ann")
+    hub.vote(poll.id, "blue", voter="ann")
+    snapshot = hub.poll(poll.id)
+    assert snapshot.counts == {"red": 1, "blue": 1}
+    assert snapshot.total == 2
+
+
+def test_counter_poll_counts_every_vote(hub: Hub) -> None:
+    poll = hub.create_poll("Applause", ["Clap", "Boo"], kind=COUNTER)
+    for _ in range(3):
+        hub.vote(poll.id, "clap", voter="ann")
+    assert hub.results(poll.id) == {"clap": 3, "boo": 0}
+
+
+def test_vote_without_voter_is_a_new_voter_each_time(hub: Hub) -> None:
+    poll = hub.create_poll("Kiosk", ["Yes", "No"])
+    hub.vote(poll.id, "yes")
+    hub.vote(poll.id, "yes")
+    assert hub.results(poll.id) == {"yes": 2, "no": 0}
+
+
+def test_vote_by_label_and_current_poll(hub: Hub) -> None:
+    hub.create_poll("First", ["Up", "Down"])
+    second = hub.create_poll("Second", ["Left", "Right"])
+    hub.set_current(second.id)
+    assert hub.vote(None, "RIGHT", voter="ann") == "right"
+    assert hub.results() == {"left": 0, "right": 1}
+
+
+def test_errors_are_typed_and_leave_counts_alone(hub: Hub) -> None:
+    poll = hub.create_poll("Q?", ["A", "B"])
+    with pytest.raises(UnknownPoll):
+        hub.vote("nope", "a")
+    with pytest.raises(UnknownOption):
+        hub.vote(poll.id, "c")
+    hub.close_poll(poll.id)
+    with pytest.raises(PollClosed):
+        hub.vote(poll.id, "a")
+    hub.open_poll(poll.id)
+    hub.vote(poll.id, "a")
+    assert hub.poll(poll.id).total == 1
+    with pytest.raises(BadMessage):
+        hub.create_poll("Only one option", ["A"])
+    with pytest.raises(BadMessage):
+        hub.create_poll("Twice", ["A", "a"])
+    with pytest.raises(BadMessage):
+        hub.create_poll("Kind", ["A", "B"], kind="ranked")
+    with pytest.raises(UnknownPoll):
+        hub.set_current("nope")
+
+
+def test_no_current_poll(hub: Hub) -> None:
+    assert hub.current is None
+    with pytest.raises(UnknownPoll, match="no current poll"):
+        hub.vote(None, "a")
+
+
+def test_reset_and_delete(hub: Hub) -> None:
+    poll = hub.create_poll("Q?", ["A", "B"])
+    hub.vote(poll.id, "a", voter="ann")
+    hub.reset_poll(poll.id)
+    assert hub.poll(poll.id).total == 0
+    hub.vote(poll.id, "b", voter="ann")  # the reset forgot ann's choice too
+    assert hub.results(poll.id) == {"a": 0, "b": 1}
+    hub.delete_poll(poll.id)
+    assert hub.polls() == []
+    assert hub.current is None
+    with pytest.raises(UnknownPoll):
+        hub.results(poll.id)
+
+
+def test_subscription_gets_welcome_then_updates(hub: Hub) -> None:
+    hub.create_poll("Q?", ["A", "B"])
+    with hub.subscribe() as updates:
+        welcome = updates.get(timeout=TIMEOUT)
+        assert welcome["type"] == "welcome" and welcome["current"] == "q"
+        assert welcome["polls"][0]["counts"] == {"a": 0, "b": 0}
+        hub.vote("q", "a")
+        results = updates.get(timeout=TIMEOUT)
+        assert results["type"] == "results"
+        assert results["counts"] == {"a": 1, "b": 0} and results["total"] == 1
+        assert results["seq"] > welcome["seq"]
+        hub.close_poll("q")
+        assert updates.get(timeout=TIMEOUT)["poll"]["open"] is False
+        hub.delete_poll("q")
+        assert updates.get(timeout=TIMEOUT) == {"type": "deleted", "poll": "q"}
+        assert updates.get(timeout=TIMEOUT) == {"type": "current", "poll": None}
+
+
+def test_a_burst_of_votes_costs_one_broadcast(hub: Hub) -> None:
+    """Votes already waiting in the inbound queue are applied together, then broadcast once."""
+    poll = hub.create_poll("Burst", ["A", "B"], kind=COUNTER)
+    recorder = Recorder()
+    hub.register(recorder)
+    recorder.next("welcome")
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(TIMEOUT)
+
+    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
+    holder.start()
+    assert entered.wait(TIMEOUT)  # the hub thread is busy, so the votes below queue up
+    for _ in range(100):
+        hub.submit(recorder, Vote("a", poll.id))
+    gate.set()
+    holder.join(TIMEOUT)
+    messages = [recorder.messages.get(timeout=TIMEOUT) for _ in range(101)]
+    assert [m["type"] for m in messages] == ["results"] + ["voted"] * 100
+    assert messages[0]["total"] == 100
+    assert recorder.drain() == []
+
+
+def test_broadcast_is_encoded_once(hub: Hub) -> None:
+    """Every client gets the very same Message object, so the JSON is encoded once."""
+    seen: List[Message] = []
+
+    class Keeper(Client):
+        def send(self, message: Message) -> None:
+            seen.append(message)
+
+    poll = hub.create_poll("Q?", ["A", "B"])
+    keepers = [Keeper() for _ in range(3)]
+    for keeper in keepers:
+        hub.register(keeper)
+    hub.vote(poll.id, "a")
+    hub.client_count()  # a round trip through the hub: everything before it is flushed
+    results = [m for m in seen if m.type == "results"]
+    assert len(results) == 3 and all(m is results[0] for m in results)
+
+
+def test_votes_from_many_threads_are_all_counted(hub: Hub) -> None:
+    poll = hub.create_poll("Count", ["A", "B"], kind=COUNTER)
+
+    def voter() -> None:
+        for _ in range(100):
+            hub.vote(poll.id, "a")
+
+    threads = [threading.Thread(target=voter, name=f"test-voter-{i}") for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert hub.results(poll.id)["a"] == 800
+
+
+def test_stop_is_prompt_and_idempotent() -> None:
+    hub = Hub().start()
+    hub.create_poll("Q?", ["A", "B"])
+    started = time.monotonic()
+    hub.stop()
+    hub.stop()
+    assert time.monotonic() - started < 1.0
+    assert not hub.running
+    with pytest.raises(Unavailable):
+        hub.vote(None, "a")
+
+
+def test_stop_ends_subscriptions() -> None:
+    hub = Hub().start()
+    subscription = hub.subscribe()
+    received: List[Dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: received.extend(subscription), name="test-reader")
+    reader.start()
+    hub.stop()
+    reader.join(TIMEOUT)
+    assert not reader.is_alive()
+    assert [m["type"] for m in received] == ["welcome"]
+
+
+def test_api_before_start_fails_clearly() -> None:
+    with pytest.raises(Unavailable):
+        Hub().create_poll("Q?", ["A", "B"])
+
+
+def test_a_bug_in_one_event_does_not_kill_the_hub(hub: Hub) -> None:
+    class Broken(Client):
+        voter = "broken"
+
+        def send(self, message: Message) -> None:
+            raise RuntimeError("a client that fails to send")
+
+    poll = hub.create_poll("Q?", ["A", "B"])
+    hub.register(Broken())
+    hub.vote(poll.id, "a")
+    assert hub.running
+    assert hub.results(poll.id) == {"a": 1, "b": 0}
