@@ -2,65 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import re
 import signal
 import subprocess
 import sys
-import threading
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 
 from .conftest import TIMEOUT
-
-
-class Process:
-    """A ``python -m pollhub ...`` subprocess whose output lines are read by a thread."""
-
-    def __init__(self, *args: str) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pollhub", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: "queue.Queue[str]" = queue.Queue()
-        self.stdout: List[str] = []
-        self._reader = threading.Thread(target=self._read, name="test-cli-reader", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.stdout.append(line)
-            self.lines.put(line)
-
-    def expect(self, pattern: str) -> "re.Match[str]":
-        """Wait for an output line matching ``pattern``."""
-        while True:
-            try:
-                line = self.lines.get(timeout=TIMEOUT)
-            except queue.Empty:
-                pytest.fail(f"no line matching {pattern!r}; output so far: {''.join(self.stdout)}")
-            match = re.search(pattern, line)
-            if match:
-                return match
-
-    def stop(self, sig: int = signal.SIGINT) -> "subprocess.CompletedProcess[str]":
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            stderr = self.proc.communicate(timeout=TIMEOUT)[1]
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            stderr = self.proc.communicate()[1]
-            pytest.fail("the server did not stop within the timeout")
-        self._reader.join(TIMEOUT)
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, "".join(self.stdout), stderr)
+from .processes import Process
 
 
 def run(*args: str) -> "subprocess.CompletedProcess[str]":
@@ -72,14 +22,12 @@ def run(*args: str) -> "subprocess.CompletedProcess[str]":
 @pytest.fixture
 def served() -> Iterator[Process]:
     """A CLI server with one poll, on a free port."""
-    process = Process(
+    process = Process.pollhub(
         "--host", "127.0.0.1", "--port", "0", "--token", "tok",
         "--question", "Best pet?", "--option", "Cat", "--option", "Dog",
     )  # fmt: skip
     yield process
-    if process.proc.poll() is None:
-        process.proc.kill()
-        process.proc.communicate()
+    process.kill()
 
 
 def url_of(process: Process) -> str:
@@ -116,7 +64,7 @@ def test_banner_shows_join_address_and_no_generated_token_when_given(served: Pro
 
 
 def test_generated_token_is_printed_once() -> None:
-    process = Process("--host", "127.0.0.1", "--port", "0")
+    process = Process.pollhub("--host", "127.0.0.1", "--port", "0")
     try:
         token = process.expect(r"Admin token \(shown once\): (\S+)").group(1)
         assert len(token) >= 16
@@ -138,7 +86,7 @@ def test_vote_errors_exit_nonzero_with_the_servers_message(served: Process) -> N
 
 def test_watch_prints_live_results(served: Process) -> None:
     url = url_of(served)
-    watcher = Process("watch", url)
+    watcher = Process.pollhub("watch", url)
     try:
         watcher.expect(r"best-pet: cat 0, dog 0 \(total 0\)")
         assert run("vote", url, "dog").returncode == 0
