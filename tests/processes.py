@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import List
+from typing import IO, List
 
 import pytest
 
@@ -17,7 +17,7 @@ from .conftest import TIMEOUT
 
 
 class Process:
-    """A Python subprocess whose output lines are read by a thread, so every wait has a timeout."""
+    """A Python subprocess whose output is read by threads, so every wait has a timeout."""
 
     def __init__(self, *args: str) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -30,22 +30,28 @@ class Process:
         )
         self.lines: "queue.Queue[str]" = queue.Queue()
         self.stdout: List[str] = []
-        self._reader = threading.Thread(target=self._read, name="test-output-reader", daemon=True)
-        self._reader.start()
+        self.stderr: List[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, True), name="test-stdout-reader"),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, False), name="test-stderr-reader"),
+        ]
+        for reader in self._readers:
+            reader.daemon = True
+            reader.start()
 
     @classmethod
     def pollhub(cls, *args: str) -> "Process":
         """``python -m pollhub ARGS``."""
         return cls("-m", "pollhub", *args)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.stdout.append(line)
-            self.lines.put(line)
+    def _read(self, pipe: IO[str], into: List[str], to_queue: bool) -> None:
+        for line in pipe:
+            into.append(line)
+            if to_queue:
+                self.lines.put(line)
 
     def expect(self, pattern: str) -> "re.Match[str]":
-        """Wait for an output line matching ``pattern``."""
+        """Wait for a line of standard output matching ``pattern``."""
         while True:
             try:
                 line = self.lines.get(timeout=TIMEOUT)
@@ -60,16 +66,15 @@ class Process:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            stderr = self.proc.communicate(timeout=TIMEOUT)[1]
+            self.proc.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            stderr = self.proc.communicate()[1]
+            self.kill()
             pytest.fail("the process did not stop within the timeout")
-        self._reader.join(TIMEOUT)
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, "".join(self.stdout), stderr)
-
+        for reader in self._readers:
+            reader.join(TIMEOUT)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, "".join(self.stdout), "".join(self.stderr))
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait(timeout=TIMEOUT)

@@ -1,0 +1,476 @@
+"""Integration tests: a real PollServer on loopback, real WebSocket clients.
+
+Raw protocol checks use ``websocket-client`` directly; higher-level ones use
+:class:`pollhub.PollClient`. Every blocking call has a timeout; nothing sleeps
+to synchronise.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import struct
+import threading
+import time
+from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+import pytest
+import websocket
+
+try:  # tests/ may or may not be a package
+    from .conftest import TIMEOUT, pollhub_threads, wait_until
+except ImportError:
+    from conftest import TIMEOUT, pollhub_threads, wait_until  # type: ignore[no-redef]
+
+from pollhub import COUNTER, Forbidden, Hub, PollClient, PollClosed, PollServer
+
+Message = Dict[str, Any]
+REPLY_TYPES = {"hello", "voted", "ok", "error"}  # direct replies; everything else is a broadcast
+
+
+# Helpers --------------------------------------------------------------------------
+
+
+def send_json(ws: websocket.WebSocket, data: Message) -> None:
+    ws.send(json.dumps(data))
+
+
+def recv_json(ws: websocket.WebSocket) -> Message:
+    """The next text message as a dict; the socket timeout fails the test if none comes."""
+    return json.loads(ws.recv())
+
+
+def recv_until(ws: websocket.WebSocket, predicate: Callable[[Message], bool]) -> Message:
+    """Skip messages until one satisfies ``predicate``."""
+    while True:
+        message = recv_json(ws)
+        if predicate(message):
+            return message
+
+
+def next_reply(ws: websocket.WebSocket) -> Message:
+    """The next direct reply (hello, voted, ok, error), skipping broadcasts."""
+    return recv_until(ws, lambda m: m["type"] in REPLY_TYPES)
+
+
+def ask(ws: websocket.WebSocket, data: Any) -> Message:
+    """Send one message (a dict as JSON, a str as is) and return the direct reply to it."""
+    ws.send(data if isinstance(data, str) else json.dumps(data))
+    return next_reply(ws)
+
+
+def expect(client: PollClient, predicate: Callable[[Message], bool]) -> Message:
+    """The first update of ``client`` (in order, consuming earlier ones) that satisfies ``predicate``."""
+    for message in client.updates(timeout=TIMEOUT):
+        if predicate(message):
+            return message
+    pytest.fail("no matching message from the server")
+
+
+def is_results(poll_id: str, total: int) -> Callable[[Message], bool]:
+    return lambda m: m["type"] == "results" and m["poll"] == poll_id and m["total"] == total
+
+
+@pytest.fixture
+def raw(server: PollServer) -> Iterator[Callable[[], Tuple[websocket.WebSocket, Message]]]:
+    """``raw()``: a websocket-client connection to ``server`` and its welcome; closed after the test."""
+    sockets: List[websocket.WebSocket] = []
+
+    def make() -> Tuple[websocket.WebSocket, Message]:
+        ws = websocket.create_connection(server.url, timeout=TIMEOUT)
+        sockets.append(ws)
+        welcome = recv_json(ws)
+        assert welcome["type"] == "welcome"
+        return ws, welcome
+
+    yield make
+    for ws in sockets:
+        try:
+            ws.close(timeout=1)
+        except Exception:  # already closed by the server
+            pass
+
+
+@pytest.fixture
+def lunch(hub: Hub) -> str:
+    """A single-choice poll "lunch" with options "a" and "b" (labels "A", "B"); the current poll."""
+    return hub.create_poll("Lunch?", ["A", "B"]).id
+
+
+# 1. Broadcast ---------------------------------------------------------------------
+
+
+def test_vote_is_broadcast_to_every_client(connect: Callable[..., PollClient], lunch: str) -> None:
+    """One client's vote reaches all three clients as a results message; the voter also gets voted."""
+    clients = [connect() for _ in range(3)]
+    assert clients[0].vote("a") == "a"  # returns on the "voted" reply
+    voted = expect(clients[0], lambda m: m["type"] == "voted")
+    assert voted["poll"] == lunch and voted["option"] == "a"
+    for client in clients:
+        results = expect(client, is_results(lunch, 1))
+        assert results["counts"] == {"a": 1, "b": 0}
+        client.wait_for(lambda c: c.results(lunch) == {"a": 1, "b": 0}, timeout=TIMEOUT)
+
+
+# 2. Voter identity across reconnects ------------------------------------------------
+
+
+def test_reconnect_with_same_voter_moves_the_vote(connect: Callable[..., PollClient], hub: Hub, lunch: str) -> None:
+    """A named voter keeps one choice across connections; the hello reply lists it; votes outlive connections."""
+    first = connect(voter="ann")
+    first.vote("a")
+    first.close()
+    wait_until(lambda: hub.client_count() == 0)
+    assert hub.results(lunch) == {"a": 1, "b": 0}  # still counted after the connection closed
+
+    second = connect(voter="ann")
+    hello = expect(second, lambda m: m["type"] == "hello")
+    assert hello["voter"] == "ann" and hello["admin"] is False
+    assert hello["choices"] == {lunch: "a"}
+    second.vote("b")
+    poll = hub.poll(lunch)
+    assert dict(poll.counts) == {"a": 0, "b": 1} and poll.total == 1
+
+
+# 3. Anonymous connections -----------------------------------------------------------
+
+
+def test_each_connection_without_hello_is_its_own_voter(raw: Callable[..., Any], hub: Hub, lunch: str) -> None:
+    """Two connections that never send hello count as two voters on a single-choice poll."""
+    for _ in range(2):
+        ws, _ = raw()
+        assert ask(ws, {"type": "vote", "option": "a"})["type"] == "voted"
+    poll = hub.poll(lunch)
+    assert dict(poll.counts) == {"a": 2, "b": 0} and poll.total == 2
+
+
+# 4. Error codes -------------------------------------------------------------------
+
+
+def assert_still_works(ws: websocket.WebSocket, lunch: str) -> None:
+    reply = ask(ws, {"type": "vote", "option": "a", "ref": "check"})
+    assert reply == {"type": "voted", "poll": lunch, "option": "a", "ref": "check"}
+
+
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        ('{"type": "vote"', "bad_json"),
+        ('{"type":"nope"}', "bad_message"),
+        ("[1,2]", "bad_message"),
+        ('{"type":"vote"}', "bad_message"),
+        ('{"type":"vote","option":"a","poll":"nope"}', "unknown_poll"),
+        ('{"type":"vote","option":"zzz"}', "unknown_option"),
+        ('{"type":"create_poll","question":"Q?","options":["x","y"]}', "forbidden"),
+        ('{"type":"close_poll","poll":"lunch"}', "forbidden"),
+        ('{"type":"hello","token":"wrong"}', "forbidden"),
+    ],
+)
+def test_error_codes_keep_the_connection_open(raw: Callable[..., Any], lunch: str, frame: str, code: str) -> None:
+    """Each bad message gets an error with its code, and the same connection still votes."""
+    ws, _ = raw()
+    reply = ask(ws, frame)
+    assert reply["type"] == "error" and reply["code"] == code, reply
+    assert isinstance(reply["message"], str) and reply["message"]
+    assert_still_works(ws, lunch)
+
+
+def test_poll_closed_error(raw: Callable[..., Any], hub: Hub, lunch: str) -> None:
+    """A vote in a poll closed by the hub gets poll_closed; votes in an open poll still work."""
+    other = hub.create_poll("Dinner?", ["X", "Y"]).id
+    hub.close_poll(other)
+    ws, _ = raw()
+    reply = ask(ws, {"type": "vote", "poll": other, "option": "x", "ref": 1})
+    assert reply["type"] == "error" and reply["code"] == "poll_closed" and reply["ref"] == 1
+    assert_still_works(ws, lunch)
+    assert hub.poll(other).total == 0
+
+
+@pytest.mark.parametrize(
+    "message, code",
+    [
+        ({"type": "nope", "ref": 7}, "bad_message"),
+        ({"type": "vote", "ref": 7}, "bad_message"),
+        ({"type": "vote", "option": "a", "poll": "nope", "ref": 7}, "unknown_poll"),
+        ({"type": "vote", "option": "zzz", "ref": 7}, "unknown_option"),
+        ({"type": "delete_poll", "poll": "lunch", "ref": 7}, "forbidden"),
+        ({"type": "hello", "token": "wrong", "ref": 7}, "forbidden"),
+    ],
+)
+def test_errors_echo_ref(raw: Callable[..., Any], lunch: str, message: Message, code: str) -> None:
+    """An error reply carries the ref of the message it answers (any message may carry one)."""
+    ws, _ = raw()
+    reply = ask(ws, message)
+    assert (reply["type"], reply["code"]) == ("error", code)
+    assert reply.get("ref") == 7, reply
+    assert_still_works(ws, lunch)
+
+
+def test_replies_echo_ref(raw: Callable[..., Any], lunch: str) -> None:
+    """hello, voted and ok replies echo an int or string ref."""
+    ws, _ = raw()
+    assert ask(ws, {"type": "hello", "voter": "ann", "ref": "h"}) == {
+        "type": "hello",
+        "voter": "ann",
+        "admin": False,
+        "choices": {},
+        "ref": "h",
+    }
+    assert ask(ws, {"type": "vote", "option": "b", "ref": 42}) == {"type": "voted", "poll": lunch, "option": "b", "ref": 42}
+    assert ask(ws, {"type": "hello", "token": "secret", "ref": 3})["admin"] is True
+    assert ask(ws, {"type": "open_poll", "poll": lunch, "ref": "o"}) == {"type": "ok", "poll": lunch, "ref": "o"}
+
+
+def test_rate_limited_after_burst(hub: Hub, lunch: str) -> None:
+    """At max_vote_rate=1 a burst of 5 votes passes, the rest get rate_limited, and the connection stays open."""
+    with PollServer(hub, port=0, max_vote_rate=1) as limited:
+        ws = websocket.create_connection(limited.url, timeout=TIMEOUT)
+        try:
+            assert recv_json(ws)["type"] == "welcome"
+            for ref in range(8):
+                send_json(ws, {"type": "vote", "option": "a", "ref": ref})
+            # voted comes from the hub thread, rate_limited from the read thread: match by ref.
+            replies = {}
+            while len(replies) < 8:
+                reply = next_reply(ws)
+                replies[reply["ref"]] = reply
+            assert [replies[r]["type"] for r in range(5)] == ["voted"] * 5
+            assert [(replies[r]["type"], replies[r]["code"]) for r in range(5, 8)] == [("error", "rate_limited")] * 3
+
+            # Still open: a hello is answered at once, and a vote passes once a token is back (~1 s).
+            assert ask(ws, {"type": "hello", "voter": "ann", "ref": "h"})["voter"] == "ann"
+            wait_until(lambda: ask(ws, {"type": "vote", "option": "b"})["type"] == "voted", interval=0.25)
+            assert ws.connected
+        finally:
+            ws.close(timeout=1)
+
+
+# 5. Admin -------------------------------------------------------------------------
+
+
+def test_admin_commands_need_the_token(connect: Callable[..., PollClient], hub: Hub) -> None:
+    """Without the token every admin command is forbidden; a wrong token is refused at hello."""
+    hub.create_poll("Lunch?", ["A", "B"])
+    user = connect(voter="bob")
+    assert user.admin is False
+    with pytest.raises(Forbidden):
+        user.create_poll("Q?", ["x", "y"])
+    for method in (user.open_poll, user.close_poll, user.reset_poll, user.delete_poll, user.set_current):
+        with pytest.raises(Forbidden):
+            method("lunch")
+    with pytest.raises(Forbidden):
+        connect(token="wrong")
+    assert [p.id for p in hub.polls()] == ["lunch"] and hub.poll("lunch").open
+
+
+def test_admin_commands_are_broadcast(connect: Callable[..., PollClient], hub: Hub) -> None:
+    """With the token: create/open/close/reset/delete/set_current work and other clients see each change."""
+    admin = connect(token="secret")
+    assert admin.admin is True
+    watcher = connect()
+    voter = connect(voter="bob")
+
+    first = admin.create_poll("Best colour?", ["Red", "Blue"])
+    assert first == "best-colour"
+    created = expect(watcher, lambda m: m["type"] == "poll")["poll"]
+    assert created == {
+        "id": first,
+        "question": "Best colour?",
+        "options": [{"id": "red", "label": "Red"}, {"id": "blue", "label": "Blue"}],
+        "kind": "single",
+        "open": True,
+        "counts": {"red": 0, "blue": 0},
+        "total": 0,
+    }
+    assert expect(watcher, lambda m: m["type"] == "current") == {"type": "current", "poll": first}
+
+    voter.vote("red")
+    expect(watcher, is_results(first, 1))
+
+    admin.close_poll(first)
+    assert expect(watcher, lambda m: m["type"] == "poll")["poll"]["open"] is False
+    with pytest.raises(PollClosed):
+        voter.vote("blue")
+
+    admin.open_poll(first)
+    assert expect(watcher, lambda m: m["type"] == "poll")["poll"]["open"] is True
+
+    admin.reset_poll(first)
+    reset = expect(watcher, lambda m: m["type"] == "poll")["poll"]
+    assert reset["counts"] == {"red": 0, "blue": 0} and reset["total"] == 0
+    expect(watcher, is_results(first, 0))
+
+    second = admin.create_poll("Best colour?", ["Green", "Pink"], kind=COUNTER)
+    assert second == "best-colour-2"
+    assert expect(watcher, lambda m: m["type"] == "poll")["poll"]["kind"] == "counter"
+    admin.set_current(second)
+    assert expect(watcher, lambda m: m["type"] == "current") == {"type": "current", "poll": second}
+    admin.delete_poll(second)
+    assert expect(watcher, lambda m: m["type"] == "deleted") == {"type": "deleted", "poll": second}
+    assert expect(watcher, lambda m: m["type"] == "current") == {"type": "current", "poll": None}
+
+    assert [p.id for p in hub.polls()] == [first] and hub.current is None
+    watcher.wait_for(lambda c: c.current is None and [p.id for p in c.polls()] == [first])
+
+
+# 6. Plain-text votes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, option", [("B", "b"), ("a", "a"), ('"B"', "b"), (" b \n", "b")])
+def test_plain_text_vote(raw: Callable[..., Any], hub: Hub, lunch: str, text: str, option: str) -> None:
+    """A text frame that is not a JSON object and names an option (id or label, any case) votes in the current poll."""
+    ws, _ = raw()
+    assert ask(ws, text) == {"type": "voted", "poll": lunch, "option": option}
+    assert hub.results(lunch)[option] == 1
+
+
+# 7. Concurrency -------------------------------------------------------------------
+
+
+def test_concurrent_votes_are_all_counted(connect: Callable[..., PollClient], hub: Hub) -> None:
+    """20 clients x 50 concurrent votes on a counter poll: exactly 1000, seen by all, totals never go down."""
+    poll = hub.create_poll("Clicks", ["A", "B"], kind=COUNTER).id
+    clients = [connect() for _ in range(20)]
+    start = threading.Barrier(len(clients))
+    errors: List[BaseException] = []
+
+    def vote_50(client: PollClient, i: int) -> None:
+        try:
+            start.wait(TIMEOUT)
+            for n in range(50):
+                client.vote("a" if (i + n) % 2 else "b")
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=vote_50, args=(c, i)) for i, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT * 3)
+    assert not any(t.is_alive() for t in threads) and errors == []
+
+    assert hub.results(poll) == {"a": 500, "b": 500}
+    for client in clients:
+        client.wait_for(lambda c: c.poll(poll).total == 1000)
+        totals, seqs = [], []
+        for message in client.updates(timeout=TIMEOUT):
+            if message["type"] == "results" and message["poll"] == poll:
+                totals.append(message["total"])
+                seqs.append(message["seq"])
+                if message["total"] == 1000:
+                    break
+        assert totals[-1] == 1000
+        assert totals == sorted(totals), "a client saw a total go down"
+        assert all(a < b for a, b in zip(seqs, seqs[1:])), "results seq not increasing"
+
+
+# 8. Welcome -----------------------------------------------------------------------
+
+
+def test_welcome_reflects_current_state(connect: Callable[..., PollClient], raw: Callable[..., Any], hub: Hub) -> None:
+    """A client connecting after votes gets every poll with its counts, the current poll and the latest seq."""
+    watcher = connect()
+    lunch = hub.create_poll("Lunch?", ["Pizza", "Salad", "Soup"]).id
+    clicks = hub.create_poll("Clicks", ["Up", "Down"], kind=COUNTER).id
+    hub.vote(lunch, "pizza", voter="ann")
+    hub.vote(lunch, "Salad", voter="bob")
+    hub.vote(lunch, "pizza", voter="cat")
+    for _ in range(3):
+        hub.vote(clicks, "up")
+    hub.close_poll(lunch)
+    hub.set_current(clicks)
+    last = expect(watcher, is_results(clicks, 3))
+
+    _, welcome = raw()
+    assert welcome["version"] == 1
+    assert welcome["current"] == clicks
+    assert welcome["seq"] == last["seq"]
+    assert welcome["polls"] == [
+        {
+            "id": lunch,
+            "question": "Lunch?",
+            "options": [{"id": "pizza", "label": "Pizza"}, {"id": "salad", "label": "Salad"}, {"id": "soup", "label": "Soup"}],
+            "kind": "single",
+            "open": False,
+            "counts": {"pizza": 2, "salad": 1, "soup": 0},
+            "total": 3,
+        },
+        {
+            "id": clicks,
+            "question": "Clicks",
+            "options": [{"id": "up", "label": "Up"}, {"id": "down", "label": "Down"}],
+            "kind": "counter",
+            "open": True,
+            "counts": {"up": 3, "down": 0},
+            "total": 3,
+        },
+    ]
+
+
+# 9. HTTP --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, headers, status",
+    [("/healthz", {}, 200), ("/nope", {}, 404), ("/", {}, 404), ("/ws", {}, 426)],
+)
+def test_http_statuses(server: PollServer, path: str, headers: Dict[str, str], status: int) -> None:
+    """/healthz is 200, unknown paths 404, and a plain GET of /ws (no upgrade) 426."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        assert response.status == status, body
+        if status == 200:
+            assert body == b"ok\n"
+        if status == 426:
+            assert response.getheader("Upgrade") == "websocket"
+    finally:
+        conn.close()
+
+
+# 10-11. Shutdown ------------------------------------------------------------------
+
+
+def test_stop_is_prompt_and_leaves_no_threads() -> None:
+    """server.stop() with clients connected returns within 2 s, stops the hub it started and ends every thread."""
+    hub = Hub()
+    server = PollServer(hub, port=0, token="secret", max_vote_rate=0).start()
+    clients: List[PollClient] = []
+    try:
+        hub.create_poll("Lunch?", ["A", "B"])
+        clients = [PollClient(server.url, timeout=TIMEOUT) for _ in range(3)]
+        clients.append(PollClient(server.url, voter="ann", token="secret", timeout=TIMEOUT))
+        clients[-1].vote("a")
+        wait_until(lambda: server.connection_count == 4)
+
+        started = time.monotonic()
+        server.stop()
+        hub.stop()
+        assert time.monotonic() - started < 2.0
+        assert not hub.running
+        assert [name for name in pollhub_threads() if name != "pollhub-client"] == []
+        wait_until(lambda: all(c.closed for c in clients))  # clients saw the close
+        wait_until(lambda: pollhub_threads() == [])
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+        hub.stop()
+
+
+def test_shutdown_sends_close_1001(server: PollServer, raw: Callable[..., Any]) -> None:
+    """On server.stop() a connected client gets a close frame with code 1001 (going away)."""
+    ws, _ = raw()
+    stopper = threading.Thread(target=server.stop)
+    stopper.start()
+    try:
+        while True:
+            opcode, data = ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+        assert struct.unpack("!H", data[:2])[0] == 1001
+    finally:
+        stopper.join(TIMEOUT)
+    assert not stopper.is_alive()
