@@ -13,7 +13,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 
 # The example key of RFC 6455 section 1.3 and its accept value.
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-ACCEPT = "s3pPLMBiTxaK9kxKzMDEG+R3Zxo="
+ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # RFC 6455 1.3 (SHA-1 b37a4f2c...c4ea)
 SOCKET_TIMEOUT = 5.0  # seconds any single socket operation may block
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
