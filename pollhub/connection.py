@@ -43,7 +43,8 @@ import select
 import socket
 import threading
 import time
-from typing import Any, Dict, Optional, Sequence, Set, Tuple
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -129,6 +130,55 @@ def format_address(address: Any) -> str:
     return str(address)
 
 
+_SUPERSEDED = object()
+
+
+class SendQueue(queue.Queue):  # type: ignore[type-arg]
+    """A connection's queue of frames for its write thread, where newer news replaces older.
+
+    Items are ``(frame, key)``. When a frame with a ``key`` (such as the
+    results of one poll) is put while an older frame with the same key still
+    waits, the older one is dropped and the newer one joins the end of the
+    queue, so a slow client skips stale results instead of falling further
+    behind, and still receives every message in order. ``maxsize`` counts the
+    frames waiting to be sent. ``superseded`` counts the frames dropped so.
+    """
+
+    def _init(self, maxsize: int) -> None:
+        self.queue: Deque[List[Any]] = deque()  # cells [frame, key]; frame _SUPERSEDED once replaced
+        self._waiting: Dict[Any, List[Any]] = {}  # key -> its cell still in the queue
+        self._live = 0
+        self.superseded = 0
+
+    def _qsize(self) -> int:
+        return self._live
+
+    def _put(self, item: Tuple[Optional[bytes], Any]) -> None:
+        frame, key = item
+        cell = [frame, key]
+        if key is not None:
+            older = self._waiting.get(key)
+            if older is not None:
+                older[0] = _SUPERSEDED
+                self._live -= 1
+                self.superseded += 1
+                if len(self.queue) > 2 * self._live + 16:
+                    self.queue = deque(c for c in self.queue if c[0] is not _SUPERSEDED)
+            self._waiting[key] = cell
+        self.queue.append(cell)
+        self._live += 1
+
+    def _get(self) -> Optional[bytes]:
+        while True:
+            frame, key = self.queue.popleft()
+            if frame is not _SUPERSEDED:
+                break
+        if key is not None:
+            del self._waiting[key]
+        self._live -= 1
+        return frame
+
+
 class Connection(websocket_server.WebSocketHandler):
     """One client connection: its read thread runs this object, its write thread drains ``_queue``.
 
@@ -151,7 +201,7 @@ class Connection(websocket_server.WebSocketHandler):
         self.address = format_address(self.client_address)
         self.http_request: Optional[Request] = None
         self.upgraded = False
-        self._queue: "queue.Queue[Optional[bytes]]" = queue.Queue(self.limits.send_queue_size)
+        self._queue = SendQueue(self.limits.send_queue_size)
         self._lock = threading.Lock()  # orders send_frame() against close()
         self._closing = False  # a close frame (or the end) is queued; nothing more is
         self._close_deadline: Optional[float] = None
@@ -193,17 +243,19 @@ class Connection(websocket_server.WebSocketHandler):
 
     # Sending (any thread) ----------------------------------------------------------
 
-    def send_frame(self, frame: bytes) -> bool:
+    def send_frame(self, frame: bytes, key: Any = None) -> bool:
         """Queue one ready frame for the write thread; never blocks.
 
-        Returns False when the connection is closing. A client whose queue is
-        full is too slow to keep up and is dropped.
+        A frame with a ``key`` replaces an older frame with the same key that
+        is still waiting (see :class:`SendQueue`). Returns False when the
+        connection is closing. A client whose queue is full is too slow to
+        keep up and is dropped.
         """
         with self._lock:
             if self._closing:
                 return False
             try:
-                self._queue.put_nowait(frame)
+                self._queue.put_nowait((frame, key))
                 return True
             except queue.Full:
                 pass
@@ -232,8 +284,8 @@ class Connection(websocket_server.WebSocketHandler):
             self._closing = True
             self._close_deadline = time.monotonic() + self.limits.close_timeout
             try:
-                self._queue.put_nowait(frames.encode_close(code, reason))
-                self._queue.put_nowait(None)
+                self._queue.put_nowait((frames.encode_close(code, reason), None))
+                self._queue.put_nowait((None, None))
                 return
             except queue.Full:
                 pass
@@ -273,7 +325,7 @@ class Connection(websocket_server.WebSocketHandler):
             if not self._closing:
                 self._closing = True
                 try:
-                    self._queue.put_nowait(None)
+                    self._queue.put_nowait((None, None))
                 except queue.Full:
                     self._aborted = True
         writer = self._writer

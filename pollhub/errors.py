@@ -14,6 +14,7 @@ class PollhubError(Exception):
     """Base class: something pollhub refused, with a message for a person."""
 
     code = "error"
+    ref = None  # the "ref" of the message that caused it, when known
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

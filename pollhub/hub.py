@@ -47,8 +47,8 @@ STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
 class Client:
     """What the hub needs of a client: an identity and a ``send`` that never blocks.
 
-    ``voter`` and ``admin`` are set by the client's owner before it submits
-    the commands they apply to (the inbound queue orders the two).
+    ``voter`` and ``admin`` are read when a command is submitted, in the
+    submitting thread, so a change applies to the commands submitted after it.
     """
 
     voter: str = ""
@@ -143,11 +143,13 @@ class _Unregister(_Register):
 
 
 class _Request:
-    __slots__ = ("client", "command")
+    __slots__ = ("client", "command", "voter", "admin")
 
     def __init__(self, client: Client, command: Command) -> None:
         self.client = client
         self.command = command
+        self.voter = client.voter  # as it is now, not when the hub thread gets to it
+        self.admin = client.admin
 
 
 class _Call:
@@ -372,7 +374,7 @@ class Hub:
     def _apply(self, event: Event) -> None:
         if isinstance(event, _Request):
             try:
-                reply = self._handle(event.client, event.command)
+                reply = self._handle(event)
             except PollhubError as exc:
                 reply = protocol.error(exc, event.command.ref)
             self._replies.append((event.client, Message(reply)))
@@ -391,18 +393,19 @@ class Hub:
                 event.caller.error = exc
             event.caller.done.set()
 
-    def _handle(self, client: Client, command: Command) -> Dict[str, Any]:
+    def _handle(self, request: _Request) -> Dict[str, Any]:
         """Apply one command and return the reply for the client that sent it."""
+        command, voter = request.command, request.voter
         if isinstance(command, Vote):
             poll = self._find(command.poll)
-            option, changed = poll.vote(client.voter, command.option)
+            option, changed = poll.vote(voter, command.option)
             if changed:
                 self._changed[poll.id] = None
             return protocol.voted(poll.id, option, command.ref)
         if isinstance(command, Hello):
-            choices = {p.id: p.choices[client.voter] for p in self._polls.values() if client.voter in p.choices}
-            return protocol.hello_reply(client.voter, client.admin, choices, command.ref)
-        if not client.admin:
+            choices = {p.id: p.choices[voter] for p in self._polls.values() if voter in p.choices}
+            return protocol.hello_reply(voter, request.admin, choices, command.ref)
+        if not request.admin:
             raise Forbidden("admin messages need a hello with the admin token first")
         if isinstance(command, CreatePoll):
             poll = self._create(command)
@@ -462,7 +465,8 @@ class Hub:
         for poll_id in self._changed:
             poll = self._polls[poll_id]
             self._seq += 1
-            self._broadcast(protocol.results(poll_id, dict(poll.counts), poll.total, self._seq))
+            results = protocol.results(poll_id, dict(poll.counts), poll.total, self._seq)
+            self._outbox.append((None, Message(results, key=f"results:{poll_id}")))
         self._changed.clear()
         outbox, self._outbox = self._outbox, []
         outbox.extend(self._replies)

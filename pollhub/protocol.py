@@ -88,8 +88,16 @@ def parse(text: str) -> Command:
 
 def parse_object(data: Mapping[str, Any]) -> Command:
     """Parse a decoded JSON object into a command; raise :class:`BadMessage`."""
-    kind = data.get("type")
     ref = _ref(data)
+    try:
+        return _parse_typed(data, ref)
+    except PollhubError as exc:
+        exc.ref = ref  # so that the error reply still carries the ref
+        raise
+
+
+def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
+    kind = data.get("type")
     if kind == "vote":
         return Vote(option=_id(data, "option"), poll=_id(data, "poll", required=False), ref=ref)
     if kind == "hello":
@@ -132,12 +140,15 @@ class Message:
     """One server message, encoded to JSON once however many clients receive it.
 
     ``frame`` (the WebSocket text frame) is also built once, on first use.
+    ``key`` marks messages that make older ones with the same key stale (the
+    results of one poll): a slow client's queue keeps only the newest.
     """
 
-    __slots__ = ("data", "payload", "_frame")
+    __slots__ = ("data", "key", "payload", "_frame")
 
-    def __init__(self, data: Dict[str, Any]) -> None:
+    def __init__(self, data: Dict[str, Any], key: Optional[str] = None) -> None:
         self.data = data
+        self.key = key
         self.payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         self._frame: Optional[bytes] = None
 

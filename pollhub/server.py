@@ -67,7 +67,7 @@ class Participant(Client):
         self.bucket = TokenBucket(max_vote_rate)
 
     def send(self, message: Message) -> None:
-        self.conn.send_frame(message.frame)
+        self.conn.send_frame(message.frame, message.key)
 
 
 class PollServer(ConnectionServer):
@@ -176,7 +176,7 @@ class PollServer(ConnectionServer):
                 raise RateLimited(f"too many votes: at most {self.max_vote_rate:g} a second")
             self.hub.submit(participant, command)
         except PollhubError as exc:
-            participant.send(Message(protocol.error(exc, ref)))
+            participant.send(Message(protocol.error(exc, ref if ref is not None else exc.ref)))
 
     def _hello(self, participant: Participant, hello: Hello) -> None:
         if hello.token is not None:

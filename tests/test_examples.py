@@ -55,3 +55,29 @@ def test_server_in_app() -> None:
     assert finished.returncode == 0, finished.stderr
     assert "final: {'yes': 1, 'no': 0}" in finished.stdout
     assert "Traceback" not in finished.stderr
+
+
+def test_echo_server() -> None:
+    """Text and binary come back unchanged, on any path, until SIGINT."""
+    import websocket
+
+    app = Process(str(EXAMPLES / "echo_server.py"), "--port", "0", "--max-size", "100")
+    try:
+        url = app.expect(r"echo server on (ws://\S+)").group(1)
+        ws = websocket.create_connection(url + "any/path", timeout=TIMEOUT)
+        try:
+            ws.send("héllo")
+            assert ws.recv() == "héllo"
+            ws.send_binary(b"\x00\xff")
+            assert ws.recv() == b"\x00\xff"
+            ws.send("x" * 101)  # over --max-size: closed with 1009
+            opcode, frame = ws.recv_data_frame(control_frame=True)
+            assert opcode == websocket.ABNF.OPCODE_CLOSE
+            assert frame.data[:2] == (1009).to_bytes(2, "big")
+        finally:
+            ws.close()
+        finished = app.stop(signal.SIGINT)
+    finally:
+        app.kill()
+    assert finished.returncode == 0, finished.stderr
+    assert "Traceback" not in finished.stderr
