@@ -19,7 +19,7 @@ from .client import PollClient
 from .errors import PollhubError
 from .hub import Hub
 from .polls import KINDS, SINGLE
-from .server import DEFAULT_PORT, MAX_VOTE_RATE, WS_PATH, PollServer
+from .server import DEFAULT_PORT, MAX_VOTE_RATE, PollServer
 
 logger = logging.getLogger("pollhub")
 
@@ -77,8 +77,14 @@ def serve_parser() -> argparse.ArgumentParser:
         "--ping-timeout", type=float, default=connection.PING_TIMEOUT, metavar="S", help="drop a client that does not answer a ping (default: %(default)g)"
     )
     limits.add_argument(
+        "--max-header-size", type=int, default=connection.MAX_HEADER_SIZE, metavar="BYTES", help="HTTP request line and headers (default: %(default)s)"
+    )
+    limits.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN", help="also accept browsers from this origin (repeat it)"
     )
+    tls = parser.add_argument_group("TLS (serve wss:// and https://)")
+    tls.add_argument("--certfile", help="certificate chain, PEM")
+    tls.add_argument("--keyfile", help="private key, PEM (default: in --certfile)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: %(default)s)")
     return parser
 
@@ -90,8 +96,15 @@ def serve_command(argv: Sequence[str]) -> int:
         parser.error("--option needs --question")
     if args.question and len(args.option) < 2:
         parser.error("--question needs at least two --option")
+    if args.keyfile and not args.certfile:
+        parser.error("--keyfile needs --certfile")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    try:
+        context = connection.tls_context(args.certfile, args.keyfile) if args.certfile else None
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        print(f"pollhub: cannot load the TLS certificate: {exc}", file=sys.stderr)
+        return 2
     hub = Hub().start()
     try:
         if args.question:
@@ -103,6 +116,8 @@ def serve_command(argv: Sequence[str]) -> int:
             token=args.token,
             max_vote_rate=args.max_vote_rate,
             allowed_origins=args.allow_origin,
+            ssl_context=context,
+            max_header_size=args.max_header_size,
             max_size=args.max_size,
             max_connections=args.max_connections,
             handshake_timeout=args.handshake_timeout,
@@ -137,7 +152,6 @@ def serve_command(argv: Sequence[str]) -> int:
 
 
 def print_banner(server: PollServer, token_generated: bool) -> None:
-    port = server.port
     print(f"pollhub {__version__} listening on {server.url}", flush=True)
     if server.host in ("0.0.0.0", "::", ""):
         addresses = lan_addresses() or ["127.0.0.1"]
@@ -145,8 +159,7 @@ def print_banner(server: PollServer, token_generated: bool) -> None:
         addresses = [server.host]
     print("Join from any device on this network:")
     for address in addresses:
-        host = f"[{address}]" if ":" in address else address
-        print(f"  ws://{host}:{port}{WS_PATH}")
+        print(f"  {server.url_for(address)}")
     if token_generated:
         print(f"Admin token (shown once): {server.token}")
     print(f"Vote from a shell: python -m pollhub vote {server.url} OPTION")

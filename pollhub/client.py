@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import queue
+import ssl
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -57,7 +58,9 @@ class PollClient:
     """A connection to a pollhub server; connects in the constructor.
 
     ``voter`` names the voter (so reconnecting does not vote twice);
-    ``token`` is the admin token, needed for the admin methods. Every method
+    ``token`` is the admin token, needed for the admin methods;
+    ``ssl_context`` is for ``wss://`` servers (default: the system's trusted
+    certificates). Every method
     is thread-safe. Methods that wait raise ``TimeoutError`` after ``timeout``
     seconds, the server's refusals as the matching
     :class:`~pollhub.errors.PollhubError`, and :class:`ConnectionClosed`
@@ -65,7 +68,12 @@ class PollClient:
     """
 
     def __init__(
-        self, url: str, voter: Optional[str] = None, token: Optional[str] = None, timeout: float = TIMEOUT
+        self,
+        url: str,
+        voter: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: float = TIMEOUT,
+        ssl_context: Optional[ssl.SSLContext] = None,
     ) -> None:
         self.url = normalize_url(url)
         self.timeout = timeout
@@ -80,7 +88,8 @@ class PollClient:
         self._welcomed = threading.Event()
         self.voter: Optional[str] = voter
         self.admin = False
-        self._ws = websocket.create_connection(self.url, timeout=timeout, enable_multithread=True)
+        sslopt = {"context": ssl_context} if ssl_context is not None else None
+        self._ws = websocket.create_connection(self.url, timeout=timeout, enable_multithread=True, sslopt=sslopt)
         self._ws.settimeout(None)  # the reader blocks until a message or the close
         self._reader = threading.Thread(target=self._read_loop, name="pollhub-client", daemon=True)
         self._reader.start()

@@ -28,7 +28,9 @@ it says so in a comment starting ``websocket-server:``. In short, the package:
 6. keeps ``socketserver``'s listen backlog of 5 and anonymous threads: the
    backlog is ``LISTEN_BACKLOG`` and every thread has a name;
 7. uses ``ssl.wrap_socket``, removed in Python 3.12: pollhub never passes the
-   package a key or certificate, so that code never runs.
+   package a key or certificate, so that code never runs; TLS comes from the
+   ``ssl_context`` given to :class:`ConnectionServer`, and its handshake runs
+   in the connection's read thread, within the handshake timeout.
 
 Limits are named keyword arguments of :class:`ConnectionServer` (and of
 ``PollServer``), with the defaults below.
@@ -41,6 +43,7 @@ import logging
 import queue
 import select
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -122,6 +125,16 @@ class Limits:
         self.send_queue_size = send_queue_size
 
 
+def tls_context(certfile: str, keyfile: Optional[str] = None) -> ssl.SSLContext:
+    """A server-side TLS context for a certificate chain and its key (PEM files).
+
+    Raises ``OSError`` or ``ssl.SSLError`` when a file is missing or wrong.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
 def format_address(address: Any) -> str:
     """``host:port`` for an IPv4 or IPv6 socket address."""
     if isinstance(address, tuple) and len(address) >= 2:
@@ -201,6 +214,7 @@ class Connection(websocket_server.WebSocketHandler):
         self.address = format_address(self.client_address)
         self.http_request: Optional[Request] = None
         self.upgraded = False
+        self.secure = self.server.ssl_context is not None
         self._queue = SendQueue(self.limits.send_queue_size)
         self._lock = threading.Lock()  # orders send_frame() against close()
         self._closing = False  # a close frame (or the end) is queued; nothing more is
@@ -217,6 +231,8 @@ class Connection(websocket_server.WebSocketHandler):
 
     def handle(self) -> None:
         with self.server._track(self):
+            if self.secure and not self._tls_handshake():
+                return
             request, rest = self._read_request()
             if request is None:
                 return
@@ -239,7 +255,21 @@ class Connection(websocket_server.WebSocketHandler):
     # websocket-server: the package's finish() looks the handler up in a list
     # (O(n) per disconnect) to call client_left; ConnectionServer.on_close replaces it.
     def finish(self) -> None:
-        pass
+        if self.sock is not self.request:  # the TLS socket socketserver does not know about
+            self.sock.close()
+
+    def _tls_handshake(self) -> bool:
+        """Wrap the socket in TLS; False (and the connection is over) when the handshake fails."""
+        assert self.server.ssl_context is not None
+        try:
+            self.sock = self.server.ssl_context.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
+            self.sock.settimeout(self.limits.handshake_timeout)
+            self.sock.do_handshake()
+            self.sock.settimeout(self.limits.write_timeout)
+        except (OSError, ValueError) as exc:  # ssl.SSLError and socket.timeout are OSErrors
+            logger.info("%s: TLS handshake failed: %s", self.address, exc)
+            return False
+        return True
 
     # Sending (any thread) ----------------------------------------------------------
 
@@ -425,7 +455,10 @@ class Connection(websocket_server.WebSocketHandler):
             return None
         if not self._wait_readable(timeout):
             return b""
-        return self.sock.recv(RECV_SIZE) or None
+        try:
+            return self.sock.recv(RECV_SIZE) or None
+        except socket.timeout:  # TLS: readable, but the rest of the record is slow to come
+            return b""
 
     def _idle_timeout(self) -> Optional[float]:
         """Seconds to wait for the client before acting; None when the connection is over."""
@@ -448,6 +481,8 @@ class Connection(websocket_server.WebSocketHandler):
         return self.limits.ping_interval - quiet
 
     def _wait_readable(self, timeout: float) -> bool:
+        if self.secure and self.sock.pending():  # type: ignore[attr-defined]
+            return True  # decrypted bytes already wait inside the TLS layer
         if _poll is not None:
             poller = _poll()
             poller.register(self.sock, select.POLLIN)
@@ -488,7 +523,8 @@ class ConnectionServer(websocket_server.WebsocketServer):
     :meth:`on_text`, :meth:`on_binary`, :meth:`on_close` and
     :meth:`http_response`. Limits are keyword arguments (see the module's
     constants for their defaults). ``allowed_origins`` lists the browser
-    origins accepted besides the server's own.
+    origins accepted besides the server's own. With an ``ssl_context`` (see
+    :func:`tls_context`) every connection speaks TLS: ``wss://`` and ``https://``.
     """
 
     request_queue_size = LISTEN_BACKLOG
@@ -500,10 +536,12 @@ class ConnectionServer(websocket_server.WebsocketServer):
         port: int = 0,
         *,
         allowed_origins: Sequence[str] = (),
+        ssl_context: Optional[ssl.SSLContext] = None,
         **limits: Any,
     ) -> None:
         self.limits = Limits(**limits)
         self.allowed_origins = tuple(allowed_origins)
+        self.ssl_context = ssl_context
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._threads: Set[threading.Thread] = set()  # type: ignore[assignment]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import ssl
 import time
 from typing import Any, Optional, Sequence
 
@@ -74,7 +75,9 @@ class PollServer(ConnectionServer):
     """Serve a hub over WebSocket at ``ws://host:port/ws``; ``port=0`` picks a free port.
 
     ``token`` is the admin token a client's ``hello`` must carry before admin
-    messages (a random one by default, in :attr:`token`). ``max_vote_rate``
+    messages (a random one by default, in :attr:`token`). With an
+    ``ssl_context`` (see :func:`pollhub.connection.tls_context`) it serves
+    ``wss://`` and ``https://``. ``max_vote_rate``
     limits votes per second per connection (0: no limit). Connection limits
     (``max_size``, ``max_connections``, ``handshake_timeout``, ``ping_interval``,
     ...) are keyword arguments documented in :mod:`pollhub.connection`.
@@ -92,9 +95,10 @@ class PollServer(ConnectionServer):
         token: Optional[str] = None,
         max_vote_rate: float = MAX_VOTE_RATE,
         allowed_origins: Sequence[str] = (),
+        ssl_context: Optional[ssl.SSLContext] = None,
         **limits: Any,
     ) -> None:
-        super().__init__(host, port, allowed_origins=allowed_origins, **limits)
+        super().__init__(host, port, allowed_origins=allowed_origins, ssl_context=ssl_context, **limits)
         self.hub = hub
         self.token = token or secrets.token_urlsafe(16)
         self.max_vote_rate = max_vote_rate
@@ -103,10 +107,14 @@ class PollServer(ConnectionServer):
     @property
     def url(self) -> str:
         """The WebSocket address, e.g. ``ws://127.0.0.1:8765/ws`` (loopback for a wildcard host)."""
-        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return self.url_for({"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host))
+
+    def url_for(self, host: str) -> str:
+        """The WebSocket address of this server through ``host`` (a name or an address)."""
         if ":" in host:
             host = f"[{host}]"
-        return f"ws://{host}:{self.port}{WS_PATH}"
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://{host}:{self.port}{WS_PATH}"
 
     def start(self) -> "PollServer":
         """Start the hub if needed, then accept connections in the background."""
