@@ -277,7 +277,7 @@ class PollClient:
         kind = message.get("type")
         with self._state:
             if kind == "welcome":
-                self._polls = {p["id"]: p for p in message["polls"]}
+                self._polls = {p["id"]: dict(p) for p in message["polls"]}  # updates leave the message alone
                 self._current = message["current"]
                 self._seq = message.get("seq", 0)
             elif kind == "results":
@@ -286,7 +286,7 @@ class PollClient:
                     poll["counts"], poll["total"] = message["counts"], message["total"]
                 self._seq = max(self._seq, message["seq"])
             elif kind == "poll":
-                self._polls[message["poll"]["id"]] = message["poll"]
+                self._polls[message["poll"]["id"]] = dict(message["poll"])
             elif kind == "current":
                 self._current = message["poll"]
             elif kind == "deleted":

@@ -46,8 +46,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
-from typing import Any, Deque, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -143,53 +142,44 @@ def format_address(address: Any) -> str:
     return str(address)
 
 
-_SUPERSEDED = object()
-
-
 class SendQueue(queue.Queue):  # type: ignore[type-arg]
     """A connection's queue of frames for its write thread, where newer news replaces older.
 
-    Items are ``(frame, key)``. When a frame with a ``key`` (such as the
-    results of one poll) is put while an older frame with the same key still
-    waits, the older one is dropped and the newer one joins the end of the
-    queue, so a slow client skips stale results instead of falling further
-    behind, and still receives every message in order. ``maxsize`` counts the
-    frames waiting to be sent. ``superseded`` counts the frames dropped so.
+    Items are ``(frame, key, seal)``. A frame with a ``key`` (the results of
+    one poll) that finds an older frame with the same key still waiting takes
+    that frame's place, so a slow client skips stale results instead of
+    falling further behind, and sees what followed them (its ``voted``
+    replies) after counts at least as new. A frame with a ``seal`` (a poll's
+    full state) stops the older frame with that key from being replaced, so
+    results never jump ahead of it. ``superseded`` counts the frames replaced.
     """
 
     def _init(self, maxsize: int) -> None:
-        self.queue: Deque[List[Any]] = deque()  # cells [frame, key]; frame _SUPERSEDED once replaced
-        self._waiting: Dict[Any, List[Any]] = {}  # key -> its cell still in the queue
-        self._live = 0
+        super()._init(maxsize)
+        self._waiting: Dict[Any, List[Any]] = {}  # key -> its cell [frame, key] still in the queue
         self.superseded = 0
 
-    def _qsize(self) -> int:
-        return self._live
-
-    def _put(self, item: Tuple[Optional[bytes], Any]) -> None:
-        frame, key = item
-        cell = [frame, key]
+    def _put(self, item: Tuple[Optional[bytes], Any, Any]) -> None:
+        frame, key, seal = item
+        if seal is not None:
+            self._waiting.pop(seal, None)
         if key is not None:
             older = self._waiting.get(key)
             if older is not None:
-                older[0] = _SUPERSEDED
-                self._live -= 1
+                older[0] = frame
                 self.superseded += 1
-                if len(self.queue) > 2 * self._live + 16:
-                    self.queue = deque(c for c in self.queue if c[0] is not _SUPERSEDED)
+                return
+            cell = [frame, key]
             self._waiting[key] = cell
-        self.queue.append(cell)
-        self._live += 1
+            self.queue.append(cell)
+        else:
+            self.queue.append([frame, None])
 
     def _get(self) -> Optional[bytes]:
-        while True:
-            frame, key = self.queue.popleft()
-            if frame is not _SUPERSEDED:
-                break
-        if key is not None:
-            del self._waiting[key]
-        self._live -= 1
-        return frame
+        cell = self.queue.popleft()
+        if cell[1] is not None and self._waiting.get(cell[1]) is cell:
+            del self._waiting[cell[1]]
+        return cell[0]
 
 
 class Connection(websocket_server.WebSocketHandler):
@@ -273,19 +263,20 @@ class Connection(websocket_server.WebSocketHandler):
 
     # Sending (any thread) ----------------------------------------------------------
 
-    def send_frame(self, frame: bytes, key: Any = None) -> bool:
+    def send_frame(self, frame: bytes, key: Any = None, seal: Any = None) -> bool:
         """Queue one ready frame for the write thread; never blocks.
 
         A frame with a ``key`` replaces an older frame with the same key that
-        is still waiting (see :class:`SendQueue`). Returns False when the
-        connection is closing. A client whose queue is full is too slow to
-        keep up and is dropped.
+        is still waiting, unless a frame with that key as its ``seal`` came
+        in between (see :class:`SendQueue`). Returns False when the connection
+        is closing. A client whose queue is full is too slow to keep up and is
+        dropped.
         """
         with self._lock:
             if self._closing:
                 return False
             try:
-                self._queue.put_nowait((frame, key))
+                self._queue.put_nowait((frame, key, seal))
                 return True
             except queue.Full:
                 pass
@@ -314,8 +305,8 @@ class Connection(websocket_server.WebSocketHandler):
             self._closing = True
             self._close_deadline = time.monotonic() + self.limits.close_timeout
             try:
-                self._queue.put_nowait((frames.encode_close(code, reason), None))
-                self._queue.put_nowait((None, None))
+                self._queue.put_nowait((frames.encode_close(code, reason), None, None))
+                self._queue.put_nowait((None, None, None))
                 return
             except queue.Full:
                 pass
@@ -355,7 +346,7 @@ class Connection(websocket_server.WebSocketHandler):
             if not self._closing:
                 self._closing = True
                 try:
-                    self._queue.put_nowait((None, None))
+                    self._queue.put_nowait((None, None, None))
                 except queue.Full:
                     self._aborted = True
         writer = self._writer

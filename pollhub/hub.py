@@ -25,6 +25,7 @@ none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -75,7 +76,7 @@ class Subscription(Client):
         self.closed = False
 
     def send(self, message: Message) -> None:
-        self._queue.put(message.data)
+        self._queue.put(json.loads(message.payload))  # a copy of its own, as a connection gets
 
     def get(self, timeout: Optional[float] = None) -> Dict[str, Any]:
         """The next message; raises ``queue.Empty`` after ``timeout`` seconds."""
@@ -419,7 +420,7 @@ class Hub:
         poll = PollState(poll_id, command.question, command.options, command.kind)
         self._polls[poll_id] = poll
         self._used_ids.add(poll_id)
-        self._broadcast(protocol.poll(poll.to_json()))
+        self._broadcast_poll(poll)
         if self._current is None:
             self._current = poll_id
             self._broadcast(protocol.current(poll_id))
@@ -445,7 +446,7 @@ class Hub:
         elif action == "reset":
             poll.reset()
             self._changed[poll.id] = None
-        self._broadcast(protocol.poll(poll.to_json()))
+        self._broadcast_poll(poll)
 
     def _find(self, poll_id: Optional[str]) -> PollState:
         if poll_id is None:
@@ -460,13 +461,17 @@ class Hub:
     def _broadcast(self, data: Dict[str, Any]) -> None:
         self._outbox.append((None, Message(data)))
 
+    def _broadcast_poll(self, poll: PollState) -> None:
+        """A poll's full state; results queued before it must not jump over it."""
+        self._outbox.append((None, Message(protocol.poll(poll.to_json()), seal=protocol.results_key(poll.id))))
+
     def _flush(self) -> None:
         """Send what the batch produced: changes, one results message per changed poll, replies."""
         for poll_id in self._changed:
             poll = self._polls[poll_id]
             self._seq += 1
             results = protocol.results(poll_id, dict(poll.counts), poll.total, self._seq)
-            self._outbox.append((None, Message(results, key=f"results:{poll_id}")))
+            self._outbox.append((None, Message(results, key=protocol.results_key(poll_id))))
         self._changed.clear()
         outbox, self._outbox = self._outbox, []
         outbox.extend(self._replies)

@@ -140,15 +140,18 @@ class Message:
     """One server message, encoded to JSON once however many clients receive it.
 
     ``frame`` (the WebSocket text frame) is also built once, on first use.
-    ``key`` marks messages that make older ones with the same key stale (the
-    results of one poll): a slow client's queue keeps only the newest.
+    ``key`` marks a message that makes an older one with the same key stale
+    (the results of one poll), so a slow client's queue keeps only the newest;
+    ``seal`` marks a message that older ones with that key must not jump
+    over (a poll's full state). See :class:`pollhub.connection.SendQueue`.
     """
 
-    __slots__ = ("data", "key", "payload", "_frame")
+    __slots__ = ("data", "key", "seal", "payload", "_frame")
 
-    def __init__(self, data: Dict[str, Any], key: Optional[str] = None) -> None:
+    def __init__(self, data: Dict[str, Any], key: Optional[str] = None, seal: Optional[str] = None) -> None:
         self.data = data
         self.key = key
+        self.seal = seal
         self.payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         self._frame: Optional[bytes] = None
 
@@ -178,6 +181,11 @@ def welcome(current: Optional[str], polls: List[Dict[str, Any]]) -> Dict[str, An
 
 def hello_reply(voter: str, admin: bool, choices: Dict[str, str], ref: Ref = None) -> Dict[str, Any]:
     return _with_ref({"type": "hello", "voter": voter, "admin": admin, "choices": choices}, ref)
+
+
+def results_key(poll_id: str) -> str:
+    """The ``Message.key`` of a poll's results (and the ``seal`` of its full state)."""
+    return f"results:{poll_id}"
 
 
 def results(poll_id: str, counts: Dict[str, int], total: int, seq: int) -> Dict[str, Any]:

@@ -68,7 +68,7 @@ class Participant(Client):
         self.bucket = TokenBucket(max_vote_rate)
 
     def send(self, message: Message) -> None:
-        self.conn.send_frame(message.frame, message.key)
+        self.conn.send_frame(message.frame, message.key, message.seal)
 
 
 class PollServer(ConnectionServer):
