@@ -1,0 +1,85 @@
+"""Slow and stalled clients: they never slow the hub or anyone else, and stalled ones are dropped."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import time
+
+import pytest
+
+from pollhub import COUNTER, Hub, PollClient, PollServer
+from pollhub.connection import SendQueue
+
+from .conftest import TIMEOUT, wait_until
+from .rawws import RawClient
+
+
+def drain(q: SendQueue) -> list:
+    items = []
+    while True:
+        try:
+            items.append(q.get_nowait())
+        except queue.Empty:
+            return items
+
+
+def test_newer_results_replace_older_in_place() -> None:
+    q = SendQueue(10)
+    q.put_nowait((b"results 1", "results:p", None))
+    q.put_nowait((b"voted", None, None))
+    q.put_nowait((b"results 2", "results:p", None))
+    q.put_nowait((b"results of q", "results:q", None))
+    assert q.qsize() == 3 and q.superseded == 1
+    # The voted reply still comes after counts that include the vote.
+    assert drain(q) == [b"results 2", b"voted", b"results of q"]
+
+
+def test_a_poll_state_seals_older_results() -> None:
+    q = SendQueue(10)
+    q.put_nowait((b"results 1", "results:p", None))
+    q.put_nowait((b"poll p reset", None, "results:p"))
+    q.put_nowait((b"results 2", "results:p", None))
+    q.put_nowait((b"results 3", "results:p", None))
+    assert drain(q) == [b"results 1", b"poll p reset", b"results 3"]
+
+
+def test_a_taken_frame_is_not_replaced() -> None:
+    q = SendQueue(10)
+    q.put_nowait((b"results 1", "results:p", None))
+    assert q.get_nowait() == b"results 1"
+    q.put_nowait((b"results 2", "results:p", None))
+    assert drain(q) == [b"results 2"]
+
+
+def test_full_queue_refuses() -> None:
+    q = SendQueue(2)
+    q.put_nowait((b"a", None, None))
+    q.put_nowait((b"b", "k", None))
+    with pytest.raises(queue.Full):
+        q.put_nowait((b"c", None, None))
+
+
+def test_stalled_client_is_dropped_and_others_keep_up() -> None:
+    """A client that stops reading fills its socket, then its write times out and it is dropped.
+
+    Meanwhile a reading client sees every change at once and the hub never waits.
+    """
+    with Hub() as hub, PollServer(hub, port=0, max_vote_rate=0, write_timeout=0.5, send_queue_size=100000) as server:
+        labels = [f"option {i} " + "x" * 90 for i in range(32)]
+        poll = hub.create_poll("Big poll", labels, kind=COUNTER)
+        stalled = RawClient(server.port)
+        stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.handshake()  # and never read again
+        with stalled, PollClient(server.url, timeout=TIMEOUT) as reader:
+            wait_until(lambda: server.connection_count == 2)
+            started = time.monotonic()
+            resets = 0
+            while server.connection_count == 2 and time.monotonic() - started < TIMEOUT:
+                hub.reset_poll(poll.id)  # each broadcasts the whole poll, about 4 KB, without a key
+                resets += 1
+            assert server.connection_count == 1, "the stalled client was not dropped"
+            first = poll.options[0].id
+            hub.vote(poll.id, first)
+            reader.wait_for(lambda c: c.results(poll.id)[first] == 1, timeout=TIMEOUT)
+        assert resets > 10
