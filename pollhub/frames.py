@@ -136,8 +136,8 @@ class MessageReader:
     reserved bits clear and opcodes known (1002); control frames at most 125
     bytes and never fragmented (1002); a continuation needs a message to
     continue and a new message must wait for the last one to end (1002);
-    text must be UTF-8, checked fragment by fragment so a bad fragment fails
-    at once (1007); a message over ``max_size`` bytes fails as soon as its
+    text must be UTF-8, checked as its bytes arrive, so a bad byte fails at
+    once, even in the middle of a frame (1007); a message over ``max_size`` bytes fails as soon as its
     frame header says so, before its payload is buffered (1009).
 
     Not thread-safe: one reader belongs to one connection's read thread.
@@ -151,6 +151,7 @@ class MessageReader:
         self._size = 0
         self._decoder: Optional[codecs.IncrementalDecoder] = None
         self._header: Optional[Tuple[bool, int, int, int]] = None  # fin, opcode, length, offset
+        self._checked = 0  # bytes of the current text frame already decoded ahead
 
     def feed(self, data: bytes) -> None:
         """Append bytes received from the client."""
@@ -176,24 +177,41 @@ class MessageReader:
             fin, opcode, payload = frame
             if opcode in CONTROL_OPCODES:
                 return self._control_event(opcode, payload)
-            event = self._data_event(fin, opcode, payload)
+            event = self._data_event(fin, payload)
             if event is not None:
                 return event
 
     def _next_frame(self) -> Optional[Tuple[bool, int, bytes]]:
+        """The next complete frame, its payload unmasked (less what was decoded ahead)."""
         if self._header is None:
             self._header = self._parse_header()
             if self._header is None:
                 return None
         fin, opcode, length, offset = self._header
-        end = offset + 4 + length
+        start, end = offset + 4, offset + 4 + length
         if len(self._buffer) < end:
+            if self._decoder is not None and opcode in DATA_OPCODES and len(self._buffer) > start:
+                self._decode_ahead(start)
             return None
-        mask = bytes(self._buffer[offset : offset + 4])
-        payload = unmask(bytes(self._buffer[offset + 4 : end]), mask)
+        mask = _rotate(bytes(self._buffer[offset:start]), self._checked)
+        payload = unmask(bytes(self._buffer[start + self._checked : end]), mask)
         del self._buffer[:end]
-        self._header = None
+        self._header, self._checked = None, 0
         return fin, opcode, payload
+
+    def _decode_ahead(self, start: int) -> None:
+        """Check the part of a text frame received so far, so bad UTF-8 fails before the frame ends."""
+        available = len(self._buffer) - start
+        mask = _rotate(bytes(self._buffer[start - 4 : start]), self._checked)
+        self._decode(unmask(bytes(self._buffer[start + self._checked : start + available]), mask), final=False)
+        self._checked = available
+
+    def _decode(self, data: bytes, final: bool) -> None:
+        assert self._decoder is not None
+        try:
+            self._parts.append(self._decoder.decode(data, final=final))
+        except UnicodeDecodeError:
+            raise ProtocolError(CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
 
     def _parse_header(self) -> Optional[Tuple[bool, int, int, int]]:
         buf = self._buffer
@@ -227,16 +245,22 @@ class MessageReader:
             if length > MAX_CONTROL_PAYLOAD:
                 raise ProtocolError(CLOSE_PROTOCOL_ERROR, "control frame over 125 bytes")
         else:
-            self._check_sequence(opcode)
-            if self._size + length > self.max_size:
-                raise ProtocolError(CLOSE_TOO_BIG, f"message over {self.max_size} bytes")
+            self._start_frame(opcode, length)
         return fin, opcode, length, offset
 
-    def _check_sequence(self, opcode: int) -> None:
+    def _start_frame(self, opcode: int, length: int) -> None:
+        """Check a data frame's place in its message and the message's size."""
         if opcode == OP_CONTINUATION and self._message_opcode is None:
             raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
-        if opcode != OP_CONTINUATION and self._message_opcode is not None:
-            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
+        if opcode != OP_CONTINUATION:
+            if self._message_opcode is not None:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
+            self._message_opcode = opcode
+            if opcode == OP_TEXT:
+                self._decoder = codecs.getincrementaldecoder("utf-8")()
+        if self._size + length > self.max_size:
+            raise ProtocolError(CLOSE_TOO_BIG, f"message over {self.max_size} bytes")
+        self._size += length
 
     def _control_event(self, opcode: int, payload: bytes) -> Event:
         if opcode == OP_PING:
@@ -245,18 +269,9 @@ class MessageReader:
             return Pong(payload)
         return parse_close_payload(payload)
 
-    def _data_event(self, fin: bool, opcode: int, payload: bytes) -> Optional[Event]:
-        if opcode != OP_CONTINUATION:
-            self._message_opcode = opcode
-            self._size = 0
-            if opcode == OP_TEXT:
-                self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._size += len(payload)
+    def _data_event(self, fin: bool, payload: bytes) -> Optional[Event]:
         if self._decoder is not None:
-            try:
-                self._parts.append(self._decoder.decode(payload, final=fin))
-            except UnicodeDecodeError:
-                raise ProtocolError(CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
+            self._decode(payload, final=fin)
         else:
             self._parts.append(payload)
         if not fin:
@@ -267,3 +282,9 @@ class MessageReader:
         if is_text:
             return Text("".join(parts))  # type: ignore[arg-type]
         return Binary(b"".join(parts))  # type: ignore[arg-type]
+
+
+def _rotate(mask: bytes, offset: int) -> bytes:
+    """The mask as it applies from byte ``offset`` of a payload on."""
+    shift = offset % 4
+    return mask[shift:] + mask[:shift]

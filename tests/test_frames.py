@@ -328,3 +328,27 @@ def test_encode_close_never_cuts_inside_a_character(char: str) -> None:
     text = payload[2:].decode("utf-8")  # raises if cut inside a character
     assert reason.startswith(text)
     assert len(payload[2:]) > 123 - len(char.encode())  # cut no more than needed
+
+
+def test_invalid_utf8_fails_inside_a_frame_before_it_ends() -> None:
+    """Autobahn 6.4.3: the bad bytes arrive while the rest of the frame is still on its way."""
+    payload = "κόσμε".encode() + b"\xf4\x90\x80\x80" + b"edited"
+    frame = mask_frame(OP_TEXT, payload)
+    reader = MessageReader(max_size=1000)
+    reader.feed(frame[:6 + 11])  # header, mask and the valid first part
+    assert list(reader.events()) == []
+    reader.feed(frame[6 + 11 : 6 + 15])  # the invalid code point, the frame not yet complete
+    with pytest.raises(ProtocolError) as caught:
+        list(reader.events())
+    assert caught.value.code == 1007
+
+
+def test_text_decoded_ahead_is_not_decoded_twice() -> None:
+    text = "añb€" * 50
+    frame = mask_frame(OP_TEXT, text.encode(), mask=b"\x01\x02\x03\x04")
+    reader = MessageReader(max_size=1000)
+    events = []
+    for i in range(0, len(frame), 7):
+        reader.feed(frame[i : i + 7])
+        events.extend(reader.events())
+    assert events == [Text(text)]
