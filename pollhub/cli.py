@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import socket
-import struct
 import sys
 import threading
 from typing import Any, Dict, List, Optional, Sequence
@@ -18,6 +16,7 @@ from . import __version__, connection
 from .client import PollClient
 from .errors import PollhubError
 from .hub import Hub
+from .lan import lan_addresses
 from .polls import KINDS, SINGLE
 from .server import DEFAULT_PORT, MAX_VOTE_RATE, PollServer
 
@@ -164,31 +163,6 @@ def print_banner(server: PollServer, token_generated: bool) -> None:
         print(f"Admin token (shown once): {server.token}")
     print(f"Vote from a shell: python -m pollhub vote {server.url} OPTION")
     print("Stop with Ctrl-C.", flush=True)
-
-
-def lan_addresses() -> List[str]:
-    """The IPv4 addresses of this machine's network interfaces, loopback excluded."""
-    found: List[str] = []
-    try:
-        import fcntl
-
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            for _index, name in socket.if_nameindex():
-                request = struct.pack("256s", name.encode()[:15])
-                try:
-                    reply = fcntl.ioctl(probe.fileno(), 0x8915, request)  # SIOCGIFADDR
-                except OSError:
-                    continue  # interface without an IPv4 address
-                found.append(socket.inet_ntoa(reply[20:24]))
-        finally:
-            probe.close()
-    except (ImportError, OSError, AttributeError):
-        try:
-            found = [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
-        except OSError:
-            found = []
-    return sorted({a for a in found if not a.startswith("127.")})
 
 
 # vote and watch ----------------------------------------------------------------------

@@ -81,6 +81,7 @@ CLOSE_TIMEOUT = 5.0  # seconds to wait for the peer's close frame, or for the wr
 WRITE_TIMEOUT = 10.0  # seconds one write may block before the client counts as stalled
 SEND_QUEUE_SIZE = 1000  # frames waiting for a client; a client that lets it fill is dropped
 LISTEN_BACKLOG = 1024  # pending TCP connections the kernel may hold
+ACCEPT_POLL_INTERVAL = 0.1  # seconds between the accept loop's checks for stop()
 RECV_SIZE = 65536
 
 _poll = getattr(select, "poll", None)
@@ -577,7 +578,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self._accept_thread.start()
         return self
 
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
+    def serve_forever(self, poll_interval: float = ACCEPT_POLL_INTERVAL) -> None:
         """Accept connections until :meth:`stop` (from another thread)."""
         self._serving = True
         try:

@@ -195,6 +195,8 @@ class Hub:
         self._used_ids: Set[str] = set()
         self._current: Optional[str] = None
         self._clients: Set[Client] = set()
+        self._admins: Set[Client] = set()  # clients told of presence changes
+        self._presence_changed = False
         self._seq = 0
         self._outbox: List[Tuple[Optional[Client], Message]] = []  # None: every client
         self._replies: List[Tuple[Client, Message]] = []
@@ -322,6 +324,10 @@ class Hub:
         """How many clients (connections and subscriptions) are registered."""
         return self._call(lambda: len(self._clients))
 
+    def participant_count(self) -> int:
+        """How many registered clients are participants (not presenters or subscriptions)."""
+        return self._call(lambda: len(self._clients) - len(self._admins))
+
     def subscribe(self) -> Subscription:
         """Receive every broadcast as a dict, starting with a ``welcome``."""
         subscription = Subscription(self)
@@ -381,8 +387,13 @@ class Hub:
             self._replies.append((event.client, Message(reply)))
         elif isinstance(event, _Unregister):
             self._clients.discard(event.client)
+            self._admins.discard(event.client)
+            self._presence_changed = True
         elif isinstance(event, _Register):
             self._clients.add(event.client)
+            if event.client.admin:
+                self._admins.add(event.client)
+            self._presence_changed = True
             polls = [p.to_json() for p in self._polls.values()]
             welcome = protocol.welcome(self._current, polls)
             welcome["seq"] = self._seq
@@ -405,6 +416,9 @@ class Hub:
             return protocol.voted(poll.id, option, command.ref)
         if isinstance(command, Hello):
             choices = {p.id: p.choices[voter] for p in self._polls.values() if voter in p.choices}
+            if request.admin and request.client not in self._admins:
+                self._admins.add(request.client)
+                self._presence_changed = True
             return protocol.hello_reply(voter, request.admin, choices, command.ref)
         if not request.admin:
             raise Forbidden("admin messages need a hello with the admin token first")
@@ -473,6 +487,10 @@ class Hub:
             results = protocol.results(poll_id, dict(poll.counts), poll.total, self._seq)
             self._outbox.append((None, Message(results, key=protocol.results_key(poll_id))))
         self._changed.clear()
+        if self._presence_changed and self._admins:
+            presence = Message(protocol.presence(len(self._clients) - len(self._admins)), key="presence")
+            self._outbox.extend((admin, presence) for admin in self._admins)
+        self._presence_changed = False
         outbox, self._outbox = self._outbox, []
         outbox.extend(self._replies)
         self._replies = []

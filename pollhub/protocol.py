@@ -212,5 +212,9 @@ def deleted(poll_id: str) -> Dict[str, Any]:
     return {"type": "deleted", "poll": poll_id}
 
 
+def presence(participants: int) -> Dict[str, Any]:
+    return {"type": "presence", "participants": participants}
+
+
 def error(exc: PollhubError, ref: Ref = None) -> Dict[str, Any]:
     return _with_ref({"type": "error", "code": exc.code, "message": exc.message}, ref)

@@ -9,7 +9,10 @@ for the connection's write thread (:mod:`pollhub.connection`).
 
 from __future__ import annotations
 
+import functools
 import hmac
+import io
+import json
 import logging
 import secrets
 import ssl
@@ -17,10 +20,12 @@ import time
 from typing import Any, Optional, Sequence
 
 from . import frames, protocol
-from .connection import Connection, ConnectionServer
+from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
 from .errors import Forbidden, PollhubError, RateLimited, Unavailable
 from .handshake import Request, response
 from .hub import Client, Hub
+from .lan import lan_addresses
+from .pages import StaticFiles
 from .protocol import Hello, Message, Vote
 
 logger = logging.getLogger(__name__)
@@ -29,6 +34,16 @@ DEFAULT_PORT = 8765
 WS_PATH = "/ws"
 MAX_VOTE_RATE = 20.0  # votes per second per connection, on average
 BURST_SECONDS = 5.0  # a connection may save up this many seconds' worth of votes
+
+
+@functools.lru_cache(maxsize=8)
+def qr_svg(url: str) -> bytes:
+    """A QR code for ``url`` as an SVG image."""
+    import segno
+
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False, title="Join: " + url)
+    return out.getvalue()
 
 
 class TokenBucket:
@@ -77,7 +92,9 @@ class PollServer(ConnectionServer):
     ``token`` is the admin token a client's ``hello`` must carry before admin
     messages (a random one by default, in :attr:`token`). With an
     ``ssl_context`` (see :func:`pollhub.connection.tls_context`) it serves
-    ``wss://`` and ``https://``. ``max_vote_rate``
+    ``wss://`` and ``https://``. ``join_url`` is the address the pages show
+    and encode in the QR code (default: this machine's LAN address and the
+    port). ``max_vote_rate``
     limits votes per second per connection (0: no limit). Connection limits
     (``max_size``, ``max_connections``, ``handshake_timeout``, ``ping_interval``,
     ...) are keyword arguments documented in :mod:`pollhub.connection`.
@@ -96,12 +113,15 @@ class PollServer(ConnectionServer):
         max_vote_rate: float = MAX_VOTE_RATE,
         allowed_origins: Sequence[str] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
+        join_url: Optional[str] = None,
         **limits: Any,
     ) -> None:
         super().__init__(host, port, allowed_origins=allowed_origins, ssl_context=ssl_context, **limits)
         self.hub = hub
         self.token = token or secrets.token_urlsafe(16)
         self.max_vote_rate = max_vote_rate
+        self.static = StaticFiles()
+        self._join_url = join_url
         self._owns_hub = False
 
     @property
@@ -124,7 +144,7 @@ class PollServer(ConnectionServer):
         super().start()
         return self
 
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
+    def serve_forever(self, poll_interval: float = ACCEPT_POLL_INTERVAL) -> None:
         """Start the hub if needed and accept connections until :meth:`stop`."""
         if not self.hub.running:
             self.hub.start()
@@ -142,14 +162,37 @@ class PollServer(ConnectionServer):
 
     # Connection hooks (each connection's read thread) ------------------------------
 
+    @property
+    def join_url(self) -> str:
+        """The address participants open: the participant page on this machine's LAN address."""
+        if self._join_url is not None:
+            return self._join_url
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):
+            host = next(iter(lan_addresses()), "127.0.0.1")
+        if ":" in host:
+            host = f"[{host}]"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}/"
+
     def http_response(self, request: Request) -> Optional[bytes]:
         if request.path == WS_PATH:
             return None
+        page = self.static.response(request)
+        if page is not None:
+            return page
         head = request.method == "HEAD"
-        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD"):
+            return response(405, b"use GET\n", headers={"Allow": "GET, HEAD"}, head_only=head)
+        if request.path == "/healthz":
             if self.hub.running:
                 return response(200, b"ok\n", head_only=head)
             return response(503, b"hub not running\n", head_only=head)
+        if request.path == "/join.json":
+            body = json.dumps({"url": self.join_url}).encode("utf-8")
+            return response(200, body, "application/json", {"Cache-Control": "no-cache"}, head_only=head)
+        if request.path == "/qr.svg":
+            return response(200, qr_svg(self.join_url), "image/svg+xml", {"Cache-Control": "no-cache"}, head_only=head)
         return response(404, b"not found\n", head_only=head)
 
     def on_open(self, conn: Connection) -> None:

@@ -140,9 +140,9 @@ def test_fragmented_message_with_a_ping_between(server: PollServer, hub: Hub) ->
 
 
 def test_unknown_path_is_404_with_a_body(server: PollServer) -> None:
-    """GET / is not the WebSocket address: 404 with a readable body of the announced length."""
+    """A path pollhub does not serve: 404 with a readable body of the announced length."""
     with RawClient(server.port) as client:
-        client.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        client.send(b"GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         response = client.read_response()
         body = client.read_to_end()
         assert response.status == 404

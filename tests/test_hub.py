@@ -148,19 +148,43 @@ def test_reset_and_delete(hub: Hub) -> None:
 def test_subscription_gets_welcome_then_updates(hub: Hub) -> None:
     hub.create_poll("Q?", ["A", "B"])
     with hub.subscribe() as updates:
-        welcome = updates.get(timeout=TIMEOUT)
+
+        def get() -> Dict[str, Any]:
+            while True:
+                message = updates.get(timeout=TIMEOUT)
+                if message["type"] != "presence":
+                    return message
+
+        welcome = get()
         assert welcome["type"] == "welcome" and welcome["current"] == "q"
         assert welcome["polls"][0]["counts"] == {"a": 0, "b": 0}
         hub.vote("q", "a")
-        results = updates.get(timeout=TIMEOUT)
+        results = get()
         assert results["type"] == "results"
         assert results["counts"] == {"a": 1, "b": 0} and results["total"] == 1
         assert results["seq"] > welcome["seq"]
         hub.close_poll("q")
-        assert updates.get(timeout=TIMEOUT)["poll"]["open"] is False
+        assert get()["poll"]["open"] is False
         hub.delete_poll("q")
-        assert updates.get(timeout=TIMEOUT) == {"type": "deleted", "poll": "q"}
-        assert updates.get(timeout=TIMEOUT) == {"type": "current", "poll": None}
+        assert get() == {"type": "deleted", "poll": "q"}
+        assert get() == {"type": "current", "poll": None}
+
+
+def test_presenters_hear_how_many_participants_are_connected(hub: Hub) -> None:
+    presenter = Recorder()
+    presenter.admin = True
+    hub.register(presenter)
+    assert presenter.next("presence") == {"type": "presence", "participants": 0}
+    participants = [Recorder(f"p{i}") for i in range(3)]
+    for participant in participants:
+        hub.register(participant)
+    assert hub.participant_count() == 3
+    hub.unregister(participants[0])
+    assert hub.participant_count() == 2
+    latest = None
+    while latest != 2:
+        latest = presenter.next("presence")["participants"]
+    assert all(m["type"] != "presence" for p in participants[1:] for m in p.drain())
 
 
 def test_a_burst_of_votes_costs_one_broadcast(hub: Hub) -> None:
@@ -242,7 +266,7 @@ def test_stop_ends_subscriptions() -> None:
     hub.stop()
     reader.join(TIMEOUT)
     assert not reader.is_alive()
-    assert [m["type"] for m in received] == ["welcome"]
+    assert [m["type"] for m in received if m["type"] != "presence"] == ["welcome"]
 
 
 def test_api_before_start_fails_clearly() -> None:

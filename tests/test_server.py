@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import struct
 import threading
 import time
@@ -17,12 +18,9 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import pytest
 import websocket
 
-try:  # tests/ may or may not be a package
-    from .conftest import TIMEOUT, pollhub_threads, wait_until
-except ImportError:
-    from conftest import TIMEOUT, pollhub_threads, wait_until  # type: ignore[no-redef]
-
 from pollhub import COUNTER, Forbidden, Hub, PollClient, PollClosed, PollServer
+
+from .conftest import TIMEOUT, pollhub_threads, wait_until
 
 Message = Dict[str, Any]
 REPLY_TYPES = {"hello", "voted", "ok", "error"}  # direct replies; everything else is a broadcast
@@ -101,15 +99,56 @@ def lunch(hub: Hub) -> str:
 
 
 def test_vote_is_broadcast_to_every_client(connect: Callable[..., PollClient], lunch: str) -> None:
-    """One client's vote reaches all three clients as a results message; the voter also gets voted."""
-    clients = [connect() for _ in range(3)]
-    assert clients[0].vote("a") == "a"  # returns on the "voted" reply
-    voted = expect(clients[0], lambda m: m["type"] == "voted")
-    assert voted["poll"] == lunch and voted["option"] == "a"
-    for client in clients:
-        results = expect(client, is_results(lunch, 1))
-        assert results["counts"] == {"a": 1, "b": 0}
-        client.wait_for(lambda c: c.results(lunch) == {"a": 1, "b": 0}, timeout=TIMEOUT)
+    """One client's vote reaches all three clients as results; the voter then gets voted (after the results)."""
+    voter, *others = [connect() for _ in range(3)]
+    assert voter.vote("a") == "a"  # returns on the "voted" reply
+    seen = []
+    for message in voter.updates(timeout=TIMEOUT):
+        seen.append(message)
+        if message["type"] == "voted":
+            break
+    assert [m["type"] for m in seen] == ["welcome", "results", "voted"]
+    assert seen[1] == {"type": "results", "poll": lunch, "counts": {"a": 1, "b": 0}, "total": 1, "seq": 1}
+    assert seen[2] == {"type": "voted", "poll": lunch, "option": "a", "ref": 1}
+    for client in others:
+        assert expect(client, is_results(lunch, 1))["counts"] == {"a": 1, "b": 0}
+        client.wait_for(lambda c: c.results(lunch) == {"a": 1, "b": 0})
+
+
+def test_voted_follows_the_results_that_include_it_for_a_slow_reader(hub: Hub) -> None:
+    """Even for a client that reads slowly, the results that include its vote arrive before its voted reply.
+
+    The client reads nothing while ~10 MB of results pile up (more than the kernel's socket buffers
+    hold; send_queue_size is raised so that the server keeps the client). Then, five times, it votes
+    "b" (nobody else does) while votes "a" keep coming from elsewhere. Finally it reads: by its k-th
+    voted reply it must have seen results with b >= k (newer results may have replaced older ones).
+    """
+    labels = [f"Option number {i} with a long label" for i in range(32)]  # ~1.7 KB per results message
+    poll = hub.create_poll("Clicks", labels, kind=COUNTER)
+    a, b = poll.options[0].id, poll.options[1].id
+    small_buffer = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)]
+    with PollServer(hub, port=0, max_vote_rate=0, send_queue_size=10_000) as roomy:
+        ws = websocket.create_connection(roomy.url, timeout=TIMEOUT, sockopt=small_buffer)
+        try:
+            for _ in range(6000):
+                hub.vote(poll.id, a)
+            for k in range(1, 6):
+                send_json(ws, {"type": "vote", "option": b, "ref": k})
+                wait_until(lambda: hub.vote(poll.id, a) and hub.results(poll.id)[b] == k, interval=0)
+                hub.vote(poll.id, a)
+
+            b_seen_at_voted = []  # b in the latest results received before each voted reply
+            b_seen = 0
+            while len(b_seen_at_voted) < 5:
+                message = recv_json(ws)
+                if message["type"] == "results":
+                    b_seen = message["counts"][b]
+                elif message["type"] == "voted":
+                    b_seen_at_voted.append(b_seen)
+            behind = [(k, seen) for k, seen in enumerate(b_seen_at_voted, 1) if seen < k]
+            assert behind == [], "voted reply k arrived when the latest results had b < k: (k, b) listed"
+        finally:
+            ws.close(timeout=1)
 
 
 # 2. Voter identity across reconnects ------------------------------------------------
@@ -144,6 +183,25 @@ def test_each_connection_without_hello_is_its_own_voter(raw: Callable[..., Any],
     assert dict(poll.counts) == {"a": 2, "b": 0} and poll.total == 2
 
 
+def test_hello_applies_only_to_later_votes(raw: Callable[..., Any], hub: Hub) -> None:
+    """A vote sent before a hello stays the previous voter's; the hello must not re-attribute it.
+
+    Sent back to back on one connection: vote "a", hello naming a new voter, vote "b".
+    Two different voters voted, so each single poll must end with total 2. Repeated on
+    20 polls because the two messages race inside the server.
+    """
+    ws, _ = raw()
+    totals = []
+    for i in range(20):
+        poll = hub.create_poll(f"Question {i}?", ["A", "B"]).id
+        send_json(ws, {"type": "vote", "poll": poll, "option": "a"})
+        send_json(ws, {"type": "hello", "voter": f"voter-{i}"})
+        send_json(ws, {"type": "vote", "poll": poll, "option": "b", "ref": i})
+        recv_until(ws, lambda m: m.get("ref") == i)
+        totals.append(hub.poll(poll).total)
+    assert totals == [2] * 20
+
+
 # 4. Error codes -------------------------------------------------------------------
 
 
@@ -161,6 +219,7 @@ def assert_still_works(ws: websocket.WebSocket, lunch: str) -> None:
         ('{"type":"vote"}', "bad_message"),
         ('{"type":"vote","option":"a","poll":"nope"}', "unknown_poll"),
         ('{"type":"vote","option":"zzz"}', "unknown_option"),
+        ("soup", "unknown_option"),  # plain text that names no option
         ('{"type":"create_poll","question":"Q?","options":["x","y"]}', "forbidden"),
         ('{"type":"close_poll","poll":"lunch"}', "forbidden"),
         ('{"type":"hello","token":"wrong"}', "forbidden"),
@@ -313,6 +372,29 @@ def test_admin_commands_are_broadcast(connect: Callable[..., PollClient], hub: H
     watcher.wait_for(lambda c: c.current is None and [p.id for p in c.polls()] == [first])
 
 
+def test_admin_message_before_token_hello_is_forbidden(server: PollServer) -> None:
+    """An admin message sent before the hello that carries the token is refused, even when sent back to back.
+
+    Repeated on 20 connections because the two messages race inside the server.
+    """
+    outcomes = []
+    for i in range(20):
+        ws = websocket.create_connection(server.url, timeout=TIMEOUT)
+        try:
+            send_json(ws, {"type": "create_poll", "question": f"Sneaky {i}?", "options": ["x", "y"], "ref": "early"})
+            send_json(ws, {"type": "hello", "token": "secret", "ref": "hello"})
+            replies = {}
+            while len(replies) < 2:
+                message = recv_json(ws)
+                if message.get("ref") in ("early", "hello"):
+                    replies[message["ref"]] = message
+            assert replies["hello"]["admin"] is True
+            outcomes.append(replies["early"].get("code", replies["early"]["type"]))
+        finally:
+            ws.close(timeout=1)
+    assert outcomes == ["forbidden"] * 20
+
+
 # 6. Plain-text votes ----------------------------------------------------------------
 
 
@@ -407,18 +489,28 @@ def test_welcome_reflects_current_state(connect: Callable[..., PollClient], raw:
     ]
 
 
+def test_client_updates_are_what_the_server_sent(connect: Callable[..., PollClient], hub: Hub, lunch: str) -> None:
+    """PollClient.updates() yields each message as received: later results do not rewrite an earlier one."""
+    client = connect()
+    client.vote("a")
+    hub.reset_poll(lunch)  # a "poll" message with zero counts ...
+    client.vote("b")  # ... then results with b=1
+    client.wait_for(lambda c: c.results(lunch)["b"] == 1)
+    welcome = expect(client, lambda m: m["type"] == "welcome")
+    assert welcome["polls"][0]["counts"] == {"a": 0, "b": 0}, "the welcome was changed after it was received"
+    reset = expect(client, lambda m: m["type"] == "poll")
+    assert reset["poll"]["counts"] == {"a": 0, "b": 0}, "the poll message was changed after it was received"
+
+
 # 9. HTTP --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path, headers, status",
-    [("/healthz", {}, 200), ("/nope", {}, 404), ("/", {}, 404), ("/ws", {}, 426)],
-)
-def test_http_statuses(server: PollServer, path: str, headers: Dict[str, str], status: int) -> None:
+@pytest.mark.parametrize("path, status", [("/healthz", 200), ("/nope", 404), ("/ws/nope", 404), ("/ws", 426)])
+def test_http_statuses(server: PollServer, path: str, status: int) -> None:
     """/healthz is 200, unknown paths 404, and a plain GET of /ws (no upgrade) 426."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
     try:
-        conn.request("GET", path, headers=headers)
+        conn.request("GET", path)
         response = conn.getresponse()
         body = response.read()
         assert response.status == status, body
