@@ -153,16 +153,27 @@ def serve_command(argv: Sequence[str]) -> int:
 def print_banner(server: PollServer, token_generated: bool) -> None:
     print(f"pollhub {__version__} listening on {server.url}", flush=True)
     if server.host in ("0.0.0.0", "::", ""):
-        addresses = lan_addresses() or ["127.0.0.1"]
+        hosts = lan_addresses() or ["127.0.0.1"]
     else:
-        addresses = [server.host]
-    print("Join from any device on this network:")
-    for address in addresses:
-        print(f"  {server.url_for(address)}")
-    if token_generated:
-        print(f"Admin token (shown once): {server.token}")
-    print(f"Vote from a shell: python -m pollhub vote {server.url} OPTION")
+        hosts = [server.host]
+    print("Join from any phone or laptop on this network:")
+    for host in hosts:
+        print(f"  {server.page_url_for(host)}")
+    print_qr(server.join_url)
+    token = server.token if token_generated else "<your --token>"
+    print(f"Presenter page (it holds the admin token: keep it private): {server.join_url}present#token={token}")
+    print(f"Scripts: python -m pollhub vote {server.url} OPTION")
     print("Stop with Ctrl-C.", flush=True)
+
+
+def print_qr(url: str) -> None:
+    """Print ``url`` as a QR code of text blocks, if the terminal's encoding has them."""
+    import segno
+
+    try:
+        segno.make(url, error="m").terminal(out=sys.stdout, compact=True, border=2)
+    except UnicodeEncodeError:
+        pass
 
 
 # vote and watch ----------------------------------------------------------------------

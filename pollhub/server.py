@@ -36,6 +36,10 @@ MAX_VOTE_RATE = 20.0  # votes per second per connection, on average
 BURST_SECONDS = 5.0  # a connection may save up this many seconds' worth of votes
 
 
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 @functools.lru_cache(maxsize=8)
 def qr_svg(url: str) -> bytes:
     """A QR code for ``url`` as an SVG image."""
@@ -131,10 +135,13 @@ class PollServer(ConnectionServer):
 
     def url_for(self, host: str) -> str:
         """The WebSocket address of this server through ``host`` (a name or an address)."""
-        if ":" in host:
-            host = f"[{host}]"
         scheme = "wss" if self.ssl_context is not None else "ws"
-        return f"{scheme}://{host}:{self.port}{WS_PATH}"
+        return f"{scheme}://{_bracket(host)}:{self.port}{WS_PATH}"
+
+    def page_url_for(self, host: str) -> str:
+        """The participant page's address through ``host``."""
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{_bracket(host)}:{self.port}/"
 
     def start(self) -> "PollServer":
         """Start the hub if needed, then accept connections in the background."""
@@ -170,10 +177,7 @@ class PollServer(ConnectionServer):
         host = self.host
         if host in ("", "0.0.0.0", "::"):
             host = next(iter(lan_addresses()), "127.0.0.1")
-        if ":" in host:
-            host = f"[{host}]"
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{host}:{self.port}/"
+        return self.page_url_for(host)
 
     def http_response(self, request: Request) -> Optional[bytes]:
         if request.path == WS_PATH:

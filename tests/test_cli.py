@@ -57,16 +57,18 @@ def test_sigterm_stops_cleanly(served: Process) -> None:
 
 def test_banner_shows_join_address_and_no_generated_token_when_given(served: Process) -> None:
     url_of(served)
-    served.expect(r"Join from any device")
-    served.expect(r"ws://127\.0\.0\.1:\d+/ws")
+    served.expect(r"Join from any phone or laptop")
+    served.expect(r"^  http://127\.0\.0\.1:\d+/$")
+    served.expect(r"[▀▄█]")  # the QR code
+    served.expect(r"present#token=<your --token>")
     served.expect(r"Stop with Ctrl-C")
-    assert not any("Admin token" in line for line in served.stdout)
+    assert not any("tok" in line.replace("token", "") for line in served.stdout)
 
 
 def test_generated_token_is_printed_once() -> None:
     process = Process.pollhub("--host", "127.0.0.1", "--port", "0")
     try:
-        token = process.expect(r"Admin token \(shown once\): (\S+)").group(1)
+        token = process.expect(r"/present#token=(\S+)").group(1)
         assert len(token) >= 16
     finally:
         finished = process.stop()
