@@ -6,6 +6,8 @@ This is the one place that configures logging and installs signal handlers.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import logging
 import signal
 import sys
@@ -14,15 +16,17 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from . import __version__, connection
 from .client import PollClient
-from .errors import PollhubError
+from .errors import BadMessage, PollhubError
 from .hub import Hub
 from .lan import lan_addresses
-from .polls import KINDS, SINGLE
+from .polls import KINDS, SINGLE, check_new_poll
 from .server import DEFAULT_PORT, MAX_VOTE_RATE, PollServer
+from .storage import StorageError, Store, default_path
 
 logger = logging.getLogger("pollhub")
 
-COMMANDS = ("serve", "vote", "watch")
+COMMANDS = ("serve", "vote", "watch", "export")
+SHUTDOWN_GRACE = 1.0  # seconds clients get to answer the server's close frame at shutdown
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -34,6 +38,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return vote_command(args)
         if command == "watch":
             return watch_command(args)
+        if command == "export":
+            return export_command(args)
         return serve_command(args)
     except KeyboardInterrupt:
         return 130
@@ -45,7 +51,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pollhub",
-        description="Run a live polling server. Other commands: 'vote' and 'watch' (see 'python -m pollhub vote -h').",
+        description="Run a live polling server. Other commands: vote, watch and export (see 'python -m pollhub vote -h').",
     )
     parser.add_argument("--version", action="version", version=f"pollhub {__version__}")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces, %(default)s)")
@@ -54,6 +60,8 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--option", action="append", default=[], metavar="LABEL", help="an option of --question (repeat it)")
     parser.add_argument("--kind", choices=KINDS, default=SINGLE, help="kind of the --question poll (default: %(default)s)")
     parser.add_argument("--token", help="admin token (default: a random one, printed at start)")
+    parser.add_argument("--db", metavar="PATH", help=f"SQLite database to keep polls and votes in (default: {default_path()})")
+    parser.add_argument("--memory", action="store_true", help="keep everything in memory only; nothing is saved")
     parser.add_argument(
         "--max-vote-rate",
         type=float,
@@ -97,6 +105,8 @@ def serve_command(argv: Sequence[str]) -> int:
         parser.error("--question needs at least two --option")
     if args.keyfile and not args.certfile:
         parser.error("--keyfile needs --certfile")
+    if args.memory and args.db:
+        parser.error("--memory and --db exclude each other")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     try:
@@ -104,10 +114,15 @@ def serve_command(argv: Sequence[str]) -> int:
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         print(f"pollhub: cannot load the TLS certificate: {exc}", file=sys.stderr)
         return 2
-    hub = Hub().start()
+    db = None if args.memory else (args.db or default_path())
+    try:
+        hub = Hub(db=db).start()
+    except StorageError as exc:
+        print(f"pollhub: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.question:
-            hub.create_poll(args.question, args.option, args.kind)
+            start_poll(hub, args.question, args.option, args.kind)
         server = PollServer(
             hub,
             args.host,
@@ -136,18 +151,39 @@ def serve_command(argv: Sequence[str]) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     server.start()
     print_banner(server, args.token is None)
+    print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
     try:
         while not stop.wait(1.0):
             pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        server.stop(timeout=SHUTDOWN_GRACE)  # clients get the 1001 close; then the hub commits and stops
         polls = hub.polls()
-        server.stop()
         hub.stop()
     votes = sum(p.total for p in polls)
-    print(f"pollhub stopped: {len(polls)} poll(s), {votes} vote(s) counted.", flush=True)
+    saved = f", saved to {db}" if db else ""
+    print(f"pollhub stopped: {len(polls)} poll(s), {votes} vote(s) counted{saved}.", flush=True)
     return 0
+
+
+def start_poll(hub: Hub, question: str, options: Sequence[str], kind: str) -> None:
+    """Make the ``--question`` poll current, reusing a saved poll with that question.
+
+    A saved poll keeps its votes, and the saved current poll stays current.
+    Raises ``BadMessage`` when the saved poll has other options or another kind.
+    """
+    question, labels, kind = check_new_poll(question, options, kind)
+    for poll in hub.polls():
+        if poll.question == question:
+            saved = [o.label for o in poll.options]
+            if saved != labels or poll.kind != kind:
+                raise BadMessage(
+                    f"the database already has the poll {question!r} as a {poll.kind} poll with options "
+                    f"{', '.join(saved)}; give the same --option and --kind, another --question, or another --db"
+                )
+            return
+    hub.set_current(hub.create_poll(question, labels, kind).id)
 
 
 def print_banner(server: PollServer, token_generated: bool) -> None:
@@ -252,3 +288,42 @@ def _describe(message: Dict[str, Any], only: Optional[str]) -> Optional[str]:
 def format_counts(counts: Dict[str, int], total: int) -> str:
     parts = [f"{option} {count}" for option, count in counts.items()]
     return f"{', '.join(parts)} (total {total})"
+
+
+# export ------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes")
+
+
+def export_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pollhub export", description="Write saved results to standard output (the server may be running)."
+    )
+    parser.add_argument("--db", metavar="PATH", help=f"the database (default: {default_path()})")
+    parser.add_argument("--poll", help="only this poll (default: every poll)")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv", help="(default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        store = Store(args.db or default_path(), readonly=True)
+        try:
+            polls, current, _ = store.load()
+        finally:
+            store.close()
+    except StorageError as exc:
+        print(f"pollhub export: {exc}", file=sys.stderr)
+        return 2
+    if args.poll is not None:
+        polls = [p for p in polls if p.id == args.poll]
+        if not polls:
+            print(f"pollhub export: there is no poll {args.poll!r}", file=sys.stderr)
+            return 1
+    if args.format == "json":
+        json.dump({"current": current, "polls": [p.to_json() for p in polls]}, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for poll in polls:
+        for option in poll.options:
+            writer.writerow([poll.id, poll.question, poll.kind, str(poll.open).lower(), option.id, option.label, poll.counts[option.id]])
+    return 0

@@ -51,6 +51,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
 from .handshake import HTTPError, Request
+from .metrics import Counter
 
 
 def _import_websocket_server() -> Any:
@@ -282,6 +283,7 @@ class Connection(websocket_server.WebSocketHandler):
             except queue.Full:
                 pass
         logger.warning("%s: dropped: %d messages waiting, the client stopped reading", self.address, self._queue.qsize())
+        self.server.dropped_stalled.inc()
         self.abort()
         return False
 
@@ -340,6 +342,8 @@ class Connection(websocket_server.WebSocketHandler):
         except OSError as exc:  # socket.timeout included: the client stalled past write_timeout
             if not self._aborted:
                 logger.warning("%s: dropped: write failed: %s", self.address, exc)
+                if isinstance(exc, socket.timeout):
+                    self.server.dropped_stalled.inc()
             self.abort()
 
     def _finish_writer(self) -> None:
@@ -539,6 +543,8 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self._threads: Set[threading.Thread] = set()  # type: ignore[assignment]
         self._connections: Dict[int, Connection] = {}
         self._open_count = 0
+        self.dropped_stalled = Counter("pollhub_clients_dropped_stalled_total", "Clients dropped because they stopped reading.")
+        self._superseded_closed = 0  # replaced results of connections that have ended
         self._accept_thread: Optional[threading.Thread] = None
         self._serving = False
         self._stopped = False
@@ -586,12 +592,13 @@ class ConnectionServer(websocket_server.WebsocketServer):
         finally:
             self._serving = False
 
-    def stop(self) -> None:
+    def stop(self, timeout: Optional[float] = None) -> None:
         """Stop accepting, close every connection with 1001 and wait for their threads.
 
-        Clients get ``close_timeout`` seconds to answer the close frame before
-        their connections are dropped. Idempotent.
+        Clients get ``timeout`` seconds (default: ``close_timeout``) to answer
+        the close frame before their connections are dropped. Idempotent.
         """
+        timeout = self.limits.close_timeout if timeout is None else timeout
         if self._stopped:
             return
         self._stopped = True
@@ -607,7 +614,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
                 conn.close(frames.CLOSE_GOING_AWAY, "server shutting down")
             else:
                 conn.abort()
-        if not self._join_threads(self.limits.close_timeout):
+        if not self._join_threads(timeout):
             with self._lock:
                 connections = list(self._connections.values())
             for conn in connections:
@@ -626,6 +633,11 @@ class ConnectionServer(websocket_server.WebsocketServer):
     def connection_count(self) -> int:
         """Open WebSocket connections."""
         return self._open_count
+
+    def superseded_count(self) -> int:
+        """Results messages replaced by newer ones before a slow client got them."""
+        with self._lock:
+            return self._superseded_closed + sum(c._queue.superseded for c in self._connections.values())
 
     # socketserver plumbing ---------------------------------------------------------
 
@@ -688,5 +700,6 @@ class _Tracked:
     def __exit__(self, *exc: object) -> None:
         with self.server._lock:
             self.server._connections.pop(self.conn.id, None)
+            self.server._superseded_closed += self.conn._queue.superseded
             if self.conn.upgraded:
                 self.server._open_count -= 1

@@ -27,14 +27,18 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import queue
 import threading
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from . import protocol
 from .errors import Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
+from .metrics import Counter, Gauge, Histogram, Registry
 from .polls import SINGLE, Poll, PollState, check_new_poll, unique_slug
 from .protocol import Command, CreatePoll, Hello, Message, PollAction, Vote
+from .storage import Changes, Store
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ MAX_INBOUND = 100_000  # inbound queue size; a full queue blocks the read thread
 SUBMIT_POLL = 0.5  # seconds between checks that the hub still runs while the inbound queue is full
 CALL_TIMEOUT = 10.0  # seconds a Python API call waits for the hub thread
 STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
+VOTE_REJECTIONS = ("unknown_poll", "unknown_option", "poll_closed", "rate_limited")  # metric labels
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
 class Client:
@@ -174,6 +181,26 @@ _STOP = object()
 Event = Union[_Register, _Request, _Call, object]
 
 
+class HubMetrics:
+    """What the hub counts, for ``/metrics``."""
+
+    def __init__(self, queue_depth: Callable[[], float]) -> None:
+        self.registry = registry = Registry()
+        self.votes_accepted = registry.add(Counter("pollhub_votes_accepted_total", "Votes counted."))
+        self.votes_rejected = registry.add(
+            Counter("pollhub_votes_rejected_total", "Votes refused, by reason.", "reason", VOTE_REJECTIONS)
+        )
+        self.broadcasts = registry.add(Counter("pollhub_broadcasts_total", "Messages broadcast to every client."))
+        self.messages = registry.add(Counter("pollhub_messages_sent_total", "Messages the hub handed to clients."))
+        registry.add(Gauge("pollhub_hub_queue_depth", "Events waiting in the hub's inbound queue.", queue_depth))
+        self.batch_size = registry.add(
+            Histogram("pollhub_hub_batch_size", "Events the hub thread applied together.", BATCH_BUCKETS)
+        )
+        self.commit_seconds = registry.add(
+            Histogram("pollhub_db_commit_seconds", "Seconds to commit one batch to the database.", COMMIT_BUCKETS)
+        )
+
+
 class Hub:
     """The polls, their counts and the clients to tell, owned by one thread.
 
@@ -183,10 +210,20 @@ class Hub:
             poll = hub.create_poll("Lunch?", ["Pizza", "Salad"])
             hub.vote(poll.id, "pizza", voter="ann")
             hub.results(poll.id)  # {'pizza': 1, 'salad': 0}
+
+    ``Hub()`` keeps everything in memory. ``Hub(db=PATH)`` keeps it in an
+    SQLite database too (see :mod:`pollhub.storage`): :meth:`start` restores
+    what was committed (raising :class:`~pollhub.storage.StorageError` for a
+    file it cannot use), each batch of events is committed before its replies
+    go out, so an acknowledged vote survives a crash.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> None:
+        self.db_path = db
+        self._store: Optional[Store] = None
+        self.saving = True  # False after a commit failed, until one succeeds
         self._inbox: "queue.Queue[Event]" = queue.Queue(MAX_INBOUND)
+        self.metrics = HubMetrics(self._inbox.qsize)
         self._thread: Optional[threading.Thread] = None
         self._running = False
         self._anonymous = itertools.count(1)
@@ -201,13 +238,22 @@ class Hub:
         self._outbox: List[Tuple[Optional[Client], Message]] = []  # None: every client
         self._replies: List[Tuple[Client, Message]] = []
         self._changed: Dict[str, None] = {}  # polls whose counts changed in this batch, in order
+        self._changes = Changes()  # what this batch must commit
 
     # Lifecycle ---------------------------------------------------------------------
 
     def start(self) -> "Hub":
-        """Start the hub thread; returns the hub."""
+        """Restore the saved state if there is a database, then start the hub thread.
+
+        Returns the hub. Raises :class:`~pollhub.storage.StorageError` for a
+        database it cannot use.
+        """
         if self._thread is not None:
             raise RuntimeError("the hub is already started")
+        if self.db_path is not None:
+            self._store = Store(self.db_path)
+            polls, self._current, self._used_ids = self._store.load()
+            self._polls = {poll.id: poll for poll in polls}
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -365,8 +411,11 @@ class Hub:
                     stopping = True
                 else:
                     self._apply_safely(event)
+            self.metrics.batch_size.observe(len(batch))
             self._flush()
         self._fail_pending()
+        if self._store is not None:
+            self._store.close()
         logger.debug("hub thread stopped")
 
     def _apply_safely(self, event: Event) -> None:
@@ -384,6 +433,8 @@ class Hub:
                 reply = self._handle(event)
             except PollhubError as exc:
                 reply = protocol.error(exc, event.command.ref)
+                if isinstance(event.command, Vote):
+                    self.metrics.votes_rejected.inc(label=exc.code)
             self._replies.append((event.client, Message(reply)))
         elif isinstance(event, _Unregister):
             self._clients.discard(event.client)
@@ -411,8 +462,11 @@ class Hub:
         if isinstance(command, Vote):
             poll = self._find(command.poll)
             option, changed = poll.vote(voter, command.option)
+            self.metrics.votes_accepted.inc()
             if changed:
                 self._changed[poll.id] = None
+                if poll.kind == SINGLE:
+                    self._changes.choice(poll.id, voter, option)
             return protocol.voted(poll.id, option, command.ref)
         if isinstance(command, Hello):
             choices = {p.id: p.choices[voter] for p in self._polls.values() if voter in p.choices}
@@ -434,31 +488,35 @@ class Hub:
         poll = PollState(poll_id, command.question, command.options, command.kind)
         self._polls[poll_id] = poll
         self._used_ids.add(poll_id)
+        self._changes.created(poll)
         self._broadcast_poll(poll)
         if self._current is None:
-            self._current = poll_id
-            self._broadcast(protocol.current(poll_id))
+            self._set_current(poll_id)
         return poll
+
+    def _set_current(self, poll_id: Optional[str]) -> None:
+        self._current = poll_id
+        self._changes.current(poll_id)
+        self._broadcast(protocol.current(poll_id))
 
     def _poll_action(self, action: str, poll: PollState) -> None:
         if action == "set_current":
-            self._current = poll.id
-            self._broadcast(protocol.current(poll.id))
+            self._set_current(poll.id)
             return
         if action == "delete":
             del self._polls[poll.id]
             self._changed.pop(poll.id, None)
+            self._changes.deleted(poll.id)
             self._broadcast(protocol.deleted(poll.id))
             if self._current == poll.id:
-                self._current = None
-                self._broadcast(protocol.current(None))
+                self._set_current(None)
             return
-        if action == "open":
-            poll.open = True
-        elif action == "close":
-            poll.open = False
+        if action in ("open", "close"):
+            poll.open = action == "open"
+            self._changes.opened(poll.id, poll.open)
         elif action == "reset":
             poll.reset()
+            self._changes.reset(poll.id)
             self._changed[poll.id] = None
         self._broadcast_poll(poll)
 
@@ -479,8 +537,34 @@ class Hub:
         """A poll's full state; results queued before it must not jump over it."""
         self._outbox.append((None, Message(protocol.poll(poll.to_json()), seal=protocol.results_key(poll.id))))
 
+    def _commit(self) -> bool:
+        """Commit the batch to the database, if there is one; False if that failed."""
+        if self._store is None or not (self._changes or self._changed):
+            return True
+        started = time.perf_counter()
+        try:
+            self._store.save(self._changes, [self._polls[poll_id] for poll_id in self._changed])
+            self.saving = True
+        except Exception as exc:  # sqlite3.Error, OSError: a full or vanished disk
+            logger.error("could not save to %s: %s", self._store.path, exc)
+            self.saving = False
+        finally:
+            self._changes.clear()
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        return self.saving
+
     def _flush(self) -> None:
-        """Send what the batch produced: changes, one results message per changed poll, replies."""
+        """Commit the batch, then send what it produced: changes, results, replies.
+
+        One results message goes out per poll whose counts changed. If the
+        commit failed, votes are answered with an error instead of ``voted``.
+        """
+        if not self._commit():
+            unsaved = Unavailable("your vote was counted but could not be saved; please vote again")
+            self._replies = [
+                (client, Message(protocol.error(unsaved, message.data.get("ref"))) if message.type == "voted" else message)
+                for client, message in self._replies
+            ]
         for poll_id in self._changed:
             poll = self._polls[poll_id]
             self._seq += 1
@@ -496,6 +580,11 @@ class Hub:
         self._replies = []
         broken = []
         for target, message in outbox:
+            if target is None:
+                self.metrics.broadcasts.inc()
+                self.metrics.messages.inc(len(self._clients))
+            else:
+                self.metrics.messages.inc()
             for client in self._clients if target is None else (target,):
                 try:
                     client.send(message)

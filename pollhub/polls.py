@@ -112,6 +112,31 @@ class PollState:
         options: List[Option] = []
         for label in labels:
             options.append(Option(unique_slug(label, (o.id for o in options)), label))
+        self._set_options(options)
+        self.total = 0
+        self.choices: Dict[str, str] = {}  # voter -> option id (single polls)
+
+    @classmethod
+    def restore(
+        cls,
+        poll_id: str,
+        question: str,
+        kind: str,
+        is_open: bool,
+        options: Sequence[Tuple[str, str, int]],
+        total: int,
+        choices: Mapping[str, str],
+    ) -> "PollState":
+        """A poll as it was saved: options as ``(id, label, count)``, choices as ``{voter: option id}``."""
+        poll = cls(poll_id, question, [], kind)
+        poll.open = is_open
+        poll._set_options([Option(option_id, label) for option_id, label, _ in options])
+        poll.counts = {option_id: count for option_id, _, count in options}
+        poll.total = total
+        poll.choices = dict(choices)
+        return poll
+
+    def _set_options(self, options: Sequence[Option]) -> None:
         self.options: Tuple[Option, ...] = tuple(options)
         self._by_key: Dict[str, str] = {}
         for option in self.options:
@@ -119,8 +144,6 @@ class PollState:
         for option in self.options:
             self._by_key.setdefault(option.label.casefold(), option.id)
         self.counts: Dict[str, int] = {o.id: 0 for o in self.options}
-        self.total = 0
-        self.choices: Dict[str, str] = {}  # voter -> option id (single polls)
 
     def find_option(self, key: str) -> Optional[str]:
         """The id of the option whose id is ``key``, or whose id or label is ``key`` ignoring case."""

@@ -19,12 +19,13 @@ import ssl
 import time
 from typing import Any, Optional, Sequence
 
-from . import frames, protocol
+from . import frames, metrics, protocol
 from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
 from .errors import Forbidden, PollhubError, RateLimited, Unavailable
 from .handshake import Request, response
 from .hub import Client, Hub
 from .lan import lan_addresses
+from .metrics import CounterFunc, Gauge, Registry
 from .pages import StaticFiles
 from .protocol import Hello, Message, Vote
 
@@ -125,6 +126,17 @@ class PollServer(ConnectionServer):
         self.token = token or secrets.token_urlsafe(16)
         self.max_vote_rate = max_vote_rate
         self.static = StaticFiles()
+        self.metrics = Registry()
+        self.metrics.add(Gauge("pollhub_connections", "Open WebSocket connections.", lambda: self.connection_count))
+        self.metrics.metrics.extend(hub.metrics.registry.metrics)
+        self.metrics.add(
+            CounterFunc(
+                "pollhub_results_superseded_total",
+                "Results replaced by newer ones before a slow client got them.",
+                self.superseded_count,
+            )
+        )
+        self.metrics.add(self.dropped_stalled)
         self._join_url = join_url
         self._owns_hub = False
 
@@ -158,9 +170,12 @@ class PollServer(ConnectionServer):
             self._owns_hub = True
         super().serve_forever(poll_interval)
 
-    def stop(self) -> None:
-        """Close every connection (code 1001), then stop the hub if :meth:`start` started it."""
-        super().stop()
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """Close every connection (code 1001), then stop the hub if :meth:`start` started it.
+
+        Clients get ``timeout`` seconds (default: ``close_timeout``) to answer.
+        """
+        super().stop(timeout)
         if self._owns_hub:
             self.hub.stop()
 
@@ -189,9 +204,14 @@ class PollServer(ConnectionServer):
         if request.method not in ("GET", "HEAD"):
             return response(405, b"use GET\n", headers={"Allow": "GET, HEAD"}, head_only=head)
         if request.path == "/healthz":
-            if self.hub.running:
-                return response(200, b"ok\n", head_only=head)
-            return response(503, b"hub not running\n", head_only=head)
+            if not self.hub.running:
+                return response(503, b"hub not running\n", head_only=head)
+            if not self.hub.saving:
+                return response(503, b"database not writable\n", head_only=head)
+            return response(200, b"ok\n", head_only=head)
+        if request.path == "/metrics":
+            body = self.metrics.render().encode("utf-8")
+            return response(200, body, metrics.CONTENT_TYPE, {"Cache-Control": "no-cache"}, head_only=head)
         if request.path == "/join.json":
             body = json.dumps({"url": self.join_url}).encode("utf-8")
             return response(200, body, "application/json", {"Cache-Control": "no-cache"}, head_only=head)
@@ -228,6 +248,7 @@ class PollServer(ConnectionServer):
             if isinstance(command, Hello):
                 self._hello(participant, command)
             elif isinstance(command, Vote) and not participant.bucket.take():
+                self.hub.metrics.votes_rejected.inc(label=RateLimited.code)
                 raise RateLimited(f"too many votes: at most {self.max_vote_rate:g} a second")
             self.hub.submit(participant, command)
         except PollhubError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
@@ -40,6 +41,14 @@ def no_thread_leaks() -> Iterator[None]:
     while pollhub_threads() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert pollhub_threads() == [], "threads left running"
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the default database of ``python -m pollhub`` (and subprocesses) out of the real home."""
+    folder = tmp_path_factory.mktemp("data-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    return folder
 
 
 @pytest.fixture

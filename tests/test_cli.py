@@ -45,7 +45,7 @@ def test_serve_vote_and_sigint(served: Process) -> None:
     finished = served.stop(signal.SIGINT)
     assert finished.returncode == 0
     assert "Traceback" not in finished.stderr
-    assert "pollhub stopped: 1 poll(s), 1 vote(s) counted." in finished.stdout
+    assert "pollhub stopped: 1 poll(s), 1 vote(s) counted, saved to " in finished.stdout
 
 
 def test_sigterm_stops_cleanly(served: Process) -> None:
