@@ -46,7 +46,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -86,6 +86,17 @@ ACCEPT_POLL_INTERVAL = 0.1  # seconds between the accept loop's checks for stop(
 RECV_SIZE = 65536
 
 _poll = getattr(select, "poll", None)
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # Linux and BSD; elsewhere every write goes through sendall
+
+
+def _wait(sock: socket.socket, writing: bool, timeout: float) -> bool:
+    """Wait until ``sock`` is writable (or readable); False on timeout. Not limited to fds < 1024."""
+    if _poll is not None:
+        poller = _poll()
+        poller.register(sock, select.POLLOUT if writing else select.POLLIN)
+        return bool(poller.poll(max(0.0, timeout) * 1000))
+    ready = select.select([] if writing else [sock], [sock] if writing else [], [], max(0.0, timeout))  # pragma: no cover
+    return bool(ready[0] or ready[1])
 
 
 class Limits:
@@ -145,21 +156,80 @@ def format_address(address: Any) -> str:
 
 
 class SendQueue(queue.Queue):  # type: ignore[type-arg]
-    """A connection's queue of frames for its write thread, where newer news replaces older.
+    """A connection's outgoing frames: the whole write path in one place.
 
-    Items are ``(frame, key, seal)``. A frame with a ``key`` (the results of
-    one poll) that finds an older frame with the same key still waiting takes
-    that frame's place, so a slow client skips stale results instead of
-    falling further behind, and sees what followed them (its ``voted``
-    replies) after counts at least as new. A frame with a ``seal`` (a poll's
-    full state) stops the older frame with that key from being replaced, so
-    results never jump ahead of it. ``superseded`` counts the frames replaced.
+    **Direct writes.** :meth:`offer` (called by the hub thread, or by the read
+    thread for pongs and close frames) first tries a non-blocking write of the
+    frame itself, when nothing is queued and the write thread is not busy, so
+    the common case costs one ``send`` and no thread switch. Only when the
+    socket would block, or frames already wait, does the frame (or what is left
+    of it) go into the queue, and the connection's write thread, the only
+    thread that ever blocks on the socket, takes over. One lock (the queue's
+    own) orders the two, so frames leave in order and never interleave.
+
+    **Newer news replaces older.** Items are ``(frame, key, seal)``. A frame
+    with a ``key`` (the results of one poll) that finds an older frame with
+    the same key still waiting takes that frame's place, so a slow client skips
+    stale results instead of falling further behind, and sees what followed
+    them (its ``voted`` replies) after counts at least as new. A frame with a
+    ``seal`` (a poll's full state) stops the older frame with that key from
+    being replaced. ``superseded`` counts the frames replaced.
+
+    ``maxsize`` bounds the frames waiting; :meth:`offer` raises ``queue.Full``
+    past it (the client stopped reading). ``None`` is the write thread's
+    sentinel: :meth:`end` queues it, after which nothing more is accepted.
     """
 
     def _init(self, maxsize: int) -> None:
         super()._init(maxsize)
         self._waiting: Dict[Any, List[Any]] = {}  # key -> its cell [frame, key] still in the queue
         self.superseded = 0
+        self.busy = False  # the write thread holds a frame it has not finished writing
+        self.closed = False  # the sentinel is queued: nothing more is accepted
+        self.direct: Optional[Callable[[bytes], int]] = None  # a send that never blocks, if the socket has one
+
+    def offer(self, frame: bytes, key: Any = None, seal: Any = None, last: bool = False) -> bool:
+        """Write ``frame`` now or queue it; ``last`` ends the queue after it.
+
+        Returns False if the queue was already ended. Raises ``queue.Full``,
+        or the ``OSError`` of a failed direct write.
+        """
+        with self.mutex:
+            if self.closed:
+                return False
+            if self.direct is not None and not self.busy and not self.queue:
+                try:
+                    sent = self.direct(frame)
+                except BlockingIOError:
+                    sent = 0
+                if sent < len(frame):  # the rest of a frame must go next: never replaced
+                    frame, key, seal = frame[sent:], None, None
+                elif not last:
+                    return True
+                else:
+                    frame = b""
+            if frame:
+                if 0 < self.maxsize <= self._qsize():
+                    raise queue.Full
+                self._put((frame, key, seal))
+            if last:
+                self._put((None, None, None))
+                self.closed = True
+            self.not_empty.notify()
+            return True
+
+    def end(self) -> None:
+        """Queue the write thread's sentinel (even past ``maxsize``); accept nothing more."""
+        with self.mutex:
+            if not self.closed:
+                self.closed = True
+                self._put((None, None, None))
+                self.not_empty.notify()
+
+    def done(self) -> None:
+        """The write thread has written the frame it took."""
+        with self.mutex:
+            self.busy = False
 
     def _put(self, item: Tuple[Optional[bytes], Any, Any]) -> None:
         frame, key, seal = item
@@ -181,6 +251,7 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         cell = self.queue.popleft()
         if cell[1] is not None and self._waiting.get(cell[1]) is cell:
             del self._waiting[cell[1]]
+        self.busy = True
         return cell[0]
 
 
@@ -208,14 +279,12 @@ class Connection(websocket_server.WebSocketHandler):
         self.upgraded = False
         self.secure = self.server.ssl_context is not None
         self._queue = SendQueue(self.limits.send_queue_size)
-        self._lock = threading.Lock()  # orders send_frame() against close()
-        self._closing = False  # a close frame (or the end) is queued; nothing more is
         self._close_deadline: Optional[float] = None
         self._aborted = False
         self._ping_sent: Optional[float] = None
         self._last_heard = time.monotonic()
         self._writer: Optional[threading.Thread] = None
-        self.sock.settimeout(self.limits.write_timeout)
+        self._use_timeouts()
         try:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -250,6 +319,19 @@ class Connection(websocket_server.WebSocketHandler):
         if self.sock is not self.request:  # the TLS socket socketserver does not know about
             self.sock.close()
 
+    def _use_timeouts(self) -> None:
+        """Set the socket up for the write path (see :class:`SendQueue`)."""
+        if _DONTWAIT and not self.secure:
+            # Blocking mode: a send with MSG_DONTWAIT then never waits (with a
+            # timeout set, Python polls before every send), and write_timeout
+            # is applied by _write_all itself.
+            self.sock.settimeout(None)
+            if self.server.direct_writes:
+                sock = self.sock
+                self._queue.direct = lambda data: sock.send(data, _DONTWAIT)
+        else:  # TLS (whose send takes no flags) or no MSG_DONTWAIT: sendall under a timeout
+            self.sock.settimeout(self.limits.write_timeout)
+
     def _tls_handshake(self) -> bool:
         """Wrap the socket in TLS; False (and the connection is over) when the handshake fails."""
         assert self.server.ssl_context is not None
@@ -257,7 +339,7 @@ class Connection(websocket_server.WebSocketHandler):
             self.sock = self.server.ssl_context.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
             self.sock.settimeout(self.limits.handshake_timeout)
             self.sock.do_handshake()
-            self.sock.settimeout(self.limits.write_timeout)
+            self._use_timeouts()
         except (OSError, ValueError) as exc:  # ssl.SSLError and socket.timeout are OSErrors
             logger.info("%s: TLS handshake failed: %s", self.address, exc)
             return False
@@ -265,25 +347,23 @@ class Connection(websocket_server.WebSocketHandler):
 
     # Sending (any thread) ----------------------------------------------------------
 
-    def send_frame(self, frame: bytes, key: Any = None, seal: Any = None) -> bool:
-        """Queue one ready frame for the write thread; never blocks.
+    def send_frame(self, frame: bytes, key: Any = None, seal: Any = None, last: bool = False) -> bool:
+        """Send one ready frame, now if the socket takes it, else through the write thread.
 
-        A frame with a ``key`` replaces an older frame with the same key that
-        is still waiting, unless a frame with that key as its ``seal`` came
-        in between (see :class:`SendQueue`). Returns False when the connection
-        is closing. A client whose queue is full is too slow to keep up and is
-        dropped.
+        Never blocks. A frame with a ``key`` replaces an older frame with the
+        same key that is still waiting, unless a frame with that key as its
+        ``seal`` came in between (see :class:`SendQueue`). ``last`` closes the
+        queue after this frame. Returns False when the connection is closing or
+        broken. A client whose queue is full is too slow to keep up and is dropped.
         """
-        with self._lock:
-            if self._closing:
-                return False
-            try:
-                self._queue.put_nowait((frame, key, seal))
-                return True
-            except queue.Full:
-                pass
-        logger.warning("%s: dropped: %d messages waiting, the client stopped reading", self.address, self._queue.qsize())
-        self.server.dropped_stalled.inc()
+        try:
+            return self._queue.offer(frame, key, seal, last)
+        except queue.Full:
+            logger.warning("%s: dropped: %d messages waiting, the client stopped reading", self.address, self._queue.qsize())
+            self.server.dropped_stalled.inc()
+        except OSError as exc:
+            if not self._aborted:
+                logger.info("%s: dropped: write failed: %s", self.address, exc)
         self.abort()
         return False
 
@@ -301,19 +381,11 @@ class Connection(websocket_server.WebSocketHandler):
         return self.send_frame(frames.encode_frame(frames.OP_BINARY, data))
 
     def close(self, code: int = frames.CLOSE_NORMAL, reason: str = "") -> None:  # type: ignore[override]
-        """Start the closing handshake: queue a close frame; send nothing after it."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            self._close_deadline = time.monotonic() + self.limits.close_timeout
-            try:
-                self._queue.put_nowait((frames.encode_close(code, reason), None, None))
-                self._queue.put_nowait((None, None, None))
-                return
-            except queue.Full:
-                pass
-        self.abort()
+        """Start the closing handshake: send a close frame, and nothing after it."""
+        if self._queue.closed:
+            return
+        self._close_deadline = time.monotonic() + self.limits.close_timeout
+        self.send_frame(frames.encode_close(code, reason), last=True)
 
     send_close = close
 
@@ -327,18 +399,20 @@ class Connection(websocket_server.WebSocketHandler):
 
     @property
     def closing(self) -> bool:
-        return self._closing
+        """True once a close frame (or the end) is queued."""
+        return self._queue.closed
 
     # The write thread --------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        get, sendall = self._queue.get, self.sock.sendall
+        get, done, write_all = self._queue.get, self._queue.done, self._write_all
         try:
             while True:
                 frame = get()
                 if frame is None:
                     return
-                sendall(frame)
+                write_all(frame)
+                done()
         except OSError as exc:  # socket.timeout included: the client stalled past write_timeout
             if not self._aborted:
                 logger.warning("%s: dropped: write failed: %s", self.address, exc)
@@ -346,14 +420,27 @@ class Connection(websocket_server.WebSocketHandler):
                     self.server.dropped_stalled.inc()
             self.abort()
 
+    def _write_all(self, data: bytes) -> None:
+        """Write all of ``data`` within ``write_timeout`` (``socket.timeout`` after it)."""
+        # websocket-server: the package writes with socket.send, which may
+        # write only part of the data; the rest was lost and the stream broken.
+        if self.sock.gettimeout() is not None:  # TLS, or no MSG_DONTWAIT: sendall has the timeout
+            self.sock.sendall(data)
+            return
+        view = memoryview(data)
+        deadline = time.monotonic() + self.limits.write_timeout
+        while view:
+            try:
+                view = view[self.sock.send(view, _DONTWAIT) :]
+                continue
+            except BlockingIOError:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not _wait(self.sock, True, remaining):
+                raise socket.timeout(f"no progress writing for {self.limits.write_timeout:g} s")
+
     def _finish_writer(self) -> None:
-        with self._lock:
-            if not self._closing:
-                self._closing = True
-                try:
-                    self._queue.put_nowait((None, None, None))
-                except queue.Full:
-                    self._aborted = True
+        self._queue.end()
         writer = self._writer
         if writer is None:
             return
@@ -369,7 +456,7 @@ class Connection(websocket_server.WebSocketHandler):
     def _send_raw(self, data: bytes) -> None:
         """Write from the read thread; only before the write thread exists."""
         try:
-            self.sock.sendall(data)
+            self._write_all(data)
         except OSError:
             pass
 
@@ -479,20 +566,15 @@ class Connection(websocket_server.WebSocketHandler):
     def _wait_readable(self, timeout: float) -> bool:
         if self.secure and self.sock.pending():  # type: ignore[attr-defined]
             return True  # decrypted bytes already wait inside the TLS layer
-        if _poll is not None:
-            poller = _poll()
-            poller.register(self.sock, select.POLLIN)
-            return bool(poller.poll(max(0.0, timeout) * 1000))
-        readable, _, _ = select.select([self.sock], [], [], max(0.0, timeout))  # pragma: no cover
-        return bool(readable)
+        return _wait(self.sock, False, timeout)
 
     def _on_event(self, event: Event) -> bool:
         """Act on one event; False ends the read loop."""
         if isinstance(event, Text):
-            if not self._closing:
+            if not self._queue.closed:
                 self.server.on_text(self, event.data)
         elif isinstance(event, Binary):
-            if not self._closing:
+            if not self._queue.closed:
                 self.server.on_binary(self, event.data)
         elif isinstance(event, Ping):
             # websocket-server: the package sends the pong through its text
@@ -503,7 +585,7 @@ class Connection(websocket_server.WebSocketHandler):
         elif isinstance(event, Close):
             # websocket-server: the package drops the connection without
             # answering; RFC 6455 section 5.5.1 wants the close echoed.
-            if not self._closing:
+            if not self._queue.closed:
                 if event.code == frames.CLOSE_NO_STATUS:
                     self.close(frames.CLOSE_NORMAL)
                 else:
@@ -518,7 +600,9 @@ class ConnectionServer(websocket_server.WebsocketServer):
     Subclasses decide what a connection is for by overriding :meth:`on_open`,
     :meth:`on_text`, :meth:`on_binary`, :meth:`on_close` and
     :meth:`http_response`. Limits are keyword arguments (see the module's
-    constants for their defaults). ``allowed_origins`` lists the browser
+    constants for their defaults). ``direct_writes=False`` sends every frame
+    through the connection's write thread, never from the sending thread
+    (see :class:`SendQueue`): much slower with many clients; for comparison. ``allowed_origins`` lists the browser
     origins accepted besides the server's own. With an ``ssl_context`` (see
     :func:`tls_context`) every connection speaks TLS: ``wss://`` and ``https://``.
     """
@@ -533,11 +617,13 @@ class ConnectionServer(websocket_server.WebsocketServer):
         *,
         allowed_origins: Sequence[str] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
+        direct_writes: bool = True,
         **limits: Any,
     ) -> None:
         self.limits = Limits(**limits)
         self.allowed_origins = tuple(allowed_origins)
         self.ssl_context = ssl_context
+        self.direct_writes = direct_writes
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._threads: Set[threading.Thread] = set()  # type: ignore[assignment]
