@@ -25,7 +25,7 @@ from .storage import StorageError, Store, default_path
 
 logger = logging.getLogger("pollhub")
 
-COMMANDS = ("serve", "vote", "watch", "export")
+COMMANDS = ("serve", "vote", "watch", "export", "bench")
 SHUTDOWN_GRACE = 1.0  # seconds clients get to answer the server's close frame at shutdown
 
 
@@ -40,6 +40,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return watch_command(args)
         if command == "export":
             return export_command(args)
+        if command == "bench":
+            from .bench import bench_command
+
+            return bench_command(args)
         return serve_command(args)
     except KeyboardInterrupt:
         return 130
@@ -51,7 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pollhub",
-        description="Run a live polling server. Other commands: vote, watch and export (see 'python -m pollhub vote -h').",
+        description="Run a live polling server. Other commands: vote, watch, export and bench (see 'python -m pollhub vote -h').",
     )
     parser.add_argument("--version", action="version", version=f"pollhub {__version__}")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces, %(default)s)")

@@ -14,6 +14,7 @@ import hmac
 import io
 import json
 import logging
+import os
 import secrets
 import ssl
 import time
@@ -35,6 +36,15 @@ DEFAULT_PORT = 8765
 WS_PATH = "/ws"
 MAX_VOTE_RATE = 20.0  # votes per second per connection, on average
 BURST_SECONDS = 5.0  # a connection may save up this many seconds' worth of votes
+
+
+def resident_memory() -> int:
+    """This process's resident memory in bytes (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _bracket(host: str) -> str:
@@ -137,6 +147,7 @@ class PollServer(ConnectionServer):
             )
         )
         self.metrics.add(self.dropped_stalled)
+        self.metrics.add(Gauge("pollhub_process_resident_memory_bytes", "Resident memory of this process.", resident_memory))
         self._join_url = join_url
         self._owns_hub = False
 

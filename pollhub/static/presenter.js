@@ -43,6 +43,7 @@
     chartState: $("chart-state"),
     bars: $("bars"),
     chartTotal: $("chart-total"),
+    chartTotalLine: $("chart-total-line"),
     chartTotalWord: $("chart-total-word"),
     form: $("create-form"),
     question: $("new-question"),
@@ -196,7 +197,7 @@
 
   function describeError(reply, what) {
     var text = reply.message || ERROR_TEXT[reply.code] || "Something went wrong";
-    text = text.charAt(0).toUpperCase() + text.slice(1);
+    if (!what) text = text.charAt(0).toUpperCase() + text.slice(1);
     return (what ? what + ": " : "") + text + (/[.!?]$/.test(text) ? "" : ".");
   }
 
@@ -279,6 +280,7 @@
   function renderChart() {
     var poll = state.current !== null && state.current !== undefined ? state.polls.get(state.current) : null;
     view.chart.hidden = !poll;
+    view.chartTotalLine.hidden = !poll;
     view.chartEmpty.hidden = !!poll;
     if (!poll) {
       view.chartEmptyText.textContent = state.polls.size ? "Pick a poll on the right and press “Show”." : "Create a poll to get started.";
@@ -355,8 +357,8 @@
       parts.openBadge.className = "badge badge-small " + (poll.open ? "badge-open" : "badge-closed");
       parts.kindBadge.hidden = poll.kind !== "counter";
       parts.total.textContent = P.plural(poll.total || 0, "vote", "votes") + " · " + P.plural(poll.options.length, "option", "options");
-      parts.show.disabled = isCurrent || !connected;
-      parts.show.textContent = isCurrent ? "On screen" : "Show";
+      parts.show.hidden = isCurrent;
+      parts.show.disabled = !connected;
       parts.toggle.textContent = poll.open ? "Close voting" : "Open voting";
       parts.toggle.dataset.action = poll.open ? "close_poll" : "open_poll";
       parts.toggle.disabled = !connected;
@@ -392,7 +394,7 @@
       actions.append(b);
       return b;
     }
-    var show = action("set_current", "Show", "btn-primary-soft");
+    var show = action("set_current", "Show on screen", "btn-primary-soft");
     var toggle = action("close_poll", "Close voting");
     var reset = action("reset_poll", "Reset");
     var remove = action("delete_poll", "Delete", "btn-danger-soft");

@@ -1,0 +1,593 @@
+"""``python -m pollhub bench``: rehearse an event against a running pollhub.
+
+Opens N participant connections and V voters, votes (at a steady ``--rate``,
+or ``--votes`` each as fast as the server takes them), and reports the connect
+rate, the fan-out latency from a vote to every participant seeing it, votes
+per second, lost or duplicated votes and the server's memory.
+
+To be the measuring instrument and not the bottleneck, it runs every
+connection in one thread on non-blocking sockets and ``selectors`` (epoll on
+Linux), with just enough WebSocket framing: it reads frame headers, and of each
+``results`` message only its ``total``, without decoding the JSON.
+
+Latency: the k-th vote sent is counted once a participant's total for the
+bench poll reaches ``base + k``. At a steady rate each results message carries
+one new vote and the figure is exact; when the server folds many votes into
+one message (``--votes``), each of them is charged the latency of the oldest,
+an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import bisect
+import errno
+import json
+import os
+import re
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+from .client import normalize_url
+
+CONNECT_BATCH = 64  # connections opened at once
+RECV_SIZE = 262144
+SETTLE_TIMEOUT = 10.0  # seconds to wait for the last results after the last vote
+MASK = b"\x9f\x3c\x5a\x71"  # one masking key for every frame: the server must not care
+_TOTAL = re.compile(rb'"total":(\d+)')
+
+
+def mask_frame(opcode: int, payload: bytes) -> bytes:
+    """A masked client frame."""
+    n = len(payload)
+    header = struct.pack("!BB", 0x80 | opcode, 0x80 | n) if n < 126 else struct.pack("!BBH", 0x80 | opcode, 0xFE, n)
+    key = (MASK * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big") if n else b""
+    return header + MASK + masked
+
+
+class LatencyHistogram:
+    """Latencies in 0.1 ms steps up to 60 s, each with a weight; percentiles from the counts."""
+
+    STEP = 0.0001
+    SIZE = 600_000
+
+    def __init__(self) -> None:
+        self.counts: Dict[int, int] = {}
+        self.n = 0
+        self.max = 0.0
+
+    def add(self, seconds: float, weight: int = 1) -> None:
+        index = min(int(seconds / self.STEP), self.SIZE)
+        self.counts[index] = self.counts.get(index, 0) + weight
+        self.n += weight
+        self.max = max(self.max, seconds)
+
+    def percentile(self, p: float) -> Optional[float]:
+        if not self.n:
+            return None
+        target, running = p / 100 * self.n, 0
+        for index in sorted(self.counts):
+            running += self.counts[index]
+            if running >= target:
+                return (index + 1) * self.STEP
+        return self.max
+
+
+class Peer:
+    """One WebSocket connection driven by the bench loop."""
+
+    __slots__ = ("sock", "role", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted")
+
+    def __init__(self, sock: socket.socket, role: str) -> None:
+        self.sock = sock
+        self.role = role  # "subscriber" or "voter"
+        self.buffer = b""
+        self.out = b""
+        self.open = False
+        self.total = -1
+        self.welcomed = False
+        self.acked = 0
+        self.rejected = 0
+        self.backwards = 0
+        self.wanted = 0  # votes this voter still has to send
+
+
+class Bench:
+    """The load generator; :meth:`run` returns the report as a dict."""
+
+    def __init__(
+        self,
+        url: str,
+        clients: int = 100,
+        voters: int = 1,
+        rate: Optional[float] = None,
+        votes: Optional[int] = None,
+        duration: float = 10.0,
+        poll: Optional[str] = None,
+        token: Optional[str] = None,
+        progress: bool = False,
+    ) -> None:
+        self.url = normalize_url(url)
+        parts = urlsplit(self.url)
+        if parts.scheme != "ws":
+            raise ValueError("bench speaks plain ws:// only")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.path = parts.path or "/ws"
+        self.clients, self.voters = clients, voters
+        self.rate = rate if votes is None else None
+        self.votes_each = votes
+        self.duration = duration
+        self.poll = poll
+        self.token = token
+        self.progress = progress
+        self.selector = selectors.DefaultSelector()
+        self.peers: List[Peer] = []
+        self.sent_times: List[float] = []
+        self.base = 0
+        self.latency = LatencyHistogram()
+        self.refused = 0
+        self.created_poll: Optional[str] = None
+        self.poll_kind: Optional[str] = None
+        self._results_prefix = b"\x00"
+
+    # Setup -------------------------------------------------------------------------
+
+    def _handshake(self) -> bytes:
+        key = base64.b64encode(os.urandom(16)).decode()
+        return (
+            f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+
+    def connect_all(self, count: int, role: str, deadline: float) -> float:
+        """Open ``count`` connections, ``CONNECT_BATCH`` at a time; returns the seconds it took."""
+        started = time.perf_counter()
+        pending: List[Peer] = []
+        opened = 0
+        while opened < count or pending:
+            while opened < count and len(pending) < CONNECT_BATCH:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                code = sock.connect_ex((self.host, self.port))
+                if code not in (0, errno.EINPROGRESS):
+                    self.refused += 1
+                    sock.close()
+                    opened += 1
+                    continue
+                peer = Peer(sock, role)
+                peer.out = self._handshake()
+                self.selector.register(sock, selectors.EVENT_WRITE | selectors.EVENT_READ, peer)
+                pending.append(peer)
+                opened += 1
+            self._poll(0.05)
+            still = []
+            for peer in pending:
+                if peer.open:
+                    self.peers.append(peer)
+                elif peer.sock.fileno() < 0:
+                    self.refused += 1
+                else:
+                    still.append(peer)
+            pending = still
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"connecting took longer than the deadline ({len(pending)} pending)")
+        return time.perf_counter() - started
+
+    # The loop ----------------------------------------------------------------------
+
+    def _poll(self, timeout: float) -> None:
+        for key, events in self.selector.select(timeout):
+            peer: Peer = key.data
+            if events & selectors.EVENT_WRITE:
+                self._write(peer)
+            if events & selectors.EVENT_READ:
+                self._read(peer)
+
+    def _write(self, peer: Peer) -> None:
+        if peer.out:
+            try:
+                sent = peer.sock.send(peer.out)
+            except BlockingIOError:
+                return
+            except OSError:
+                self._drop(peer)
+                return
+            peer.out = peer.out[sent:]
+        if not peer.out and peer.sock.fileno() >= 0:
+            self.selector.modify(peer.sock, selectors.EVENT_READ, peer)
+
+    def _send(self, peer: Peer, data: bytes) -> None:
+        if peer.out:
+            peer.out += data
+            return
+        try:
+            sent = peer.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._drop(peer)
+            return
+        if sent < len(data):
+            peer.out = data[sent:]
+            self.selector.modify(peer.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, peer)
+
+    def _drop(self, peer: Peer) -> None:
+        if peer.sock.fileno() >= 0:
+            self.selector.unregister(peer.sock)
+            peer.sock.close()
+        peer.open = False
+
+    def _read(self, peer: Peer) -> None:
+        try:
+            data = peer.sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(peer)
+            return
+        buf = peer.buffer + data if peer.buffer else data
+        start = 0
+        if not peer.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                peer.buffer = buf
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self._drop(peer)
+                return
+            peer.open = True
+            start = end + 4
+        peer.buffer = self._frames(peer, buf, start)
+
+    def _frames(self, peer: Peer, buf: bytes, i: int) -> bytes:
+        """Handle every complete frame in ``buf`` from ``i``; return the incomplete rest."""
+        n = len(buf)
+        now = 0.0
+        while n - i >= 2:
+            opcode, length = buf[i] & 0x0F, buf[i + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if n - i < 4:
+                    break
+                length, head = (buf[i + 2] << 8) | buf[i + 3], 4
+            elif length == 127:
+                if n - i < 10:
+                    break
+                (length,), head = struct.unpack_from("!Q", buf, i + 2), 10
+            end = i + head + length
+            if end > n:
+                break
+            start = i + head
+            if opcode == 0x1:
+                if not now:
+                    now = time.perf_counter()
+                self._message(peer, buf, start, end, now)
+            elif opcode == 0x9:
+                self._send(peer, mask_frame(0xA, buf[start:end]))
+            elif opcode == 0x8:
+                self._drop(peer)
+                return b""
+            i = end
+        return buf[i:]
+
+    def _message(self, peer: Peer, buf: bytes, start: int, end: int, now: float) -> None:
+        if buf.startswith(self._results_prefix, start):
+            match = _TOTAL.search(buf, start, end)
+            if match:
+                self._saw_total(peer, int(match.group(1)), now)
+        elif buf.startswith(b'{"type":"voted"', start):
+            peer.acked += 1
+        elif buf.startswith(b'{"type":"error"', start):
+            peer.rejected += 1
+        elif buf.startswith(b'{"type":"welcome"', start):
+            welcome = json.loads(buf[start:end])
+            if self.poll is None and self.token is None:
+                self.poll = welcome["current"]
+            for data in welcome["polls"]:
+                if data["id"] == self.poll:
+                    peer.total = data["total"]
+                    self.poll_kind = data["kind"]
+            peer.welcomed = True
+        elif buf.startswith(b'{"type":"ok"', start) or buf.startswith(b'{"type":"hello"', start):
+            peer.acked += 1
+            reply = json.loads(buf[start:end])
+            if reply["type"] == "ok" and self.token is not None and self.created_poll is None:
+                self.created_poll = self.poll = reply["poll"]
+                self.poll_kind = "counter"
+
+    def _saw_total(self, peer: Peer, total: int, now: float) -> None:
+        previous = peer.total
+        if total < previous:
+            peer.backwards += 1
+        if peer.role == "subscriber" and total > previous and self.sent_times:
+            first = previous - self.base  # the oldest vote this message newly includes (0-based)
+            last = min(total - self.base, len(self.sent_times))
+            if last > first >= 0:
+                self.latency.add(now - self.sent_times[first], last - first)
+        peer.total = max(total, previous)
+
+    # Phases ------------------------------------------------------------------------
+
+    def _wait(self, condition: Any, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            self._poll(0.05)
+        return True
+
+    def _prepare_poll(self, admin: Peer) -> None:
+        """Create a counter poll for the bench when a token is given, else use the current poll."""
+        if self.token is None:
+            return
+        admin.acked = 0
+        self._send(admin, mask_frame(0x1, json.dumps({"type": "hello", "token": self.token}).encode()))
+        name = f"pollhub bench {time.strftime('%H:%M:%S')}"
+        self._send(
+            admin,
+            mask_frame(0x1, json.dumps({"type": "create_poll", "question": name, "options": ["a", "b"], "kind": "counter"}).encode()),
+        )
+        if not self._wait(lambda: admin.acked >= 2 or admin.rejected, SETTLE_TIMEOUT) or admin.rejected:
+            raise RuntimeError("could not create the bench poll (is the token right?)")
+
+    def run(self) -> Dict[str, Any]:
+        deadline = time.monotonic() + max(60.0, self.clients / 100)
+        self.connect_all(1, "voter", deadline)  # the first voter also learns which poll to use
+        admin = self.peers[0]
+        if not self._wait(lambda: admin.welcomed, SETTLE_TIMEOUT):
+            raise RuntimeError("no welcome from the server")
+        if self.token is not None:
+            self._prepare_poll(admin)
+        self._find_poll()
+        report: Dict[str, Any] = {"url": self.url, "clients": self.clients, "voters": self.voters}
+        memory_before = server_memory(self.host, self.port, self.path)
+        seconds = self.connect_all(self.clients, "subscriber", deadline)
+        if self.voters > 1:
+            self.connect_all(self.voters - 1, "voter", deadline)
+        subscribers = [p for p in self.peers if p.role == "subscriber"]
+        voters = [p for p in self.peers if p.role == "voter"]
+        report["connected"] = len(subscribers)
+        report["refused"] = self.refused
+        report["connect_per_second"] = round(len(subscribers) / seconds, 1) if seconds else None
+        if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
+            raise RuntimeError("not every connection got its welcome")
+        memory_after = server_memory(self.host, self.port, self.path)
+        if memory_before and memory_after and subscribers:
+            report["server_memory_bytes"] = memory_after
+            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(subscribers))
+        self.base = max(p.total for p in self.peers if p.open)
+        for voter in voters:
+            voter.acked = voter.rejected = 0
+        started = time.perf_counter()
+        if self.votes_each is not None:
+            self._flood(voters)
+        else:
+            self._steady(voters)
+        sent = len(self.sent_times)
+        self._wait(lambda: sum(v.acked + v.rejected for v in voters) >= sent, SETTLE_TIMEOUT)
+        voting = time.perf_counter() - started
+        expected = self.base + sum(v.acked for v in voters)
+        self._wait(lambda: all(p.total >= expected or not p.open for p in subscribers), SETTLE_TIMEOUT)
+        final = max((p.total for p in subscribers if p.open), default=self.base)
+        report.update(
+            votes_sent=sent,
+            votes_acked=sum(v.acked for v in voters),
+            votes_rejected=sum(v.rejected for v in voters),
+            votes_per_second=round(sum(v.acked for v in voters) / voting, 1) if voting else None,
+            lost=max(0, expected - final),
+            duplicated=max(0, final - expected),
+            behind=sum(1 for p in subscribers if p.open and p.total < expected),
+            went_backwards=sum(p.backwards for p in subscribers),
+            dropped=sum(1 for p in subscribers if not p.open),
+            latency_ms={
+                name: (round(value * 1000, 2) if value is not None else None)
+                for name, value in (
+                    ("p50", self.latency.percentile(50)),
+                    ("p90", self.latency.percentile(90)),
+                    ("p99", self.latency.percentile(99)),
+                    ("max", self.latency.max if self.latency.n else None),
+                )
+            },
+        )
+        if self.created_poll is not None:
+            self._send(admin, mask_frame(0x1, json.dumps({"type": "delete_poll", "poll": self.created_poll}).encode()))
+            self._wait(lambda: not admin.out, 2.0)
+        self.close()
+        return report
+
+    def _find_poll(self) -> None:
+        if self.poll is None:
+            raise RuntimeError("there is no current poll: give --poll, or --token to create one")
+        if self.poll_kind != "counter":
+            raise RuntimeError(f"poll {self.poll!r} is not a counter poll: give --token to vote in a new one")
+        self._results_prefix = b'{"type":"results","poll":"' + self.poll.encode() + b'"'
+
+    def _vote_frame(self) -> bytes:
+        message: Dict[str, str] = {"type": "vote", "option": "a"}
+        if self.poll is not None:
+            message["poll"] = self.poll
+        return mask_frame(0x1, json.dumps(message, separators=(",", ":")).encode())
+
+    def _steady(self, voters: List[Peer]) -> None:
+        frame = self._vote_frame()
+        start = time.perf_counter()
+        total = int(self.rate * self.duration) if self.rate else 0
+        for k in range(total):
+            due = start + k / self.rate  # type: ignore[operator]
+            while True:
+                now = time.perf_counter()
+                if now >= due:
+                    break
+                self._poll(min(due - now, 0.05))
+            voter = voters[k % len(voters)]
+            self.sent_times.append(time.perf_counter())
+            self._send(voter, frame)
+            self._show(k + 1, total)
+        self._show(total, total, done=True)
+
+    def _flood(self, voters: List[Peer]) -> None:
+        frame = self._vote_frame()
+        chunk = 64
+        for voter in voters:
+            voter.wanted = self.votes_each or 0
+        total = sum(v.wanted for v in voters)
+        while any(v.wanted for v in voters):
+            for voter in voters:
+                if voter.wanted and not voter.out and voter.open:
+                    n = min(chunk, voter.wanted)
+                    voter.wanted -= n
+                    now = time.perf_counter()
+                    self.sent_times.extend([now] * n)
+                    self._send(voter, frame * n)
+                elif not voter.open:
+                    voter.wanted = 0
+            self._poll(0)
+            self._show(len(self.sent_times), total)
+        self._show(total, total, done=True)
+
+    _shown = 0.0
+
+    def _show(self, done_count: int, total: int, done: bool = False) -> None:
+        if not self.progress:
+            return
+        now = time.monotonic()
+        if not done and now - self._shown < 0.2:
+            return
+        self._shown = now
+        width = 30
+        filled = int(width * done_count / total) if total else width
+        p99 = self.latency.percentile(99)
+        latency = f"  p99 {p99 * 1000:.1f} ms" if p99 is not None else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done_count}/{total} votes{latency}   ")
+        if done:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        for peer in self.peers:
+            if peer.open:
+                try:
+                    peer.sock.send(mask_frame(0x8, struct.pack("!H", 1000)))
+                except OSError:
+                    pass
+            self._drop(peer)
+        self.selector.close()
+
+
+def server_memory(host: str, port: int, path: str) -> Optional[int]:
+    """The server's resident memory from its ``/metrics``, if it says."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+    except (OSError, ValueError):
+        return None
+    match = re.search(r"^pollhub_process_resident_memory_bytes (\d+)", text, re.M)
+    return int(match.group(1)) if match else None
+
+
+def raise_file_limit() -> None:
+    """Let this process open as many sockets as the hard limit allows."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def format_report(report: Dict[str, Any]) -> str:
+    latency = report["latency_ms"]
+    memory = report.get("memory_per_connection_bytes")
+    lines = [
+        f"clients           {report['connected']} connected, {report['refused']} refused, "
+        f"{report['connect_per_second']} connections/s",
+        f"votes             {report['votes_acked']} counted of {report['votes_sent']} sent, "
+        f"{report['votes_rejected']} rejected, {report['votes_per_second']} votes/s",
+        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms",
+        f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['behind']} clients behind, "
+        f"{report['went_backwards']} totals went backwards, {report['dropped']} clients dropped",
+    ]
+    if memory is not None:
+        lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
+    return "\n".join(lines)
+
+
+def start_own_server() -> Tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    """``--self``: a pollhub server on a free loopback port, as the benchmarks start it."""
+    command = [
+        sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Bench",
+        "--option", "a", "--option", "b", "--kind", "counter", "--max-vote-rate", "0", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"listening on (\S+)", line)
+    if not match:
+        proc.kill()
+        raise RuntimeError(f"the server did not start: {line!r}")
+    return proc, match.group(1)
+
+
+def bench_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pollhub bench", description="Rehearse an event: load a pollhub server and measure it.")
+    parser.add_argument("url", nargs="?", help="the server, e.g. ws://192.168.1.20:8765/ws (not with --self)")
+    parser.add_argument("--self", dest="own", action="store_true", help="start a pollhub server on loopback to measure")
+    parser.add_argument("--clients", type=int, default=100, help="participant connections (default: %(default)s)")
+    parser.add_argument("--voters", type=int, default=1, help="voting connections (default: %(default)s)")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--rate", type=float, help="votes per second in all (default: 10)")
+    how.add_argument("--votes", type=int, help="votes per voter, as fast as the server takes them")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of voting at --rate (default: %(default)g)")
+    parser.add_argument("--poll", help="vote in this counter poll (default: the current poll)")
+    parser.add_argument("--token", help="admin token: vote in a new counter poll, deleted afterwards")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    if args.own == bool(args.url):
+        parser.error("give a URL or --self")
+    raise_file_limit()
+    proc = None
+    try:
+        url = args.url
+        if args.own:
+            proc, url = start_own_server()
+        bench = Bench(
+            url,
+            clients=args.clients,
+            voters=args.voters,
+            rate=args.rate if args.rate is not None or args.votes is not None else 10.0,
+            votes=args.votes,
+            duration=args.duration,
+            poll=args.poll,
+            token=args.token,
+            progress=sys.stderr.isatty() and not args.json,
+        )
+        report = bench.run()
+    except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
+        print(f"pollhub bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    ok = report["lost"] == 0 and report["duplicated"] == 0 and report["went_backwards"] == 0
+    return 0 if ok else 3
