@@ -114,7 +114,7 @@
 
   /* Skip the wait and try to reconnect now (after a network change, say). */
   PollConnection.prototype.retryNow = function () {
-    if (this.stopped || this.state !== "reconnecting") return;
+    if (this.stopped || this.state !== "reconnecting" || this.ws) return; // an attempt is already under way
     clearTimeout(this.retryTimer);
     this._connect();
   };
@@ -127,6 +127,11 @@
   PollConnection.prototype._connect = function () {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
+    if (this.ws) {
+      var old = this.ws;
+      this._forget(old);
+      try { old.close(); } catch (e) { /* ignore */ }
+    }
     this._setState(this.attempt === 0 && this.state !== "reconnecting" ? "connecting" : "reconnecting", { retryAt: 0 });
     var ws;
     try {
@@ -251,28 +256,6 @@
     return total > 0 ? Math.round((100 * n) / total) : 0;
   }
 
-  /* Calls fn at most once per `interval` ms, always with the latest arguments,
-   * and always eventually runs the last call. */
-  function throttle(fn, interval) {
-    var last = 0;
-    var timer = 0;
-    var args = null;
-    function run() {
-      timer = 0;
-      last = Date.now();
-      var a = args;
-      args = null;
-      fn.apply(null, a);
-    }
-    return function () {
-      args = arguments;
-      if (timer) return;
-      var wait = last + interval - Date.now();
-      if (wait <= 0) run();
-      else timer = setTimeout(run, wait);
-    };
-  }
-
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -301,7 +284,6 @@
     formatCount: formatCount,
     plural: plural,
     percent: percent,
-    throttle: throttle,
     el: el,
     showStatus: showStatus
   };

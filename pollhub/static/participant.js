@@ -72,12 +72,12 @@
         state.current = message.current;
         state.pending = {};
         pruneChoices();
-        render();
+        scheduleRender();
         break;
       case "hello":
         state.choices = Object.assign({}, message.choices || {});
         pruneChoices();
-        render();
+        scheduleRender();
         break;
       case "results":
         var poll = state.polls.get(message.poll);
@@ -89,7 +89,7 @@
         poll.counts = message.counts;
         poll.total = message.total;
         if (poll.total === 0) delete state.choices[poll.id];
-        render();
+        scheduleRender();
         break;
       case "poll":
         var fresh = message.poll;
@@ -99,18 +99,18 @@
         if (fresh.id === state.current && old && old.open !== fresh.open) {
           announce(fresh.open ? "Voting is open again." : "Voting is closed.");
         }
-        render();
+        scheduleRender();
         break;
       case "current":
         state.current = message.poll;
-        render();
+        scheduleRender();
         break;
       case "deleted":
         state.polls.delete(message.poll);
         state.seq.delete(message.poll);
         delete state.choices[message.poll];
         if (state.current === message.poll) state.current = null;
-        render();
+        scheduleRender();
         break;
       default:
         break;
@@ -185,27 +185,41 @@
   // Screen reader announcements ----------------------------------------------------
 
   var lastSaid = "";
+  var lastSpoken = 0;
   function announce(text) {
     // Re-setting the same text would not be spoken again; vary it invisibly.
     if (text === lastSaid) text += "\u00a0";
     lastSaid = text;
+    lastSpoken = Date.now();
     view.announcer.textContent = text;
   }
 
+  /* A summary of the current results, at most once every ANNOUNCE_INTERVAL
+   * and never right on top of another announcement. */
   var lastSummary = "";
-  var announceResults = P.throttle(function () {
-    var poll = state.polls.get(state.current);
-    if (!poll) return;
-    var summary = summarize(poll);
-    if (summary === lastSummary) return;
-    lastSummary = summary;
-    announce(summary);
-  }, ANNOUNCE_INTERVAL);
+  var summaryTimer = 0;
+  function announceResults() {
+    if (summaryTimer) return;
+    var wait = Math.max(0, lastSpoken + ANNOUNCE_INTERVAL - Date.now());
+    summaryTimer = setTimeout(function () {
+      summaryTimer = 0;
+      if (Date.now() - lastSpoken < ANNOUNCE_INTERVAL) {
+        announceResults();
+        return;
+      }
+      var poll = state.polls.get(state.current);
+      if (!poll || state.connection !== "open") return;
+      var summary = summarize(poll);
+      if (summary === lastSummary) return;
+      lastSummary = summary;
+      if (summary) announce(summary);
+    }, wait);
+  }
 
   /* "Results: Pizza 3 (60%), Salad 2 (40%). 5 votes." (the top three options). */
   function summarize(poll) {
     var total = poll.total || 0;
-    if (total === 0) return "No votes yet.";
+    if (total === 0) return "";
     var ranked = poll.options.slice().sort(function (a, b) {
       return (poll.counts[b.id] || 0) - (poll.counts[a.id] || 0);
     });
@@ -217,6 +231,16 @@
   }
 
   // Rendering ----------------------------------------------------------------------
+
+  var renderQueued = false;
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(function () {
+      renderQueued = false;
+      render();
+    });
+  }
 
   var rendered = { pollId: null, optionKey: "", buttons: new Map(), announcedPoll: undefined };
 
@@ -251,6 +275,7 @@
     view.closed.hidden = poll.open;
     view.poll.classList.toggle("is-closed", !poll.open);
     view.poll.classList.toggle("is-counter", !single);
+    view.poll.classList.toggle("is-offline", !connected);
 
     var chosen = single ? state.choices[poll.id] : undefined;
     var pending = single ? state.pending[poll.id] : undefined;
@@ -346,10 +371,7 @@
       state.connection = connectionState;
       P.showStatus(view.status, connectionState, detail);
       if (connectionState !== "open") state.pending = {};
-      if (was !== connectionState && (connectionState === "open" || was === "open")) {
-        if (state.welcomed) announce(connectionState === "open" ? "Connected." : "Connection lost. Reconnecting…");
-        render();
-      }
+      if (was !== connectionState && (connectionState === "open" || was === "open")) scheduleRender();
     }
   });
   connection.start();

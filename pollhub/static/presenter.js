@@ -148,7 +148,8 @@
             forgetToken();
             connection.stop();
             lock("This page needs the presenter link printed by the server when it started. " +
-              "The link this page was opened with is not (or no longer) valid: the server prints a new one each time it starts.");
+              "The link this page was opened with is not valid (any more): unless it is given a fixed token, " +
+              "the server makes a new link each time it starts.");
             return;
           }
         }
@@ -316,6 +317,7 @@
       view.bars.dataset.size = n <= 4 ? "large" : n <= 8 ? "medium" : n <= 14 ? "small" : "tiny";
     }
     view.chartQuestion.textContent = poll.question;
+    view.chartQuestion.dataset.length = poll.question.length > 160 ? "long" : poll.question.length > 90 ? "medium" : "short";
     view.chartState.textContent = poll.open ? (poll.kind === "counter" ? "Tap to count" : "Voting open") : "Voting closed";
     view.chartState.className = "badge " + (poll.open ? "badge-open" : "badge-closed");
     var total = poll.total || 0;
@@ -326,7 +328,7 @@
       var n = poll.counts[option.id] || 0;
       parts.pct.textContent = P.percent(n, total) + "%";
       parts.count.textContent = P.plural(n, "vote", "votes");
-      parts.fill.style.transform = "scaleX(" + (total > 0 ? n / total : 0) + ")";
+      parts.fill.style.width = (total > 0 ? (100 * n) / total : 0) + "%";
       parts.row.classList.toggle("is-leading", n > 0 && n === max);
     });
     view.chartTotal.textContent = P.formatCount(total);
@@ -394,7 +396,8 @@
       actions.append(b);
       return b;
     }
-    var show = action("set_current", "Show on screen", "btn-primary-soft");
+    var show = action("set_current", "Show", "btn-primary-soft");
+    show.title = "Show this poll on the big screen and on every phone";
     var toggle = action("close_poll", "Close voting");
     var reset = action("reset_poll", "Reset");
     var remove = action("delete_poll", "Delete", "btn-danger-soft");
@@ -420,7 +423,7 @@
     }[action];
     var go = function () { return command({ type: action, poll: poll.id }, what); };
     if (action === "delete_poll") {
-      confirmAction("Delete this poll?", "“" + poll.question + "” and its " + P.plural(poll.total || 0, "vote", "votes") + " will be gone for good.", "Delete poll").then(function (yes) { if (yes) go(); });
+      confirmAction("Delete this poll?", "“" + poll.question + "”" + (poll.total ? " and its " + P.plural(poll.total, "vote", "votes") : "") + " will be gone for good.", "Delete poll").then(function (yes) { if (yes) go(); });
     } else if (action === "reset_poll") {
       confirmAction("Reset the votes?", "All " + P.plural(poll.total || 0, "vote", "votes") + " on “" + poll.question + "” will be removed. The poll stays.", "Reset votes").then(function (yes) { if (yes) go(); });
     } else {
@@ -563,7 +566,15 @@
   function showJoin() {
     var match = /^(https?:\/\/)(.*?)\/?$/.exec(state.joinUrl);
     view.joinScheme.textContent = match ? match[1] : "";
-    view.joinHost.textContent = match ? match[2] : state.joinUrl;
+    var host = match ? match[2] : state.joinUrl;
+    var colon = host.lastIndexOf(":");
+    view.joinHost.textContent = "";
+    if (colon > 0 && host.indexOf("/") < 0) {
+      // Let a narrow column wrap before the port rather than inside a number.
+      view.joinHost.append(host.slice(0, colon), document.createElement("wbr"), host.slice(colon));
+    } else {
+      view.joinHost.textContent = host;
+    }
     view.qrDialogUrl.textContent = state.joinUrl.replace(/\/$/, "");
     view.qrButton.setAttribute("aria-label", "Show the QR code for " + state.joinUrl + " large");
   }
