@@ -34,9 +34,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
+from .cli import raise_file_limit
 from .client import normalize_url
 
 CONNECT_BATCH = 64  # connections opened at once
@@ -116,6 +117,8 @@ class Bench:
         poll: Optional[str] = None,
         token: Optional[str] = None,
         progress: bool = False,
+        stalled: int = 0,
+        memory: Optional[Callable[[], Optional[int]]] = None,
     ) -> None:
         self.url = normalize_url(url)
         parts = urlsplit(self.url)
@@ -131,6 +134,9 @@ class Bench:
         self.poll = poll
         self.token = token
         self.progress = progress
+        self.stalled = stalled
+        self.memory = memory or (lambda: server_memory(self.host, self.port))
+        self._stalled_socks: List[socket.socket] = []
         self.selector = selectors.DefaultSelector()
         self.peers: List[Peer] = []
         self.sent_times: List[float] = []
@@ -354,7 +360,7 @@ class Bench:
             self._prepare_poll(admin)
         self._find_poll()
         report: Dict[str, Any] = {"url": self.url, "clients": self.clients, "voters": self.voters}
-        memory_before = server_memory(self.host, self.port, self.path)
+        memory_before = self.memory()
         seconds = self.connect_all(self.clients, "subscriber", deadline)
         if self.voters > 1:
             self.connect_all(self.voters - 1, "voter", deadline)
@@ -365,7 +371,8 @@ class Bench:
         report["connect_per_second"] = round(len(subscribers) / seconds, 1) if seconds else None
         if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
             raise RuntimeError("not every connection got its welcome")
-        memory_after = server_memory(self.host, self.port, self.path)
+        memory_after = self.memory()
+        self._stall()
         if memory_before and memory_after and subscribers:
             report["server_memory_bytes"] = memory_after
             report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(subscribers))
@@ -380,17 +387,19 @@ class Bench:
         sent = len(self.sent_times)
         self._wait(lambda: sum(v.acked + v.rejected for v in voters) >= sent, SETTLE_TIMEOUT)
         voting = time.perf_counter() - started
-        expected = self.base + sum(v.acked for v in voters)
+        acked = sum(v.acked for v in voters)
+        expected = self.base + acked  # at least: every acknowledged vote must be counted
         self._wait(lambda: all(p.total >= expected or not p.open for p in subscribers), SETTLE_TIMEOUT)
         final = max((p.total for p in subscribers if p.open), default=self.base)
+        self._wait(lambda: all(p.total >= final or not p.open for p in subscribers), SETTLE_TIMEOUT)
         report.update(
             votes_sent=sent,
-            votes_acked=sum(v.acked for v in voters),
+            votes_acked=acked,
             votes_rejected=sum(v.rejected for v in voters),
-            votes_per_second=round(sum(v.acked for v in voters) / voting, 1) if voting else None,
-            lost=max(0, expected - final),
-            duplicated=max(0, final - expected),
-            behind=sum(1 for p in subscribers if p.open and p.total < expected),
+            votes_per_second=round(acked / voting, 1) if voting else None,
+            lost=max(0, expected - final),  # acknowledged, never counted
+            duplicated=max(0, final - self.base - sent),  # counted more often than sent
+            behind=sum(1 for p in subscribers if p.open and p.total < final),
             went_backwards=sum(p.backwards for p in subscribers),
             dropped=sum(1 for p in subscribers if not p.open),
             latency_ms={
@@ -415,6 +424,16 @@ class Bench:
         if self.poll_kind != "counter":
             raise RuntimeError(f"poll {self.poll!r} is not a counter poll: give --token to vote in a new one")
         self._results_prefix = b'{"type":"results","poll":"' + self.poll.encode() + b'"'
+
+    def _stall(self) -> None:
+        """Open the ``stalled`` participants: they connect and never read again."""
+        for _ in range(self.stalled):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(SETTLE_TIMEOUT)
+            sock.connect((self.host, self.port))
+            sock.sendall(self._handshake())
+            self._stalled_socks.append(sock)
 
     def _vote_frame(self) -> bytes:
         message: Dict[str, str] = {"type": "vote", "option": "a"}
@@ -445,7 +464,10 @@ class Bench:
         for voter in voters:
             voter.wanted = self.votes_each or 0
         total = sum(v.wanted for v in voters)
+        stop = time.perf_counter() + self.duration
         while any(v.wanted for v in voters):
+            if time.perf_counter() > stop:
+                break
             for voter in voters:
                 if voter.wanted and not voter.out and voter.open:
                     n = min(chunk, voter.wanted)
@@ -478,6 +500,8 @@ class Bench:
         sys.stderr.flush()
 
     def close(self) -> None:
+        for sock in self._stalled_socks:
+            sock.close()
         for peer in self.peers:
             if peer.open:
                 try:
@@ -488,7 +512,7 @@ class Bench:
         self.selector.close()
 
 
-def server_memory(host: str, port: int, path: str) -> Optional[int]:
+def server_memory(host: str, port: int) -> Optional[int]:
     """The server's resident memory from its ``/metrics``, if it says."""
     try:
         with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as reply:
@@ -497,18 +521,6 @@ def server_memory(host: str, port: int, path: str) -> Optional[int]:
         return None
     match = re.search(r"^pollhub_process_resident_memory_bytes (\d+)", text, re.M)
     return int(match.group(1)) if match else None
-
-
-def raise_file_limit() -> None:
-    """Let this process open as many sockets as the hard limit allows."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):
-        pass
 
 
 def format_report(report: Dict[str, Any]) -> str:
@@ -553,7 +565,9 @@ def bench_command(argv: Sequence[str]) -> int:
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--rate", type=float, help="votes per second in all (default: 10)")
     how.add_argument("--votes", type=int, help="votes per voter, as fast as the server takes them")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of voting at --rate (default: %(default)g)")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds of voting at --rate; at most this long with --votes (default: %(default)g)"
+    )
     parser.add_argument("--poll", help="vote in this counter poll (default: the current poll)")
     parser.add_argument("--token", help="admin token: vote in a new counter poll, deleted afterwards")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -1,0 +1,202 @@
+"""Benchmarks: pollhub against baselines, side by side in one run, with ratios.
+
+Each server runs in its own process pinned to CPU 0; the load generator
+(pollhub's own ``bench`` engine, one thread on epoll) runs here, pinned to CPU 1.
+Scenarios, as in the performance issue:
+
+* fan-out: 1,000 idle participants, one voter at 50 votes/s for 10 s: latency
+  from a vote to each participant seeing it;
+* throughput: 4 voters x 5,000 votes as fast as the server takes them, with
+  1,000 and with 100 participants (at most 20 s each: slow servers are cut off
+  and measured on what they managed);
+* connections: 2,000 participants connecting 64 at a time; server memory per
+  connection (its resident memory before and after);
+* stalled: the fan-out and the 1,000-participant throughput runs again, with one
+  participant that never reads;
+* scale (pollhub only): 10,000 participants, 10 votes/s for 10 s.
+
+Run: python benchmarks/run.py [--quick] [--only pollhub,websocket-server,...] [--json FILE]
+Needs ``pip install .[bench]`` for the ``websockets`` baseline (skipped without it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from pollhub.bench import Bench
+from pollhub.cli import raise_file_limit
+
+HERE = Path(__file__).resolve().parent
+POLLHUB = [sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "{port}", "--memory", "--question", "Bench",
+           "--option", "a", "--option", "b", "--kind", "counter", "--max-vote-rate", "0", "--log-level", "error"]  # fmt: skip
+SERVERS: Dict[str, List[str]] = {
+    "pollhub": POLLHUB,
+    "pollhub, no direct writes": [sys.executable, str(HERE / "naive_pollhub.py"), "{port}"],
+    "websocket-server": [sys.executable, str(HERE / "baseline_websocket_server.py"), "{port}"],
+    "websockets (asyncio)": [sys.executable, str(HERE / "baseline_websockets.py"), "{port}"],
+}
+SERVER_CPU, LOAD_CPU = 0, 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            match = re.search(r"^VmRSS:\s+(\d+) kB", status.read(), re.M)
+    except OSError:
+        return None
+    return int(match.group(1)) * 1024 if match else None
+
+
+class Server:
+    """One server process, pinned to the server CPU."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.port = free_port()
+        command = [part.replace("{port}", str(self.port)) for part in SERVERS[name]]
+        pin = (lambda: os.sched_setaffinity(0, {SERVER_CPU})) if hasattr(os, "sched_setaffinity") else None
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"listening on (ws://\S+)", line)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"{name} did not start: {line!r}")
+        self.url = match.group(1)
+
+    def memory(self) -> Optional[int]:
+        return rss(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def measure(name: str, **options: Any) -> Dict[str, Any]:
+    """Run one scenario against a fresh server."""
+    server = Server(name)
+    try:
+        return Bench(server.url, memory=server.memory, **options).run()
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        return {"error": str(exc)}
+    finally:
+        server.stop()
+
+
+def scenarios(quick: bool) -> Dict[str, Callable[[str], Dict[str, Any]]]:
+    scale = 0.2 if quick else 1.0
+    subscribers = int(1000 * scale)
+    return {
+        "fan-out": lambda n: measure(n, clients=subscribers, voters=1, rate=50, duration=10 * scale),
+        "throughput, 1000": lambda n: measure(n, clients=subscribers, voters=4, votes=int(5000 * scale), duration=20),
+        "throughput, 100": lambda n: measure(n, clients=100, voters=4, votes=int(5000 * scale), duration=20),
+        "connections": lambda n: measure(n, clients=int(2000 * scale), voters=1, rate=1, duration=1),
+        "fan-out, stalled": lambda n: measure(n, clients=subscribers, voters=1, rate=50, duration=10 * scale, stalled=1),
+        "throughput, stalled": lambda n: measure(n, clients=subscribers, voters=4, votes=int(5000 * scale), duration=20, stalled=1),
+    }
+
+
+def figure(report: Dict[str, Any], key: str) -> Optional[float]:
+    if "error" in report:
+        return None
+    if key.startswith("latency_"):
+        return report["latency_ms"][key.split("_", 1)[1]]
+    return report.get(key)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="pollhub against baselines, side by side")
+    parser.add_argument("--quick", action="store_true", help="a fifth of the load, for a smoke test")
+    parser.add_argument("--only", help="comma-separated server names")
+    parser.add_argument("--json", metavar="FILE", help="also write every report here")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 10,000-connection run")
+    args = parser.parse_args()
+    raise_file_limit()
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {LOAD_CPU})
+    names = [n for n in SERVERS if not args.only or n in args.only.split(",")]
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        names = [n for n in names if n != "websockets (asyncio)"]
+        print("(websockets is not installed: its baseline is skipped; pip install .[bench])", file=sys.stderr)
+
+    results: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for scenario, run in scenarios(args.quick).items():
+        for name in names:
+            print(f"... {scenario}: {name}", file=sys.stderr, flush=True)
+            results.setdefault(scenario, {})[name] = run(name)
+    if not args.no_scale and "pollhub" in names:
+        print("... scale: pollhub, 10,000 connections", file=sys.stderr, flush=True)
+        clients = 2000 if args.quick else 10000
+        results["scale"] = {"pollhub": measure("pollhub", clients=clients, voters=1, rate=10, duration=10)}
+
+    rows = [
+        ("fan-out", "latency_p50", "fan-out p50 ms"),
+        ("fan-out", "latency_p99", "fan-out p99 ms"),
+        ("throughput, 1000", "votes_per_second", "votes/s, 1000 participants"),
+        ("throughput, 100", "votes_per_second", "votes/s, 100 participants"),
+        ("connections", "connect_per_second", "connections/s (2000, 64 at a time)"),
+        ("connections", "refused", "connections refused"),
+        ("connections", "memory_per_connection_bytes", "memory per connection, bytes"),
+        ("fan-out, stalled", "latency_p99", "fan-out p99 ms, one stalled"),
+        ("throughput, stalled", "votes_per_second", "votes/s, 1000 + one stalled"),
+    ]
+    width = 36
+    print("\n" + "".ljust(width) + "".join(n[:22].rjust(24) for n in names))
+    for scenario, key, label in rows:
+        cells = [figure(results[scenario][n], key) for n in names]
+        base = cells[0]
+        line = label.ljust(width)
+        for i, value in enumerate(cells):
+            text = "-" if value is None else f"{value:g}"
+            if i and value and base:
+                text += f" ({base / value:.2g}x)" if "ms" in label or "memory" in label else f" ({base / value:.2g}x)"
+            line += text.rjust(24)
+        print(line)
+    print("\n(x): pollhub's figure divided by the baseline's: above 1 pollhub is higher (better for votes/s and")
+    print("connections/s, worse for latency and memory).")
+    correctness = {
+        f"{scenario} / {name}": {k: r.get(k) for k in ("lost", "duplicated", "went_backwards", "behind", "dropped", "error") if r.get(k)}
+        for scenario, by_name in results.items()
+        for name, r in by_name.items()
+    }
+    bad = {k: v for k, v in correctness.items() if v}
+    print("\ncorrectness: " + ("every run exact (no vote lost or duplicated, no total went backwards)" if not bad else json.dumps(bad, indent=1)))
+    if "scale" in results:
+        report = results["scale"]["pollhub"]
+        if "error" in report:
+            print(f"scale: {report['error']}")
+        else:
+            print(
+                f"scale: {report['connected']} connections held, {report['refused']} refused, fan-out p99 "
+                f"{report['latency_ms']['p99']} ms at 10 votes/s, {report.get('memory_per_connection_bytes')} bytes per connection"
+            )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
