@@ -112,6 +112,7 @@ def serve_command(argv: Sequence[str]) -> int:
     if args.memory and args.db:
         parser.error("--memory and --db exclude each other")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise_file_limit()
 
     try:
         context = connection.tls_context(args.certfile, args.keyfile) if args.certfile else None
@@ -188,6 +189,18 @@ def start_poll(hub: Hub, question: str, options: Sequence[str], kind: str) -> No
                 )
             return
     hub.set_current(hub.create_poll(question, labels, kind).id)
+
+
+def raise_file_limit() -> None:
+    """Let this process open as many sockets as its hard limit allows (one per connection)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def print_banner(server: PollServer, token_generated: bool) -> None:

@@ -46,7 +46,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -73,7 +73,7 @@ websocket_server = _import_websocket_server()
 logger = logging.getLogger(__name__)
 
 MAX_SIZE = 64 * 1024  # bytes in one message (a vote is tiny); more is closed with 1009
-MAX_CONNECTIONS = 5000  # open WebSocket connections; more get HTTP 503
+MAX_CONNECTIONS = 10240  # open WebSocket connections (two threads each); more get HTTP 503
 HANDSHAKE_TIMEOUT = 10.0  # seconds to send a whole HTTP request
 MAX_HEADER_SIZE = 16 * 1024  # bytes in the request line and headers together
 PING_INTERVAL = 20.0  # seconds of silence before the server pings a client
@@ -186,7 +186,7 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         self.superseded = 0
         self.busy = False  # the write thread holds a frame it has not finished writing
         self.closed = False  # the sentinel is queued: nothing more is accepted
-        self.direct: Optional[Callable[[bytes], int]] = None  # a send that never blocks, if the socket has one
+        self.direct: Optional[socket.socket] = None  # set when the socket takes non-blocking sends (MSG_DONTWAIT)
 
     def offer(self, frame: bytes, key: Any = None, seal: Any = None, last: bool = False) -> bool:
         """Write ``frame`` now or queue it; ``last`` ends the queue after it.
@@ -199,7 +199,7 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
                 return False
             if self.direct is not None and not self.busy and not self.queue:
                 try:
-                    sent = self.direct(frame)
+                    sent = self.direct.send(frame, _DONTWAIT)
                 except BlockingIOError:
                     sent = 0
                 if sent < len(frame):  # the rest of a frame must go next: never replaced
@@ -302,7 +302,13 @@ class Connection(websocket_server.WebSocketHandler):
                 return
             self.upgraded = True
             self._writer = threading.Thread(target=self._write_loop, name=f"pollhub-write-{self.id}", daemon=True)
-            self._writer.start()
+            try:
+                self._writer.start()
+            except RuntimeError as exc:  # "can't start new thread": the system's thread limit
+                logger.warning("%s: dropped: %s", self.address, exc)
+                self._writer = None
+                self.close(frames.CLOSE_TRY_AGAIN_LATER, "server overloaded")
+                return
             try:
                 self.server.on_open(self)
                 self._read_loop(rest)
@@ -327,8 +333,7 @@ class Connection(websocket_server.WebSocketHandler):
             # is applied by _write_all itself.
             self.sock.settimeout(None)
             if self.server.direct_writes:
-                sock = self.sock
-                self._queue.direct = lambda data: sock.send(data, _DONTWAIT)
+                self._queue.direct = self.sock
         else:  # TLS (whose send takes no flags) or no MSG_DONTWAIT: sendall under a timeout
             self.sock.settimeout(self.limits.write_timeout)
 
@@ -736,7 +741,13 @@ class ConnectionServer(websocket_server.WebsocketServer):
         )
         with self._lock:
             self._threads.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as exc:  # "can't start new thread": the system's thread limit
+            logger.warning("%s: refused: %s", format_address(client_address), exc)
+            with self._lock:
+                self._threads.discard(thread)
+            self.shutdown_request(request)
 
     def _connection_thread(self, request: Any, client_address: Any) -> None:
         try:

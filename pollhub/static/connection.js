@@ -276,7 +276,48 @@
     node.querySelector(".status-text").textContent = statusText(state, detail);
   }
 
+  /* Keeps state.polls (id -> poll), state.seq (id -> last results seq) and
+     state.current up to date from the server's broadcasts. Returns true when
+     the message changed them (false for stale results and other types). */
+  function applyPollMessage(state, message) {
+    switch (message.type) {
+      case "welcome":
+        state.polls = new Map();
+        state.seq = new Map();
+        (message.polls || []).forEach(function (poll) {
+          state.polls.set(poll.id, poll);
+          state.seq.set(poll.id, message.seq || 0);
+        });
+        state.current = message.current;
+        return true;
+      case "results":
+        var poll = state.polls.get(message.poll);
+        if (!poll) return false;
+        if (typeof message.seq === "number") {
+          if (message.seq <= (state.seq.get(poll.id) || 0)) return false;
+          state.seq.set(poll.id, message.seq);
+        }
+        poll.counts = message.counts;
+        poll.total = message.total;
+        return true;
+      case "poll":
+        state.polls.set(message.poll.id, message.poll);
+        return true;
+      case "current":
+        state.current = message.poll;
+        return true;
+      case "deleted":
+        state.polls.delete(message.poll);
+        state.seq.delete(message.poll);
+        if (state.current === message.poll) state.current = null;
+        return true;
+      default:
+        return false;
+    }
+  }
+
   window.Pollhub = {
+    applyPollMessage: applyPollMessage,
     PollConnection: PollConnection,
     socketUrl: socketUrl,
     backoff: backoff,

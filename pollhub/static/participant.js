@@ -60,61 +60,36 @@
   // Messages ---------------------------------------------------------------------
 
   function handle(message) {
+    var before = message.type === "poll" ? state.polls.get(message.poll.id) : null;
+    var changed = P.applyPollMessage(state, message);
     switch (message.type) {
       case "welcome":
         state.welcomed = true;
-        state.polls = new Map();
-        state.seq = new Map();
-        (message.polls || []).forEach(function (poll) {
-          state.polls.set(poll.id, poll);
-          state.seq.set(poll.id, message.seq || 0);
-        });
-        state.current = message.current;
         state.pending = {};
         pruneChoices();
-        scheduleRender();
         break;
       case "hello":
         state.choices = Object.assign({}, message.choices || {});
         pruneChoices();
-        scheduleRender();
+        changed = true;
         break;
       case "results":
-        var poll = state.polls.get(message.poll);
-        if (!poll) break;
-        if (typeof message.seq === "number") {
-          if (message.seq <= (state.seq.get(poll.id) || 0)) break;
-          state.seq.set(poll.id, message.seq);
-        }
-        poll.counts = message.counts;
-        poll.total = message.total;
-        if (poll.total === 0) delete state.choices[poll.id];
-        scheduleRender();
+        if (changed && message.total === 0) delete state.choices[message.poll];
         break;
       case "poll":
         var fresh = message.poll;
-        var old = state.polls.get(fresh.id);
-        state.polls.set(fresh.id, fresh);
         if (fresh.total === 0) delete state.choices[fresh.id]; // a reset forgets every choice
-        if (fresh.id === state.current && old && old.open !== fresh.open) {
+        if (fresh.id === state.current && before && before.open !== fresh.open) {
           announce(fresh.open ? "Voting is open again." : "Voting is closed.");
         }
-        scheduleRender();
-        break;
-      case "current":
-        state.current = message.poll;
-        scheduleRender();
         break;
       case "deleted":
-        state.polls.delete(message.poll);
-        state.seq.delete(message.poll);
         delete state.choices[message.poll];
-        if (state.current === message.poll) state.current = null;
-        scheduleRender();
         break;
       default:
         break;
     }
+    if (changed) scheduleRender();
   }
 
   function pruneChoices() {

@@ -124,17 +124,12 @@
   // Messages ---------------------------------------------------------------------------
 
   function handle(message) {
+    if (P.applyPollMessage(state, message)) {
+      if (message.type === "welcome" && state.admin) refreshJoin();
+      scheduleRender();
+      return;
+    }
     switch (message.type) {
-      case "welcome":
-        state.polls = new Map();
-        state.seq = new Map();
-        (message.polls || []).forEach(function (poll) {
-          state.polls.set(poll.id, poll);
-          state.seq.set(poll.id, message.seq || 0);
-        });
-        state.current = message.current;
-        if (state.admin) refreshJoin();
-        break;
       case "hello":
         if (message.admin) unlock();
         else {
@@ -154,27 +149,6 @@
           }
         }
         if (message.ref === undefined || message.ref === null) toast(describeError(message));
-        break;
-      case "results":
-        var poll = state.polls.get(message.poll);
-        if (!poll) break;
-        if (typeof message.seq === "number") {
-          if (message.seq <= (state.seq.get(poll.id) || 0)) break;
-          state.seq.set(poll.id, message.seq);
-        }
-        poll.counts = message.counts;
-        poll.total = message.total;
-        break;
-      case "poll":
-        state.polls.set(message.poll.id, message.poll);
-        break;
-      case "current":
-        state.current = message.poll;
-        break;
-      case "deleted":
-        state.polls.delete(message.poll);
-        state.seq.delete(message.poll);
-        if (state.current === message.poll) state.current = null;
         break;
       case "presence":
         state.participants = message.participants;
