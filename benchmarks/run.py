@@ -15,7 +15,10 @@ Scenarios, as in the performance issue:
   participant that never reads;
 * scale (pollhub only): 10,000 participants, 10 votes/s for 10 s.
 
-Run: python benchmarks/run.py [--quick] [--only pollhub,websocket-server,...] [--json FILE]
+Fan-out runs are repeated (``--repeat``, servers taking turns) and their
+medians shown, since this machine is shared and noisy.
+
+Run: python benchmarks/run.py [--quick] [--only pollhub,websocket-server,...] [--scenarios ...] [--json FILE]
 Needs ``pip install .[bench]`` for the ``websockets`` baseline (skipped without it).
 """
 
@@ -27,6 +30,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -117,12 +121,16 @@ def scenarios(quick: bool) -> Dict[str, Callable[[str], Dict[str, Any]]]:
     }
 
 
-def figure(report: Dict[str, Any], key: str) -> Optional[float]:
-    if "error" in report:
-        return None
-    if key.startswith("latency_"):
-        return report["latency_ms"][key.split("_", 1)[1]]
-    return report.get(key)
+def figure(reports: List[Dict[str, Any]], key: str) -> Optional[float]:
+    """The median of a figure over the repeated runs of one scenario."""
+    values = []
+    for report in reports:
+        if "error" in report:
+            continue
+        value = report["latency_ms"][key.split("_", 1)[1]] if key.startswith("latency_") else report.get(key)
+        if value is not None:
+            values.append(value)
+    return statistics.median(values) if values else None
 
 
 def main() -> int:
@@ -131,6 +139,8 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated server names")
     parser.add_argument("--json", metavar="FILE", help="also write every report here")
     parser.add_argument("--no-scale", action="store_true", help="skip the 10,000-connection run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each fan-out scenario; medians are shown (default: 3)")
+    parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     args = parser.parse_args()
     raise_file_limit()
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
@@ -142,15 +152,20 @@ def main() -> int:
         names = [n for n in names if n != "websockets (asyncio)"]
         print("(websockets is not installed: its baseline is skipped; pip install .[bench])", file=sys.stderr)
 
-    results: Dict[str, Dict[str, Dict[str, Any]]] = {}
-    for scenario, run in scenarios(args.quick).items():
-        for name in names:
-            print(f"... {scenario}: {name}", file=sys.stderr, flush=True)
-            results.setdefault(scenario, {})[name] = run(name)
+    results: Dict[str, Dict[str, List[Dict[str, Any]]]] = {}
+    chosen = scenarios(args.quick)
+    if args.scenarios:
+        chosen = {k: v for k, v in chosen.items() if k in args.scenarios.split(",")}
+    for scenario, run in chosen.items():
+        repeats = args.repeat if scenario.startswith("fan-out") else 1
+        for attempt in range(repeats):  # servers take turns, so a noisy moment hits all of them
+            for name in names:
+                print(f"... {scenario}: {name} ({attempt + 1}/{repeats})", file=sys.stderr, flush=True)
+                results.setdefault(scenario, {}).setdefault(name, []).append(run(name))
     if not args.no_scale and "pollhub" in names:
         print("... scale: pollhub, 10,000 connections", file=sys.stderr, flush=True)
         clients = 2000 if args.quick else 10000
-        results["scale"] = {"pollhub": measure("pollhub", clients=clients, voters=1, rate=10, duration=10)}
+        results["scale"] = {"pollhub": [measure("pollhub", clients=clients, voters=1, rate=10, duration=10)]}
 
     rows = [
         ("fan-out", "latency_p50", "fan-out p50 ms"),
@@ -166,26 +181,29 @@ def main() -> int:
     width = 36
     print("\n" + "".ljust(width) + "".join(n[:22].rjust(24) for n in names))
     for scenario, key, label in rows:
+        if scenario not in results:
+            continue
         cells = [figure(results[scenario][n], key) for n in names]
         base = cells[0]
         line = label.ljust(width)
         for i, value in enumerate(cells):
             text = "-" if value is None else f"{value:g}"
             if i and value and base:
-                text += f" ({base / value:.2g}x)" if "ms" in label or "memory" in label else f" ({base / value:.2g}x)"
+                text += f" ({base / value:.2g}x)"
             line += text.rjust(24)
         print(line)
     print("\n(x): pollhub's figure divided by the baseline's: above 1 pollhub is higher (better for votes/s and")
     print("connections/s, worse for latency and memory).")
     correctness = {
-        f"{scenario} / {name}": {k: r.get(k) for k in ("lost", "duplicated", "went_backwards", "behind", "dropped", "error") if r.get(k)}
+        f"{scenario} / {name} / run {i + 1}": {k: r.get(k) for k in ("lost", "duplicated", "went_backwards", "behind", "dropped", "error") if r.get(k)}
         for scenario, by_name in results.items()
-        for name, r in by_name.items()
+        for name, reports in by_name.items()
+        for i, r in enumerate(reports)
     }
     bad = {k: v for k, v in correctness.items() if v}
     print("\ncorrectness: " + ("every run exact (no vote lost or duplicated, no total went backwards)" if not bad else json.dumps(bad, indent=1)))
     if "scale" in results:
-        report = results["scale"]["pollhub"]
+        report = results["scale"]["pollhub"][0]
         if "error" in report:
             print(f"scale: {report['error']}")
         else:
