@@ -316,8 +316,22 @@
     }
   }
 
+  /* A function that runs fn once on the next animation frame, however often it is called before. */
+  function onNextFrame(fn) {
+    var queued = false;
+    return function () {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(function () {
+        queued = false;
+        fn();
+      });
+    };
+  }
+
   window.Pollhub = {
     applyPollMessage: applyPollMessage,
+    onNextFrame: onNextFrame,
     PollConnection: PollConnection,
     socketUrl: socketUrl,
     backoff: backoff,

@@ -207,15 +207,7 @@
 
   // Rendering ----------------------------------------------------------------------
 
-  var renderQueued = false;
-  function scheduleRender() {
-    if (renderQueued) return;
-    renderQueued = true;
-    requestAnimationFrame(function () {
-      renderQueued = false;
-      render();
-    });
-  }
+  var scheduleRender = P.onNextFrame(function () { render(); });
 
   var rendered = { pollId: null, optionKey: "", buttons: new Map(), announcedPoll: undefined };
 

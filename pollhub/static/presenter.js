@@ -222,15 +222,7 @@
 
   // Rendering -------------------------------------------------------------------------
 
-  var renderQueued = false;
-  function scheduleRender() {
-    if (renderQueued) return;
-    renderQueued = true;
-    requestAnimationFrame(function () {
-      renderQueued = false;
-      render();
-    });
-  }
+  var scheduleRender = P.onNextFrame(function () { render(); });
 
   function render() {
     if (!state.admin) return;
