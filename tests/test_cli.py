@@ -111,3 +111,27 @@ def test_port_in_use_is_a_clear_error(served: Process) -> None:
     assert result.returncode == 1
     assert "cannot listen on 127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_logs_never_show_the_admin_token() -> None:
+    """Connections, a presenter's hello, a wrong token and a page request log no token."""
+    import urllib.request
+
+    from pollhub import Forbidden, PollClient
+
+    server = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory", "--token", "s3cret-t0ken", "--log-level", "debug")
+    try:
+        url = url_of(server)
+        with PollClient(url, token="s3cret-t0ken", timeout=TIMEOUT) as presenter:
+            presenter.create_poll("Q?", ["A", "B"])
+        with pytest.raises(Forbidden):
+            PollClient(url, token="s3cret-t0ken-wrong", timeout=TIMEOUT)
+        page = url.replace("ws://", "http://").replace("/ws", "/present")
+        with urllib.request.urlopen(page, timeout=TIMEOUT) as reply:
+            assert b"s3cret" not in reply.read()
+        finished = server.stop()
+    finally:
+        server.kill()
+    assert "connected" in finished.stderr  # the INFO lines are there ...
+    assert "wrong admin token" in finished.stderr
+    assert "s3cret" not in finished.stderr  # ... but never the token
