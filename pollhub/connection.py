@@ -6,9 +6,13 @@ Each client connection has two threads:
   (the ``websocket-server`` package's handler thread): it answers the HTTP
   request, then reads frames, answers pings and close frames and hands each
   message to the server's ``on_text`` / ``on_binary``;
-* its **write thread**, fed by its own bounded ``queue.Queue`` of ready frames:
-  once the handshake is done it is the only thread that writes to the socket,
-  so a slow client blocks nobody but its own write thread.
+* its **write thread**, fed by its own bounded ``queue.Queue`` of ready frames
+  (:class:`SendQueue`): the only thread that ever blocks writing to the
+  socket, so a slow client holds up nobody but its own write thread. A frame
+  is written directly by the thread that sends it (the hub, for broadcasts)
+  when it can be without blocking and nothing waits before it; the write thread
+  takes over when the socket would block. :class:`SendQueue` is the whole
+  write path.
 
 :class:`ConnectionServer` and :class:`Connection` subclass the package's
 ``WebsocketServer`` and ``WebSocketHandler``. The package (0.6.4) is not a
@@ -20,7 +24,8 @@ it says so in a comment starting ``websocket-server:``. In short, the package:
    the connection on any request that is not an upgrade: :meth:`Connection._read_request`
    bounds it in size and time and answers with real HTTP statuses;
 3. writes with ``socket.send``, whose partial writes corrupt the stream, from
-   whichever thread calls it: only the write thread writes, with ``sendall``;
+   whichever thread calls it: every write goes through :class:`SendQueue`,
+   which writes whole frames in order, one thread at a time;
 4. trusts the 64-bit payload length, skips binary and continuation frames
    without reading their payload, never answers a close frame and raises on
    invalid UTF-8: frames go through :class:`pollhub.frames.MessageReader`;
