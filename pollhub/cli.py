@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from . import __version__, connection
 from .client import PollClient

@@ -139,11 +139,11 @@ class PollClient:
     def wait_for(self, predicate: Callable[["PollClient"], Any], timeout: Optional[float] = None) -> Any:
         """Wait until ``predicate(client)`` is true (checked after every update); return its value."""
         timeout = self.timeout if timeout is None else timeout
-        with self._state:
-            value = self._check(predicate)
-            if not value and not self._state.wait_for(lambda: self._check(predicate), timeout):
-                raise TimeoutError(f"condition not met within {timeout} seconds")
-            return self._check(predicate)
+        with self._state:  # wait_for checks the predicate first, and returns its last value
+            value = self._state.wait_for(lambda: self._check(predicate), timeout)
+        if not value:
+            raise TimeoutError(f"condition not met within {timeout} seconds")
+        return value
 
     def updates(self, timeout: Optional[float] = None) -> Iterator[Dict[str, Any]]:
         """Every message from the server as a dict, starting with ``welcome``.
@@ -244,7 +244,7 @@ class PollClient:
         return self._polls[poll_id]
 
     def _check(self, predicate: Callable[["PollClient"], Any]) -> Any:
-        # Called with self._state held; RLock-free predicates may call results() etc.
+        # Called with self._state held; it is an RLock, so the predicate may call results() etc.
         try:
             return predicate(self)
         except KeyError:

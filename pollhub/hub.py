@@ -107,7 +107,11 @@ class Subscription(Client):
         if not self.closed:
             self.closed = True
             self._hub._unregister_quietly(self)
-            self._queue.put(None)
+            self.end()
+
+    def end(self) -> None:
+        """End every iteration over this subscription (the hub calls it when it stops)."""
+        self._queue.put(None)
 
     def __enter__(self) -> "Subscription":
         return self
@@ -608,4 +612,4 @@ class Hub:
                 event.caller.done.set()
         for client in list(self._clients):
             if isinstance(client, Subscription):
-                client._queue.put(None)
+                client.end()

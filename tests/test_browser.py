@@ -17,7 +17,7 @@ import json
 import os
 import pathlib
 import shutil
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
