@@ -12,15 +12,17 @@ from .errors import (
     BadJSON,
     BadMessage,
     Forbidden,
+    InvalidVote,
     PollClosed,
     PollhubError,
     RateLimited,
     Unavailable,
     UnknownOption,
     UnknownPoll,
+    VoteLocked,
 )
 from .hub import Hub, Subscription
-from .polls import COUNTER, KINDS, SINGLE, Option, Poll
+from .polls import COUNTER, KINDS, MULTIPLE, SCALE, SINGLE, WORDS, Option, Poll, Settings
 from .server import PollServer
 
 __all__ = [
@@ -30,8 +32,12 @@ __all__ = [
     "Subscription",
     "Poll",
     "Option",
+    "Settings",
     "SINGLE",
+    "MULTIPLE",
     "COUNTER",
+    "SCALE",
+    "WORDS",
     "KINDS",
     "PollhubError",
     "BadMessage",
@@ -39,6 +45,8 @@ __all__ = [
     "UnknownPoll",
     "UnknownOption",
     "PollClosed",
+    "InvalidVote",
+    "VoteLocked",
     "Forbidden",
     "RateLimited",
     "Unavailable",

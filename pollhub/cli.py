@@ -9,17 +9,19 @@ import argparse
 import csv
 import json
 import logging
+import re
 import signal
 import sys
 import threading
-from typing import Any, Dict, Optional, Sequence
+from dataclasses import replace
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from . import __version__, connection
 from .client import PollClient
 from .errors import BadMessage, PollhubError
 from .hub import Hub
 from .lan import lan_addresses
-from .polls import KINDS, SINGLE, check_new_poll
+from .polls import ALLOWED, ALWAYS, CHANGES, KINDS, OPTION_KINDS, SINGLE, VISIBILITIES, check_new_poll
 from .server import DEFAULT_PORT, MAX_VOTE_RATE, PollServer
 from .storage import StorageError, Store, default_path
 
@@ -60,9 +62,18 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pollhub {__version__}")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces, %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 picks a free one)")
-    parser.add_argument("--question", help="start with this poll as the current one")
-    parser.add_argument("--option", action="append", default=[], metavar="LABEL", help="an option of --question (repeat it)")
-    parser.add_argument("--kind", choices=KINDS, default=SINGLE, help="kind of the --question poll (default: %(default)s)")
+    poll = parser.add_argument_group("the poll to start with")
+    poll.add_argument("--question", help="start with this poll as the current one")
+    poll.add_argument("--option", action="append", default=[], metavar="LABEL", help="an option of --question (repeat it)")
+    poll.add_argument("--kind", choices=KINDS, default=SINGLE, help="kind of the --question poll (default: %(default)s)")
+    poll.add_argument("--max-choices", type=int, metavar="N", help="multiple: options one voter may pick (default: all)")
+    poll.add_argument("--scale", type=scale_range, metavar="MIN-MAX", help="scale: the values, e.g. 1-5 or 0-10 (default: 1-5)")
+    poll.add_argument("--max-answers", type=int, metavar="N", help="words: answers one voter may give (default: 3)")
+    poll.add_argument(
+        "--results", choices=VISIBILITIES, default=ALWAYS, help="who sees the results before a reveal (default: %(default)s)"
+    )
+    poll.add_argument("--changes", choices=CHANGES, default=ALLOWED, help="whether voters may change their vote (default: %(default)s)")
+    poll.add_argument("--close-after", type=float, metavar="S", help="close voting on --question after S seconds")
     parser.add_argument("--token", help="admin token (default: a random one, printed at start)")
     parser.add_argument("--db", metavar="PATH", help=f"SQLite database to keep polls and votes in (default: {default_path()})")
     parser.add_argument("--memory", action="store_true", help="keep everything in memory only; nothing is saved")
@@ -103,10 +114,11 @@ def serve_parser() -> argparse.ArgumentParser:
 def serve_command(argv: Sequence[str]) -> int:
     parser = serve_parser()
     args = parser.parse_args(argv)
-    if args.option and not args.question:
-        parser.error("--option needs --question")
-    if args.question and len(args.option) < 2:
-        parser.error("--question needs at least two --option")
+    poll_flags = [f for f in ("option", "max_choices", "scale", "max_answers", "close_after") if getattr(args, f)]
+    if poll_flags and not args.question:
+        parser.error(f"--{poll_flags[0].replace('_', '-')} needs --question")
+    if args.question and args.kind in OPTION_KINDS and len(args.option) < 2:
+        parser.error(f"a {args.kind} --question needs at least two --option")
     if args.keyfile and not args.certfile:
         parser.error("--keyfile needs --certfile")
     if args.memory and args.db:
@@ -127,7 +139,7 @@ def serve_command(argv: Sequence[str]) -> int:
         return 2
     try:
         if args.question:
-            start_poll(hub, args.question, args.option, args.kind)
+            start_poll(hub, args.question, args.option, poll_fields(args), args.close_after)
         server = PollServer(
             hub,
             args.host,
@@ -172,23 +184,56 @@ def serve_command(argv: Sequence[str]) -> int:
     return 0
 
 
-def start_poll(hub: Hub, question: str, options: Sequence[str], kind: str) -> None:
+def scale_range(text: str) -> Tuple[int, int]:
+    """``"1-5"``, ``"0..10"`` or ``"-2:2"`` as ``(min, max)``, for ``--scale``."""
+    match = re.fullmatch(r"\s*(-?\d+)\s*(?:-|\.\.|:)\s*(-?\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX such as 1-5, not {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def poll_fields(args: argparse.Namespace) -> Dict[str, Any]:
+    """The wire fields of the ``--question`` poll from the command line."""
+    fields = {"kind": args.kind, "results": args.results, "changes": args.changes}
+    fields.update(max_choices=args.max_choices, max_answers=args.max_answers)
+    if args.scale is not None:
+        fields["min"], fields["max"] = args.scale
+    return fields
+
+
+def start_poll(
+    hub: Hub, question: str, options: Sequence[str], fields: Dict[str, Any], close_after: Optional[float] = None
+) -> None:
     """Make the ``--question`` poll current, reusing a saved poll with that question.
 
-    A saved poll keeps its votes, and the saved current poll stays current.
-    Raises ``BadMessage`` when the saved poll has other options or another kind.
+    A saved poll keeps its votes and takes the given ``results`` and
+    ``changes``; the saved current poll stays current. Raises ``BadMessage``
+    when the saved poll has other options or another kind or kind setting.
+    With ``close_after``, the poll is (re)opened with that countdown.
     """
-    question, labels, kind = check_new_poll(question, options, kind)
+    question, labels, settings = check_new_poll(question, options, fields)
     for poll in hub.polls():
         if poll.question == question:
             saved = [o.label for o in poll.options]
-            if saved != labels or poll.kind != kind:
+            fixed = replace(poll.settings, results=settings.results, changes=settings.changes)
+            if saved != labels or fixed != settings:
+                described = f"options {', '.join(saved)}" if saved else f"settings {poll.settings.to_json()}"
                 raise BadMessage(
-                    f"the database already has the poll {question!r} as a {poll.kind} poll with options "
-                    f"{', '.join(saved)}; give the same --option and --kind, another --question, or another --db"
+                    f"the database already has the poll {question!r} as a {poll.kind} poll with {described}; "
+                    "give the same --option, --kind and kind settings, another --question, or another --db"
                 )
-            return
-    hub.set_current(hub.create_poll(question, labels, kind).id)
+            if poll.settings != settings:
+                hub.update_poll(poll.id, settings.results, settings.changes)
+            break
+    else:
+        scale = None if settings.scale_min is None else (settings.scale_min, settings.scale_max)
+        poll = hub.create_poll(
+            question, labels, settings.kind, max_choices=settings.max_choices, scale=scale,
+            max_answers=settings.max_answers, results=settings.results, changes=settings.changes,
+        )
+        hub.set_current(poll.id)
+    if close_after is not None:
+        hub.open_poll(poll.id, close_after)
 
 
 def raise_file_limit() -> None:
@@ -235,14 +280,17 @@ def print_qr(url: str) -> None:
 def vote_command(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pollhub vote", description="Cast one vote and exit.")
     parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
-    parser.add_argument("option", help="the option's id or label")
+    parser.add_argument(
+        "choice", nargs="+", metavar="CHOICE",
+        help="an option's id or label (several for a multiple-choice poll), a scale's value, or answers for a words poll",
+    )
     parser.add_argument("--poll", help="the poll's id (default: the current poll)")
     parser.add_argument("--voter", help="your voter id (voting again with it moves your vote)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)g)")
     args = parser.parse_args(argv)
     try:
         with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
-            option = client.vote(args.option, poll=args.poll)
+            choice = client.vote(args.choice[0] if len(args.choice) == 1 else args.choice, poll=args.poll)
             poll = client.poll(args.poll)
     except PollhubError as exc:
         print(f"pollhub vote: {exc} ({exc.code})", file=sys.stderr)
@@ -250,7 +298,7 @@ def vote_command(argv: Sequence[str]) -> int:
     except (OSError, TimeoutError, ValueError) as exc:
         print(f"pollhub vote: cannot reach {args.url}: {exc}", file=sys.stderr)
         return 1
-    print(f"Voted {option!r} in {poll.id!r}: {format_counts(poll.counts, poll.total)}")
+    print(f"Voted {choice!r} in {poll.id!r}: {format_results(poll.result_fields())}")
     return 0
 
 
@@ -287,29 +335,44 @@ def watch_command(argv: Sequence[str]) -> int:
 def _describe(message: Dict[str, Any], only: Optional[str]) -> Optional[str]:
     kind = message["type"]
     if kind == "welcome":
-        lines = [f"{p['id']}: {format_counts(p['counts'], p['total'])}" for p in message["polls"] if only in (None, p["id"])]
+        lines = [f"{p['id']}: {format_results(p)}" for p in message["polls"] if only in (None, p["id"])]
         return "\n".join(lines) or "(no polls yet)"
     if kind == "results" and only in (None, message["poll"]):
-        return f"{message['poll']}: {format_counts(message['counts'], message['total'])}"
+        return f"{message['poll']}: {format_results(message)}"
     if kind == "poll" and only in (None, message["poll"]["id"]):
         poll = message["poll"]
         state = "open" if poll["open"] else "closed"
-        return f"{poll['id']} ({state}): {format_counts(poll['counts'], poll['total'])}"
+        if poll.get("closes_in") is not None:
+            state += f", closes in {poll['closes_in']:g} s"
+        return f"{poll['id']} ({state}): {format_results(poll)}"
     if kind == "current" and only is None:
         return f"current poll: {message['poll']}"
+    if kind == "order" and only is None:
+        return f"poll order: {', '.join(message['polls'])}"
     if kind == "deleted" and only in (None, message["poll"]):
         return f"{message['poll']}: deleted"
     return None
 
 
-def format_counts(counts: Dict[str, int], total: int) -> str:
-    parts = [f"{option} {count}" for option, count in counts.items()]
-    return f"{', '.join(parts)} (total {total})"
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def format_results(data: Dict[str, Any]) -> str:
+    """A poll's or a results message's counts on one line: ``a 3, b 1 (4 votes, 3 voters)``."""
+    if "counts" not in data:
+        return "results not shown yet"
+    parts = [f"{key} {count}" for key, count in data["counts"].items()]
+    summary = f"{_plural(data.get('total', 0), 'vote')}, {_plural(data.get('voters', 0), 'voter')}"
+    if data.get("mean") is not None:
+        summary += f", mean {data['mean']:g}"
+    return f"{', '.join(parts) or 'no answers yet'} ({summary})"
 
 
 # export ------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes")
+#: One row per option, scale value or answer (hidden answers left out).
+EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes", "voters")
 
 
 def export_command(argv: Sequence[str]) -> int:
@@ -335,12 +398,16 @@ def export_command(argv: Sequence[str]) -> int:
             print(f"pollhub export: there is no poll {args.poll!r}", file=sys.stderr)
             return 1
     if args.format == "json":
-        json.dump({"current": current, "polls": [p.to_json() for p in polls]}, sys.stdout, indent=2, ensure_ascii=False)
+        exported = [{**p.to_json(), **p.results(shown=None)} for p in polls]
+        json.dump({"current": current, "polls": exported}, sys.stdout, indent=2, ensure_ascii=False)
         print()
         return 0
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for poll in polls:
-        for option in poll.options:
-            writer.writerow([poll.id, poll.question, poll.kind, str(poll.open).lower(), option.id, option.label, poll.counts[option.id]])
+        results = poll.results(shown=None)
+        labels = {o.id: o.label for o in poll.options}
+        for key, count in results["counts"].items():
+            row = [poll.id, poll.question, poll.kind, str(poll.open).lower(), key, labels.get(key, key), count]
+            writer.writerow(row + [results["voters"]])
     return 0

@@ -18,15 +18,17 @@ import json
 import queue
 import ssl
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import websocket
 
 from .errors import PollhubError, error_from_code
-from .polls import SINGLE, Poll
+from .polls import ALLOWED, ALWAYS, CHOICE_FIELDS, SINGLE, Choice, Poll, poll_fields
+from .protocol import VOTE_FIELDS
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
+RESULT_FIELDS = frozenset(("counts", "total", "voters", "mean"))  # what a results message updates
 
 
 class ConnectionClosed(PollhubError):
@@ -105,20 +107,26 @@ class PollClient:
 
     # Voting and state ----------------------------------------------------------------
 
-    def vote(self, option: str, poll: Optional[str] = None) -> str:
-        """Vote for an option (id or label) of a poll (the current one by default).
+    def vote(self, choice: Choice, poll: Optional[str] = None) -> Choice:
+        """Vote in a poll (the current one by default); returns the choice as the server counted it.
 
-        Returns the option id once the server has counted the vote.
+        ``choice`` is an option's id or label, a list of them (``multiple``
+        polls), a whole number (``scale``) or one or more answers (``words``).
+        Raises the server's error as a :class:`~pollhub.PollhubError`.
         """
-        message: Dict[str, Any] = {"type": "vote", "option": option}
-        if poll is not None:
-            message["poll"] = poll
-        return self._request(message)["option"]
+        with self._state:
+            data = self._polls.get(self._current if poll is None else poll)
+        if data is not None:
+            field = CHOICE_FIELDS[data["kind"]]
+        else:  # a poll this client has not heard of: let the server say what is wrong
+            field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
+        reply = self._request({"type": "vote", field: choice, "poll": poll})
+        return next(reply[name] for name in VOTE_FIELDS if name in reply)
 
     def results(self, poll: Optional[str] = None) -> Dict[str, int]:
-        """The latest known ``{option id: count}`` of a poll (the current one by default)."""
+        """The latest known counts of a poll (the current one by default); {} while they are not shown to this client."""
         with self._state:
-            return dict(self._poll_data(poll)["counts"])
+            return dict(self._poll_data(poll).get("counts", {}))
 
     def poll(self, poll: Optional[str] = None) -> Poll:
         """The latest known state of a poll (the current one by default)."""
@@ -162,13 +170,50 @@ class PollClient:
 
     # Admin (needs the token) -----------------------------------------------------------
 
-    def create_poll(self, question: str, options: Sequence[str], kind: str = SINGLE) -> str:
-        """Create a poll; returns its id."""
-        reply = self._request({"type": "create_poll", "question": question, "options": list(options), "kind": kind})
+    def create_poll(
+        self,
+        question: str,
+        options: Sequence[str] = (),
+        kind: str = SINGLE,
+        *,
+        max_choices: Optional[int] = None,
+        scale: Optional[Tuple[int, int]] = None,
+        max_answers: Optional[int] = None,
+        results: str = ALWAYS,
+        changes: str = ALLOWED,
+    ) -> str:
+        """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id."""
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes)
+        reply = self._request({"type": "create_poll", "question": question, "options": list(options), **fields})
         return reply["poll"]
 
-    def open_poll(self, poll: str) -> None:
-        self._request({"type": "open_poll", "poll": poll})
+    def open_poll(self, poll: str, close_after: Optional[float] = None) -> None:
+        """Open a poll; with ``close_after``, the server closes it after that many seconds."""
+        self._request({"type": "open_poll", "poll": poll, "close_after": close_after})
+
+    def update_poll(self, poll: str, results: Optional[str] = None, changes: Optional[str] = None) -> None:
+        """Change who sees a poll's results and whether votes can change."""
+        self._request({"type": "update_poll", "poll": poll, "results": results, "changes": changes})
+
+    def reveal_poll(self, poll: str) -> None:
+        """Show a poll's results to every participant now."""
+        self._request({"type": "reveal_poll", "poll": poll})
+
+    def hide_answer(self, poll: str, text: str) -> None:
+        """Leave an answer of a words poll out of its results."""
+        self._request({"type": "hide_answer", "poll": poll, "text": text})
+
+    def order_polls(self, polls: Sequence[str]) -> None:
+        """Put every poll in a new order."""
+        self._request({"type": "order_polls", "polls": list(polls)})
+
+    def next_poll(self) -> Optional[str]:
+        """Make the next poll current; returns the current poll's id."""
+        return self._request({"type": "next_poll"})["poll"]
+
+    def previous_poll(self) -> Optional[str]:
+        """Make the previous poll current; returns the current poll's id."""
+        return self._request({"type": "previous_poll"})["poll"]
 
     def close_poll(self, poll: str) -> None:
         self._request({"type": "close_poll", "poll": poll})
@@ -283,12 +328,15 @@ class PollClient:
             elif kind == "results":
                 poll = self._polls.get(message["poll"])
                 if poll is not None and message["seq"] > self._seq:
-                    poll["counts"], poll["total"] = message["counts"], message["total"]
+                    poll.update((k, v) for k, v in message.items() if k in RESULT_FIELDS)
+                    poll["visible"] = True
                 self._seq = max(self._seq, message["seq"])
             elif kind == "poll":
                 self._polls[message["poll"]["id"]] = dict(message["poll"])
             elif kind == "current":
                 self._current = message["poll"]
+            elif kind == "order":
+                self._polls = {poll_id: self._polls[poll_id] for poll_id in message["polls"] if poll_id in self._polls}
             elif kind == "deleted":
                 self._polls.pop(message["poll"], None)
             ref = message.get("ref")

@@ -51,6 +51,18 @@ class PollClosed(PollhubError):
     code = "poll_closed"
 
 
+class InvalidVote(PollhubError):
+    """A vote the poll's kind cannot take: wrong field, too many options, a value out of range, ..."""
+
+    code = "invalid_vote"
+
+
+class VoteLocked(PollhubError):
+    """The poll's votes are locked and this voter has already voted."""
+
+    code = "vote_locked"
+
+
 class Forbidden(PollhubError):
     """An admin message without a ``hello`` carrying the admin token, or a wrong token."""
 
@@ -71,7 +83,10 @@ class Unavailable(PollhubError):
 
 ERRORS: Dict[str, Type[PollhubError]] = {
     cls.code: cls
-    for cls in (BadMessage, BadJSON, UnknownPoll, UnknownOption, PollClosed, Forbidden, RateLimited, Unavailable)
+    for cls in (
+        BadMessage, BadJSON, UnknownPoll, UnknownOption, PollClosed, InvalidVote, VoteLocked, Forbidden, RateLimited,
+        Unavailable,
+    )
 }
 
 

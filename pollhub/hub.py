@@ -18,6 +18,14 @@ new counts by the time its vote is acknowledged. A burst of votes costs one
 broadcast, not one per vote, and each broadcast is encoded once: the same bytes
 go to every client.
 
+Results are not always for everyone: a poll can keep them from participants
+until they vote, until voting closes, or until a presenter reveals them. Who
+may see a poll's results is decided when a batch is sent, from the state the
+batch left: participants who may not get the poll without its counts and no
+``results`` at all; presenters (and Python subscriptions) always get them.
+While no events come, the hub thread waits for the next countdown to end (a
+poll opened with ``close_after``) and closes that poll itself.
+
 Nothing but the hub thread reads or writes polls, counts or the client set, so
 none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
 """
@@ -31,13 +39,40 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from . import protocol
-from .errors import Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
+from .errors import BadMessage, Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
 from .metrics import Counter, Gauge, Histogram, Registry
-from .polls import SINGLE, Poll, PollState, check_new_poll, unique_slug
-from .protocol import Command, CreatePoll, Hello, Message, PollAction, Vote
+from .polls import (
+    ALLOWED,
+    ALWAYS,
+    SINGLE,
+    WORDS,
+    Choice,
+    Poll,
+    PollState,
+    answer_key,
+    check_new_poll,
+    check_update,
+    poll_fields,
+    unique_slug,
+)
+from .protocol import (
+    VOTE_FIELDS,
+    Command,
+    CreatePoll,
+    HideAnswer,
+    Hello,
+    Message,
+    OpenPoll,
+    OrderPolls,
+    PollAction,
+    Step,
+    UpdatePoll,
+    Vote,
+    check_close_after,
+)
 from .storage import Changes, Store
 
 logger = logging.getLogger(__name__)
@@ -47,7 +82,9 @@ MAX_INBOUND = 100_000  # inbound queue size; a full queue blocks the read thread
 SUBMIT_POLL = 0.5  # seconds between checks that the hub still runs while the inbound queue is full
 CALL_TIMEOUT = 10.0  # seconds a Python API call waits for the hub thread
 STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
-VOTE_REJECTIONS = ("unknown_poll", "unknown_option", "poll_closed", "rate_limited")  # metric labels
+VOTE_REJECTIONS = (  # metric labels
+    "unknown_poll", "unknown_option", "invalid_vote", "poll_closed", "vote_locked", "rate_limited"
+)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -154,6 +191,22 @@ class _Unregister(_Register):
     __slots__ = ()
 
 
+class _Seers:
+    """Who a message about one poll's results goes to, decided when the batch is sent.
+
+    Clients that may see the poll's results get the message; the others get
+    ``redacted`` (the same without results), or nothing if it is None. With
+    ``only``, just that client, under the same rule.
+    """
+
+    __slots__ = ("poll_id", "redacted", "only")
+
+    def __init__(self, poll_id: str, redacted: Optional[Message] = None, only: Optional[Client] = None) -> None:
+        self.poll_id = poll_id
+        self.redacted = redacted
+        self.only = only
+
+
 class _Request:
     __slots__ = ("client", "command", "voter", "admin")
 
@@ -235,13 +288,14 @@ class Hub:
         self._polls: Dict[str, PollState] = {}
         self._used_ids: Set[str] = set()
         self._current: Optional[str] = None
+        self._deadlines: Dict[str, float] = {}  # poll id -> time.time() its countdown closes it
         self._clients: Set[Client] = set()
         self._admins: Set[Client] = set()  # clients told of presence changes
         self._presence_changed = False
         self._seq = 0
-        self._outbox: List[Tuple[Optional[Client], Message]] = []  # None: every client
+        self._outbox: List[Tuple[Union[None, Client, _Seers], Message]] = []  # None: every client
         self._replies: List[Tuple[Client, Message]] = []
-        self._changed: Dict[str, None] = {}  # polls whose counts changed in this batch, in order
+        self._changed: Dict[str, None] = {}  # polls whose results go out after this batch, in order
         self._changes = Changes()  # what this batch must commit
 
     # Lifecycle ---------------------------------------------------------------------
@@ -258,6 +312,7 @@ class Hub:
             self._store = Store(self.db_path)
             polls, self._current, self._used_ids = self._store.load()
             self._polls = {poll.id: poll for poll in polls}
+            self._deadlines = {p.id: p.closes_at for p in polls if p.open and p.closes_at is not None}
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -316,29 +371,56 @@ class Hub:
 
     # Python API --------------------------------------------------------------------
 
-    def create_poll(self, question: str, options: Sequence[str], kind: str = SINGLE) -> Poll:
-        """Create an open poll; it becomes current if there is none. Raises ``BadMessage``."""
-        question, labels, kind = check_new_poll(question, options, kind)
-        reply = self._request(CreatePoll(question, tuple(labels), kind))
+    def create_poll(
+        self,
+        question: str,
+        options: Sequence[str] = (),
+        kind: str = SINGLE,
+        *,
+        max_choices: Optional[int] = None,
+        scale: Optional[Tuple[int, int]] = None,
+        max_answers: Optional[int] = None,
+        results: str = ALWAYS,
+        changes: str = ALLOWED,
+    ) -> Poll:
+        """Create an open poll; it becomes current if there is none. Raises ``BadMessage``.
+
+        ``kind`` is ``single``, ``multiple`` (each voter picks up to
+        ``max_choices`` options, all by default), ``counter``, ``scale``
+        (``scale=(min, max)``, 1 to 5 by default; no options) or ``words``
+        (up to ``max_answers`` answers per voter, 3 by default; no options).
+        ``results`` says who sees the results (``always``, ``after_vote``,
+        ``after_close``, ``hidden``) and ``changes`` whether a voter may
+        change their vote (``allowed``, ``locked``).
+        """
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes)
+        question, labels, settings = check_new_poll(question, options, fields)
+        reply = self._request(CreatePoll(question, tuple(labels), settings))
         return self.poll(reply["poll"])
 
-    def vote(self, poll_id: Optional[str], option_id: str, voter: Optional[str] = None) -> str:
-        """Count a vote once the hub thread has applied it; returns the option id.
+    def vote(self, poll_id: Optional[str], choice: Choice, voter: Optional[str] = None) -> Choice:
+        """Count a vote once the hub thread has applied it; returns the choice as counted.
 
-        ``poll_id`` None means the current poll. Without a ``voter`` each call is
-        a new anonymous voter. Raises ``UnknownPoll``, ``UnknownOption`` or
-        ``PollClosed``.
+        ``poll_id`` None means the current poll. ``choice`` is an option's id
+        or label, a list of them for ``multiple`` polls, a whole number for
+        ``scale`` polls, one answer or a list of answers for ``words`` polls.
+        Without a ``voter`` each call is a new anonymous voter. Raises
+        ``UnknownPoll``, ``UnknownOption``, ``InvalidVote``, ``PollClosed`` or
+        ``VoteLocked``.
         """
         voter = voter if voter is not None else f"python:{next(self._anonymous)}"
-        reply = self._request(Vote(option_id, poll_id), voter=voter)
-        return reply["option"]
+        reply = self._request(Vote(choice, poll_id), voter=voter)
+        return next(reply[name] for name in VOTE_FIELDS if name in reply)
 
-    def open_poll(self, poll_id: str) -> None:
-        """Open a poll for voting. Raises ``UnknownPoll``."""
-        self._request(PollAction("open", poll_id))
+    def open_poll(self, poll_id: str, close_after: Optional[float] = None) -> None:
+        """Open a poll for voting; with ``close_after``, close it after that many seconds.
+
+        Raises ``UnknownPoll``, or ``BadMessage`` for a ``close_after`` out of range.
+        """
+        self._request(OpenPoll(poll_id, check_close_after(close_after)))
 
     def close_poll(self, poll_id: str) -> None:
-        """Close a poll for voting; its counts stay. Raises ``UnknownPoll``."""
+        """Close a poll for voting (ending any countdown); its counts stay. Raises ``UnknownPoll``."""
         self._request(PollAction("close", poll_id))
 
     def reset_poll(self, poll_id: str) -> None:
@@ -353,6 +435,37 @@ class Hub:
         """Make a poll the current one. Raises ``UnknownPoll``."""
         self._request(PollAction("set_current", poll_id))
 
+    def update_poll(self, poll_id: str, results: Optional[str] = None, changes: Optional[str] = None) -> None:
+        """Change who sees a poll's results (which also takes back a reveal) and whether votes can change.
+
+        Raises ``UnknownPoll`` or ``BadMessage``.
+        """
+        check_update(self.poll(poll_id).settings, results, changes)
+        self._request(UpdatePoll(poll_id, results, changes))
+
+    def reveal_poll(self, poll_id: str) -> None:
+        """Show a poll's results to everyone now, whatever its ``results`` setting. Raises ``UnknownPoll``."""
+        self._request(PollAction("reveal", poll_id))
+
+    def hide_answer(self, poll_id: str, text: str) -> None:
+        """Leave an answer of a ``words`` poll out of its results from now on.
+
+        Raises ``UnknownPoll``, or ``BadMessage`` if the poll is not a words poll.
+        """
+        self._request(HideAnswer(poll_id, text))
+
+    def order_polls(self, poll_ids: Sequence[str]) -> None:
+        """Put the polls in a new order: ``poll_ids`` lists every poll's id once. Raises ``BadMessage``."""
+        self._request(OrderPolls(tuple(poll_ids)))
+
+    def next_poll(self) -> Optional[str]:
+        """Make the next poll in the order current (the first if none is); returns the current poll's id."""
+        return self._request(Step(1))["poll"]
+
+    def previous_poll(self) -> Optional[str]:
+        """Make the previous poll in the order current (the last if none is); returns the current poll's id."""
+        return self._request(Step(-1))["poll"]
+
     def results(self, poll_id: Optional[str] = None) -> Dict[str, int]:
         """``{option id: count}`` for a poll (the current one by default)."""
         return dict(self.poll(poll_id).counts)
@@ -362,7 +475,7 @@ class Hub:
         return self._call(lambda: self._find(poll_id).snapshot())
 
     def polls(self) -> List[Poll]:
-        """Snapshots of every poll, oldest first."""
+        """Snapshots of every poll, in the presenter's order (creation order unless reordered)."""
         return self._call(lambda: [p.snapshot() for p in self._polls.values()])
 
     @property
@@ -404,7 +517,10 @@ class Hub:
         inbox = self._inbox
         stopping = False
         while not stopping:
-            batch = [inbox.get()]
+            try:
+                batch = [inbox.get(timeout=self._until_deadline())]
+            except queue.Empty:
+                batch = []
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(inbox.get_nowait())
@@ -415,7 +531,10 @@ class Hub:
                     stopping = True
                 else:
                     self._apply_safely(event)
-            self.metrics.batch_size.observe(len(batch))
+            if self._deadlines:
+                self._close_expired()
+            if batch:
+                self.metrics.batch_size.observe(len(batch))
             self._flush()
         self._fail_pending()
         if self._store is not None:
@@ -449,7 +568,8 @@ class Hub:
             if event.client.admin:
                 self._admins.add(event.client)
             self._presence_changed = True
-            polls = [p.to_json() for p in self._polls.values()]
+            sees = self._sees
+            polls = [p.to_json(sees(event.client, p)) for p in self._polls.values()]
             welcome = protocol.welcome(self._current, polls)
             welcome["seq"] = self._seq
             self._outbox.append((event.client, Message(welcome)))
@@ -465,31 +585,57 @@ class Hub:
         command, voter = request.command, request.voter
         if isinstance(command, Vote):
             poll = self._find(command.poll)
-            option, changed = poll.vote(voter, command.option)
+            ballot, changed = poll.vote(voter, command.choice)
             self.metrics.votes_accepted.inc()
             if changed:
                 self._changed[poll.id] = None
-                if poll.kind == SINGLE:
-                    self._changes.choice(poll.id, voter, option)
-            return protocol.voted(poll.id, option, command.ref)
+                self._changes.ballot(poll.id, voter, ballot)
+            return protocol.voted(poll.id, poll.kind, poll.choice_json(ballot), command.ref)
         if isinstance(command, Hello):
-            choices = {p.id: p.choices[voter] for p in self._polls.values() if voter in p.choices}
-            if request.admin and request.client not in self._admins:
-                self._admins.add(request.client)
-                self._presence_changed = True
-            return protocol.hello_reply(voter, request.admin, choices, command.ref)
+            return self._hello(request, command)
         if not request.admin:
             raise Forbidden("admin messages need a hello with the admin token first")
         if isinstance(command, CreatePoll):
-            poll = self._create(command)
-            return protocol.ok(poll.id, command.ref)
-        assert isinstance(command, PollAction)
-        self._poll_action(command.action, self._find(command.poll))
-        return protocol.ok(command.poll, command.ref)
+            return protocol.ok(self._create(command).id, command.ref)
+        if isinstance(command, OrderPolls):
+            self._order(command.polls)
+            return protocol.ok(None, command.ref)
+        if isinstance(command, Step):
+            return protocol.ok(self._step(command.by), command.ref)
+        poll = self._find(command.poll)
+        if isinstance(command, PollAction):
+            self._poll_action(command.action, poll)
+        elif isinstance(command, OpenPoll):
+            self._open(poll, command.close_after)
+        elif isinstance(command, UpdatePoll):
+            poll.settings = check_update(poll.settings, command.results, command.changes)
+            if command.results is not None:
+                poll.revealed = False
+            self._settings_changed(poll)
+        elif isinstance(command, HideAnswer):
+            if poll.kind != WORDS:
+                raise BadMessage(f"poll {poll.id!r} is not a words poll: it has no answers to hide")
+            if poll.hide(command.text):
+                self._changes.hidden(poll.id, answer_key(command.text))
+                self._changed[poll.id] = None
+        return protocol.ok(poll.id, command.ref)
+
+    def _hello(self, request: _Request, command: Hello) -> Dict[str, Any]:
+        """Name the voter, make a presenter, and send the results it may now see."""
+        client, voter = request.client, request.voter
+        choices = {p.id: p.choice_json(p.ballots[voter]) for p in self._polls.values() if voter in p.ballots}
+        if request.admin and client not in self._admins:
+            self._admins.add(client)
+            self._presence_changed = True
+        for poll in self._polls.values():
+            if not poll.results_public and (request.admin or poll.visible_to(voter)):
+                full = Message(protocol.poll(poll.to_json()), seal=protocol.results_key(poll.id))
+                self._outbox.append((_Seers(poll.id, only=client), full))
+        return protocol.hello_reply(voter, request.admin, choices, command.ref)
 
     def _create(self, command: CreatePoll) -> PollState:
         poll_id = unique_slug(command.question, self._used_ids, fallback="poll")
-        poll = PollState(poll_id, command.question, command.options, command.kind)
+        poll = PollState(poll_id, command.question, command.options, command.settings)
         self._polls[poll_id] = poll
         self._used_ids.add(poll_id)
         self._changes.created(poll)
@@ -506,23 +652,84 @@ class Hub:
     def _poll_action(self, action: str, poll: PollState) -> None:
         if action == "set_current":
             self._set_current(poll.id)
-            return
-        if action == "delete":
+        elif action == "delete":
             del self._polls[poll.id]
+            self._deadlines.pop(poll.id, None)
             self._changed.pop(poll.id, None)
             self._changes.deleted(poll.id)
             self._broadcast(protocol.deleted(poll.id))
             if self._current == poll.id:
                 self._set_current(None)
-            return
-        if action in ("open", "close"):
-            poll.open = action == "open"
-            self._changes.opened(poll.id, poll.open)
+        elif action == "close":
+            self._close(poll)
+        elif action == "reveal":
+            poll.revealed = True
+            self._settings_changed(poll)
         elif action == "reset":
             poll.reset()
             self._changes.reset(poll.id)
             self._changed[poll.id] = None
+            self._broadcast_poll(poll)
+
+    def _open(self, poll: PollState, close_after: Optional[float]) -> None:
+        poll.open = True
+        poll.closes_at = None if close_after is None else time.time() + close_after
+        if poll.closes_at is None:
+            self._deadlines.pop(poll.id, None)
+        else:
+            self._deadlines[poll.id] = poll.closes_at
+        self._changes.opened(poll.id, True, poll.closes_at)
+        self._open_changed(poll)
+
+    def _close(self, poll: PollState) -> None:
+        poll.open = False
+        poll.closes_at = None
+        self._deadlines.pop(poll.id, None)
+        self._changes.opened(poll.id, False, None)
+        self._open_changed(poll)
+
+    def _open_changed(self, poll: PollState) -> None:
         self._broadcast_poll(poll)
+        if poll.settings.results != ALWAYS:  # closing shows after_vote and after_close results
+            self._changed[poll.id] = None
+
+    def _settings_changed(self, poll: PollState) -> None:
+        """After a reveal or an update: save, tell everyone, and send the results to whoever may now see them."""
+        self._changes.settings(poll.id, poll.settings, poll.revealed)
+        self._broadcast_poll(poll)
+        self._changed[poll.id] = None
+
+    def _until_deadline(self) -> Optional[float]:
+        """Seconds until the next countdown ends (None: no countdown runs)."""
+        if not self._deadlines:
+            return None
+        return max(0.0, min(self._deadlines.values()) - time.time())
+
+    def _close_expired(self) -> None:
+        now = time.time()
+        for poll_id, closes_at in list(self._deadlines.items()):
+            if closes_at <= now:
+                logger.info("poll %s: countdown over, voting closed", poll_id)
+                self._close(self._polls[poll_id])
+
+    def _order(self, poll_ids: Sequence[str]) -> None:
+        if len(set(poll_ids)) != len(poll_ids) or set(poll_ids) != set(self._polls):
+            raise BadMessage("'polls' must list every poll id once")
+        self._polls = {poll_id: self._polls[poll_id] for poll_id in poll_ids}
+        self._changes.order(poll_ids)
+        self._broadcast(protocol.order(list(poll_ids)))
+
+    def _step(self, by: int) -> Optional[str]:
+        order = list(self._polls)
+        if not order:
+            raise UnknownPoll("there are no polls")
+        if self._current is None:
+            target = order[0] if by > 0 else order[-1]
+        else:
+            target = order[max(0, min(len(order) - 1, order.index(self._current) + by))]
+        if target != self._current:
+            self._set_current(target)
+        return target
 
     def _find(self, poll_id: Optional[str]) -> PollState:
         if poll_id is None:
@@ -538,8 +745,18 @@ class Hub:
         self._outbox.append((None, Message(data)))
 
     def _broadcast_poll(self, poll: PollState) -> None:
-        """A poll's full state; results queued before it must not jump over it."""
-        self._outbox.append((None, Message(protocol.poll(poll.to_json()), seal=protocol.results_key(poll.id))))
+        """A poll's full state (without results for those who may not see them).
+
+        Results queued before it must not jump over it.
+        """
+        seal = protocol.results_key(poll.id)
+        full = Message(protocol.poll(poll.to_json()), seal=seal)
+        redacted = Message(protocol.poll(poll.to_json(visible=False)), seal=seal)
+        self._outbox.append((_Seers(poll.id, redacted), full))
+
+    def _sees(self, client: Client, poll: Optional[PollState]) -> bool:
+        """True when ``client`` may see ``poll``'s results (presenters always may)."""
+        return client in self._admins or (poll is not None and poll.visible_to(client.voter))
 
     def _commit(self) -> bool:
         """Commit the batch to the database, if there is one; False if that failed."""
@@ -572,8 +789,8 @@ class Hub:
         for poll_id in self._changed:
             poll = self._polls[poll_id]
             self._seq += 1
-            results = protocol.results(poll_id, dict(poll.counts), poll.total, self._seq)
-            self._outbox.append((None, Message(results, key=protocol.results_key(poll_id))))
+            results = protocol.results(poll_id, poll.results(), self._seq)
+            self._outbox.append((_Seers(poll_id), Message(results, key=protocol.results_key(poll_id))))
         self._changed.clear()
         if self._presence_changed and self._admins:
             presence = Message(protocol.presence(len(self._clients) - len(self._admins)), key="presence")
@@ -582,20 +799,42 @@ class Hub:
         outbox, self._outbox = self._outbox, []
         outbox.extend(self._replies)
         self._replies = []
-        broken = []
-        for target, message in outbox:
-            if target is None:
+        broken: List[Client] = []
+        for audience, message in outbox:
+            if isinstance(audience, _Seers):
+                self._send_to_seers(audience, message, broken)
+            elif audience is None:
                 self.metrics.broadcasts.inc()
-                self.metrics.messages.inc(len(self._clients))
+                self._send(self._clients, message, broken)
             else:
-                self.metrics.messages.inc()
-            for client in self._clients if target is None else (target,):
-                try:
-                    client.send(message)
-                except Exception:  # a broken client must not take the hub thread down
-                    logger.exception("hub: dropping client %r, its send() failed", client)
-                    broken.append(client)
+                self._send((audience,), message, broken)
         self._clients.difference_update(broken)
+
+    def _send_to_seers(self, audience: _Seers, message: Message, broken: List[Client]) -> None:
+        poll = self._polls.get(audience.poll_id)
+        clients = self._clients if audience.only is None else {audience.only} & self._clients
+        if audience.only is None:
+            self.metrics.broadcasts.inc()
+        if poll is not None and poll.results_public:
+            self._send(clients, message, broken)
+            return
+        seers: List[Client] = []
+        others: List[Client] = []
+        for client in clients:
+            (seers if self._sees(client, poll) else others).append(client)
+        self._send(seers, message, broken)
+        if audience.redacted is not None:
+            self._send(others, audience.redacted, broken)
+
+    def _send(self, clients: Collection[Client], message: Message, broken: List[Client]) -> None:
+        """``message`` to each of ``clients``: the hot loop of every broadcast."""
+        self.metrics.messages.inc(len(clients))
+        for client in clients:
+            try:
+                client.send(message)
+            except Exception:  # a broken client must not take the hub thread down
+                logger.exception("hub: dropping client %r, its send() failed", client)
+                broken.append(client)
 
     def _fail_pending(self) -> None:
         """After the hub thread's last batch: answer whatever is still queued."""

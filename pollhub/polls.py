@@ -6,22 +6,49 @@
 
 from __future__ import annotations
 
+import heapq
 import re
+import time
 import unicodedata
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-from .errors import BadMessage, PollClosed, UnknownOption
+from .errors import BadMessage, InvalidVote, PollClosed, UnknownOption, VoteLocked
 
-SINGLE = "single"  # each voter holds at most one choice; voting again moves it
+SINGLE = "single"  # each voter holds one option; voting again moves it
+MULTIPLE = "multiple"  # each voter holds a selection of 1 to max_choices options
 COUNTER = "counter"  # every vote counts
-KINDS = (SINGLE, COUNTER)
+SCALE = "scale"  # each voter holds one whole number from min to max
+WORDS = "words"  # each voter holds up to max_answers short answers (a word cloud)
+KINDS = (SINGLE, MULTIPLE, COUNTER, SCALE, WORDS)
+OPTION_KINDS = (SINGLE, MULTIPLE, COUNTER)  # the kinds whose votes name options
+#: The field of a vote (and of its ``voted`` reply) that carries the choice, by kind.
+CHOICE_FIELDS = {SINGLE: "option", MULTIPLE: "options", COUNTER: "option", SCALE: "value", WORDS: "text"}
+
+# Who sees a poll's results ("results"). Presenters always do; a reveal shows them to everyone.
+ALWAYS = "always"
+AFTER_VOTE = "after_vote"  # a participant once their voter has voted (everyone once closed)
+AFTER_CLOSE = "after_close"  # everyone once voting is closed
+HIDDEN = "hidden"  # nobody but presenters until revealed
+VISIBILITIES = (ALWAYS, AFTER_VOTE, AFTER_CLOSE, HIDDEN)
+
+# Whether a voter may change their vote ("changes").
+ALLOWED = "allowed"
+LOCKED = "locked"  # the first vote stands
+CHANGES = (ALLOWED, LOCKED)
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 32
 MAX_QUESTION_LENGTH = 300
 MAX_LABEL_LENGTH = 100
 MAX_SLUG_LENGTH = 40
+SCALE_DEFAULT = (1, 5)
+SCALE_LIMIT = 100  # min and max lie within -SCALE_LIMIT..SCALE_LIMIT
+MAX_SCALE_VALUES = 21  # e.g. 0..10 or -10..10
+MAX_ANSWERS_DEFAULT = 3  # answers one voter may give in a words poll
+MAX_ANSWERS_LIMIT = 10
+MAX_ANSWER_LENGTH = 40  # characters, once whitespace is collapsed
+WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
 
 
 def slugify(text: str, fallback: str = "option") -> str:
@@ -43,6 +70,10 @@ def unique_slug(text: str, taken: Iterable[str], fallback: str = "option") -> st
     return slug
 
 
+Choice = Union[str, int, Sequence[str]]  # what a vote carries: an option, a value, a list
+Ballot = Tuple[str, ...]  # a voter's vote as the poll keeps it: option ids, str(value) or answers
+
+
 @dataclass(frozen=True)
 class Option:
     id: str
@@ -50,16 +81,85 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """How a poll takes votes and who sees its results; fixed at creation but for ``results`` and ``changes``.
+
+    ``max_choices`` applies to ``multiple`` polls, ``scale_min``/``scale_max``
+    to ``scale`` polls, ``max_answers`` to ``words`` polls; they are None for
+    the other kinds. On the wire they are ``max_choices``, ``min``, ``max``
+    and ``max_answers``.
+    """
+
+    kind: str = SINGLE
+    max_choices: Optional[int] = None
+    scale_min: Optional[int] = None
+    scale_max: Optional[int] = None
+    max_answers: Optional[int] = None
+    results: str = ALWAYS
+    changes: str = ALLOWED
+
+    def to_json(self) -> Dict[str, Any]:
+        """The wire fields: the kind's own settings, ``results`` and ``changes`` (not ``kind``)."""
+        data: Dict[str, Any] = {}
+        if self.kind == MULTIPLE:
+            data["max_choices"] = self.max_choices
+        elif self.kind == SCALE:
+            data["min"], data["max"] = self.scale_min, self.scale_max
+        elif self.kind == WORDS:
+            data["max_answers"] = self.max_answers
+        data["results"] = self.results
+        data["changes"] = self.changes
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Settings":
+        """Settings from a poll object (or a saved row) holding ``kind`` and the wire fields."""
+        return cls(
+            kind=data.get("kind", SINGLE),
+            max_choices=data.get("max_choices"),
+            scale_min=data.get("min"),
+            scale_max=data.get("max"),
+            max_answers=data.get("max_answers"),
+            results=data.get("results", ALWAYS),
+            changes=data.get("changes", ALLOWED),
+        )
+
+
+@dataclass(frozen=True)
 class Poll:
-    """A snapshot of one poll, safe to keep and read from any thread."""
+    """A snapshot of one poll, safe to keep and read from any thread.
+
+    ``visible`` is False in a snapshot built from a message that carried no
+    results (a participant's view of a poll whose results are not shown yet);
+    then ``counts`` is empty and ``total``, ``voters`` and ``mean`` say nothing.
+    ``closes_in`` is the countdown's seconds left when the snapshot was made.
+    """
 
     id: str
     question: str
     options: Tuple[Option, ...]
-    kind: str
     open: bool
+    settings: Settings = Settings()
     counts: Mapping[str, int] = field(default_factory=dict)
     total: int = 0
+    voters: int = 0
+    mean: Optional[float] = None
+    revealed: bool = False
+    closes_in: Optional[float] = None
+    visible: bool = True
+
+    @property
+    def kind(self) -> str:
+        return self.settings.kind
+
+    def result_fields(self) -> Dict[str, Any]:
+        """``counts``, ``total``, ``voters`` (and ``mean`` for scales) as the protocol has them; {} if not visible."""
+        if not self.visible:
+            return {}
+        data: Dict[str, Any] = {"counts": dict(self.counts), "total": self.total, "voters": self.voters}
+        if self.kind == SCALE:
+            data["mean"] = self.mean
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Poll":
@@ -67,23 +167,94 @@ class Poll:
         return cls(
             id=data["id"],
             question=data["question"],
-            options=tuple(Option(o["id"], o["label"]) for o in data["options"]),
-            kind=data["kind"],
+            options=tuple(Option(o["id"], o["label"]) for o in data.get("options", ())),
             open=data["open"],
-            counts=dict(data["counts"]),
-            total=data["total"],
+            settings=Settings.from_json(data),
+            counts=dict(data.get("counts", {})),
+            total=data.get("total", 0),
+            voters=data.get("voters", 0),
+            mean=data.get("mean"),
+            revealed=data.get("revealed", False),
+            closes_in=data.get("closes_in"),
+            visible=data.get("visible", "counts" in data),
         )
 
 
-def check_new_poll(question: Any, labels: Any, kind: Any) -> Tuple[str, List[str], str]:
-    """Validate what :meth:`PollState.create` needs; raise :class:`BadMessage` if wrong."""
+def poll_fields(
+    kind: str = SINGLE,
+    max_choices: Optional[int] = None,
+    scale: Optional[Tuple[int, int]] = None,
+    max_answers: Optional[int] = None,
+    results: str = ALWAYS,
+    changes: str = ALLOWED,
+) -> Dict[str, Any]:
+    """The wire fields of a new poll from the keyword arguments of ``create_poll`` (Hub and PollClient)."""
+    fields: Dict[str, Any] = {"kind": kind, "results": results, "changes": changes}
+    if max_choices is not None:
+        fields["max_choices"] = max_choices
+    if scale is not None:
+        fields["min"], fields["max"] = scale
+    if max_answers is not None:
+        fields["max_answers"] = max_answers
+    return fields
+
+
+def _whole(value: Any, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadMessage(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _only_for(fields: Mapping[str, Any], names: Sequence[str], kind: str) -> None:
+    for name in names:
+        if fields.get(name) is not None:
+            raise BadMessage(f"{name!r} does not apply to {kind} polls")
+
+
+def check_new_poll(question: Any, labels: Any, fields: Mapping[str, Any]) -> Tuple[str, List[str], Settings]:
+    """Validate a new poll: its question, option labels and wire fields (``kind``, ``max_choices``, ...).
+
+    Returns the cleaned question, labels and :class:`Settings`; raises
+    :class:`BadMessage` saying what is wrong.
+    """
     if not isinstance(question, str) or not question.strip():
         raise BadMessage("a poll needs a question")
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_LENGTH:
         raise BadMessage(f"the question is longer than {MAX_QUESTION_LENGTH} characters")
+    kind = fields.get("kind") or SINGLE
     if kind not in KINDS:
         raise BadMessage(f"kind must be one of {', '.join(KINDS)}")
+    cleaned = _check_labels(labels, kind)
+    settings = Settings(kind, results=ALWAYS, changes=ALLOWED)
+    settings = check_update(settings, fields.get("results"), fields.get("changes"))
+    _only_for(fields, [n for n in ("max_choices", "min", "max", "max_answers") if n not in _KIND_FIELDS[kind]], kind)
+    if kind == MULTIPLE:
+        max_choices = fields.get("max_choices")
+        max_choices = len(cleaned) if max_choices is None else _whole(max_choices, "max_choices", 1, len(cleaned))
+        settings = replace(settings, max_choices=max_choices)
+    elif kind == SCALE:
+        low, high = fields.get("min"), fields.get("max")
+        low = SCALE_DEFAULT[0] if low is None else _whole(low, "min", -SCALE_LIMIT, SCALE_LIMIT)
+        high = SCALE_DEFAULT[1] if high is None else _whole(high, "max", -SCALE_LIMIT, SCALE_LIMIT)
+        if not 2 <= high - low + 1 <= MAX_SCALE_VALUES:
+            raise BadMessage(f"a scale needs min below max and at most {MAX_SCALE_VALUES} values")
+        settings = replace(settings, scale_min=low, scale_max=high)
+    elif kind == WORDS:
+        max_answers = fields.get("max_answers")
+        max_answers = MAX_ANSWERS_DEFAULT if max_answers is None else _whole(max_answers, "max_answers", 1, MAX_ANSWERS_LIMIT)
+        settings = replace(settings, max_answers=max_answers)
+    return question, cleaned, settings
+
+
+_KIND_FIELDS = {SINGLE: (), COUNTER: (), MULTIPLE: ("max_choices",), SCALE: ("min", "max"), WORDS: ("max_answers",)}
+
+
+def _check_labels(labels: Any, kind: str) -> List[str]:
+    if kind not in OPTION_KINDS:
+        if labels:
+            raise BadMessage(f"{kind} polls take no options")
+        return []
     if isinstance(labels, str) or not isinstance(labels, Sequence):
         raise BadMessage("options must be a list of labels")
     if not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
@@ -98,43 +269,93 @@ def check_new_poll(question: Any, labels: Any, kind: Any) -> Tuple[str, List[str
         cleaned.append(label)
     if len({label.casefold() for label in cleaned}) != len(cleaned):
         raise BadMessage("two options have the same label")
-    return question, cleaned, kind
+    return cleaned
+
+
+def check_update(settings: Settings, results: Any = None, changes: Any = None) -> Settings:
+    """``settings`` with a new ``results`` and/or ``changes`` (None keeps one); raises :class:`BadMessage`."""
+    if results is not None:
+        if results not in VISIBILITIES:
+            raise BadMessage(f"results must be one of {', '.join(VISIBILITIES)}")
+        settings = replace(settings, results=results)
+    if changes is not None:
+        if changes not in CHANGES:
+            raise BadMessage(f"changes must be one of {', '.join(CHANGES)}")
+        settings = replace(settings, changes=changes)
+    return settings
+
+
+def normalize_answer(text: str) -> str:
+    """A words answer with its whitespace collapsed (``"  New\tYork "`` -> ``"New York"``)."""
+    return " ".join(text.split())
+
+
+def answer_key(text: str) -> str:
+    """What two answers are compared by: the normalised answer, case-folded."""
+    return normalize_answer(text).casefold()
 
 
 class PollState:
-    """One poll's question, options and tally. Not thread-safe: the hub thread owns it."""
+    """One poll's question, options, settings and tally. Not thread-safe: the hub thread owns it.
 
-    def __init__(self, poll_id: str, question: str, labels: Sequence[str], kind: str = SINGLE) -> None:
+    Every kind keeps one ballot per voter (``ballots``); ``counts``, ``total``
+    and, for scales, the sum of values follow it incrementally, so a vote
+    costs the same however many voters there are.
+    """
+
+    def __init__(self, poll_id: str, question: str, labels: Sequence[str], settings: Settings = Settings()) -> None:
         self.id = poll_id
         self.question = question
-        self.kind = kind
+        self.settings = settings
         self.open = True
+        self.revealed = False  # the presenter revealed the results to everyone
+        self.closes_at: Optional[float] = None  # time.time() when a countdown closes the poll
+        self.hidden: Set[str] = set()  # answer keys a presenter hid (words polls)
         options: List[Option] = []
         for label in labels:
             options.append(Option(unique_slug(label, (o.id for o in options)), label))
         self._set_options(options)
-        self.total = 0
-        self.choices: Dict[str, str] = {}  # voter -> option id (single polls)
+        self.ballots: Dict[str, Ballot] = {}
+        self.reset()
 
     @classmethod
     def restore(
         cls,
         poll_id: str,
         question: str,
-        kind: str,
-        is_open: bool,
+        settings: Settings,
         options: Sequence[Tuple[str, str, int]],
-        total: int,
-        choices: Mapping[str, str],
+        ballots: Mapping[str, Ballot],
+        *,
+        is_open: bool = True,
+        revealed: bool = False,
+        closes_at: Optional[float] = None,
+        hidden: Iterable[str] = (),
     ) -> "PollState":
-        """A poll as it was saved: options as ``(id, label, count)``, choices as ``{voter: option id}``."""
-        poll = cls(poll_id, question, [], kind)
-        poll.open = is_open
+        """A poll as it was saved: options as ``(id, label, count)``, ballots as ``{voter: ballot}``.
+
+        Counts are recounted from the ballots, but for ``counter`` polls
+        (where every vote counts, not only each voter's last) they are the
+        saved ones.
+        """
+        poll = cls(poll_id, question, [], settings)
+        poll.open, poll.revealed, poll.closes_at = is_open, revealed, closes_at
+        poll.hidden = set(hidden)
         poll._set_options([Option(option_id, label) for option_id, label, _ in options])
-        poll.counts = {option_id: count for option_id, _, count in options}
-        poll.total = total
-        poll.choices = dict(choices)
+        poll.reset()
+        if poll.kind == COUNTER:
+            poll.counts = {option_id: count for option_id, _, count in options}
+            poll.total = sum(poll.counts.values())
+            poll.ballots = dict(ballots)
+        else:
+            for voter, ballot in ballots.items():
+                poll._add(ballot)
+                poll.ballots[voter] = ballot
         return poll
+
+    @property
+    def kind(self) -> str:
+        return self.settings.kind
 
     def _set_options(self, options: Sequence[Option]) -> None:
         self.options: Tuple[Option, ...] = tuple(options)
@@ -143,58 +364,230 @@ class PollState:
             self._by_key[option.id.casefold()] = option.id
         for option in self.options:
             self._by_key.setdefault(option.label.casefold(), option.id)
-        self.counts: Dict[str, int] = {o.id: 0 for o in self.options}
 
     def find_option(self, key: str) -> Optional[str]:
         """The id of the option whose id is ``key``, or whose id or label is ``key`` ignoring case."""
-        if key in self.counts:
+        if key in self._by_key.values():
             return key
         return self._by_key.get(key.strip().casefold())
 
-    def vote(self, voter: str, option_id: str) -> Tuple[str, bool]:
-        """Count a vote for an option (by id or label) and return ``(option id, changed)``.
+    # Voting ------------------------------------------------------------------------
 
-        In a ``single`` poll a voter's new choice replaces the old one; voting
-        again for the same option changes nothing. Raises
-        :class:`UnknownOption` or :class:`PollClosed`.
+    def vote(self, voter: str, choice: Choice) -> Tuple[Ballot, bool]:
+        """Record ``voter``'s vote and return ``(ballot, changed)``.
+
+        ``choice`` is what the vote message carried: an option id or label, a
+        list of them (``multiple``), a whole number (``scale``, also as a
+        string) or one or more answers (``words``). A voter's new vote
+        replaces their previous one, but in a ``counter`` poll, where every
+        vote counts. Voting the same again changes nothing. Raises
+        :class:`UnknownOption`, :class:`InvalidVote`, :class:`PollClosed` or,
+        when the poll's changes are locked and the voter voted before,
+        :class:`VoteLocked`.
         """
-        found = self.find_option(option_id)
-        if found is None:
-            raise UnknownOption(f"poll {self.id!r} has no option {option_id!r}")
+        ballot = self.ballot(choice)
         if not self.open:
             raise PollClosed(f"voting on poll {self.id!r} is closed")
-        if self.kind == COUNTER:
-            self.counts[found] += 1
-            self.total += 1
-            return found, True
-        previous = self.choices.get(voter)
-        if previous == found:
-            return found, False
-        if previous is None:
-            self.total += 1
+        previous = self.ballots.get(voter)
+        if previous is not None:
+            same = self._same(previous, ballot)
+            if self.settings.changes == LOCKED:
+                if same:
+                    return previous, False
+                raise VoteLocked(f"votes in poll {self.id!r} cannot be changed: your first vote stands")
+            if self.kind != COUNTER:
+                if same:
+                    return previous, False
+                self._remove(previous)
+        self._add(ballot)
+        self.ballots[voter] = ballot
+        return ballot, True
+
+    def ballot(self, choice: Choice) -> Ballot:
+        """Check ``choice`` against this poll's kind and settings and return it as a ballot."""
+        kind = self.kind
+        if kind in (SINGLE, COUNTER):
+            if isinstance(choice, (list, tuple)) and len(choice) == 1:
+                choice = choice[0]
+            if not isinstance(choice, str):
+                raise InvalidVote(f"a vote in a {kind} poll names one option")
+            return (self._option(choice),)
+        if kind == MULTIPLE:
+            items = _strings(choice, "a vote in a multiple-choice poll is a list of options")
+            ids = tuple(dict.fromkeys(self._option(item) for item in items))
+            if len(ids) > self.settings.max_choices:  # type: ignore[operator]
+                raise InvalidVote(f"pick at most {self.settings.max_choices} options in poll {self.id!r}")
+            return ids
+        if kind == SCALE:
+            return (str(self._value(choice)),)
+        answers: Dict[str, str] = {}
+        for item in _strings(choice, "a vote in a words poll is one or more answers"):
+            text = normalize_answer(item)
+            if not text:
+                raise InvalidVote("an answer cannot be empty")
+            if len(text) > MAX_ANSWER_LENGTH:
+                raise InvalidVote(f"answers are at most {MAX_ANSWER_LENGTH} characters")
+            answers.setdefault(text.casefold(), text)
+        if len(answers) > self.settings.max_answers:  # type: ignore[operator]
+            raise InvalidVote(f"give at most {self.settings.max_answers} answers in poll {self.id!r}")
+        return tuple(answers.values())
+
+    def _option(self, key: str) -> str:
+        found = self.find_option(key)
+        if found is None:
+            raise UnknownOption(f"poll {self.id!r} has no option {key!r}")
+        return found
+
+    def _value(self, choice: Choice) -> int:
+        low, high = self.settings.scale_min, self.settings.scale_max
+        value: Any = choice
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                value = None
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:  # type: ignore[operator]
+            raise InvalidVote(f"a vote in poll {self.id!r} is a whole number from {low} to {high}")
+        return value
+
+    def _same(self, a: Ballot, b: Ballot) -> bool:
+        if self.kind == WORDS:
+            return {t.casefold() for t in a} == {t.casefold() for t in b}
+        return a == b if self.kind != MULTIPLE else set(a) == set(b)
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        """A ballot as the protocol shows it: an option id, a list, a number or a list of answers."""
+        if self.kind in (SINGLE, COUNTER):
+            return ballot[0]
+        if self.kind == SCALE:
+            return int(ballot[0])
+        return list(ballot)
+
+    def _add(self, ballot: Ballot) -> None:
+        counts = self.counts
+        if self.kind == WORDS:
+            for text in ballot:
+                key = text.casefold()
+                counts[key] = counts.get(key, 0) + 1
+                self._spellings.setdefault(key, text)
         else:
-            self.counts[previous] -= 1
-        self.counts[found] += 1
-        self.choices[voter] = found
-        return found, True
+            for item in ballot:
+                counts[item] += 1
+            if self.kind == SCALE:
+                self._sum += int(ballot[0])
+        self.total += len(ballot)
+
+    def _remove(self, ballot: Ballot) -> None:
+        counts = self.counts
+        for item in ballot:
+            key = item.casefold() if self.kind == WORDS else item
+            counts[key] -= 1
+            if self.kind == WORDS and not counts[key]:
+                del counts[key], self._spellings[key]
+        if self.kind == SCALE:
+            self._sum -= int(ballot[0])
+        self.total -= len(ballot)
 
     def reset(self) -> None:
-        """Forget every vote."""
-        self.counts = {o.id: 0 for o in self.options}
+        """Forget every vote (hidden answers stay hidden)."""
+        if self.kind in OPTION_KINDS:
+            self.counts: Dict[str, int] = {o.id: 0 for o in self.options}
+        elif self.kind == SCALE:
+            low, high = self.settings.scale_min, self.settings.scale_max
+            self.counts = {str(v): 0 for v in range(low, high + 1)}  # type: ignore[arg-type, operator]
+        else:
+            self.counts = {}
+        self._spellings: Dict[str, str] = {}  # words: answer key -> the first spelling seen
+        self._sum = 0
         self.total = 0
-        self.choices.clear()
+        self.ballots.clear()
 
-    def to_json(self) -> Dict[str, Any]:
-        """The protocol's poll object."""
-        return {
+    def hide(self, text: str) -> bool:
+        """Leave a words answer out of the results from now on; False if it already was."""
+        key = answer_key(text)
+        if not key or key in self.hidden:
+            return False
+        self.hidden.add(key)
+        return True
+
+    # Who sees what -----------------------------------------------------------------
+
+    @property
+    def results_public(self) -> bool:
+        """True when every client may see the results."""
+        mode = self.settings.results
+        return self.revealed or mode == ALWAYS or (not self.open and mode != HIDDEN)
+
+    def visible_to(self, voter: str) -> bool:
+        """True when a participant voting as ``voter`` may see the results."""
+        return self.results_public or (self.settings.results == AFTER_VOTE and voter in self.ballots)
+
+    # Output ------------------------------------------------------------------------
+
+    def results(self, shown: Optional[int] = WORDS_SHOWN) -> Dict[str, Any]:
+        """The protocol's result fields: ``counts``, ``total``, ``voters`` (and ``mean`` for scales).
+
+        A words poll's counts are its ``shown`` most frequent answers (None:
+        all), the most frequent first, ties in the order they were first given,
+        hidden answers left out.
+        """
+        voters = len(self.ballots)
+        if self.kind == WORDS:
+            answers = [(key, n) for key, n in self.counts.items() if key not in self.hidden]
+            if shown is None:
+                biggest = sorted(answers, key=lambda item: -item[1])
+            else:
+                biggest = heapq.nlargest(shown, answers, key=lambda item: item[1])
+            data = {"counts": {self._spellings[key]: n for key, n in biggest}, "total": sum(n for _, n in answers)}
+        else:
+            data = {"counts": dict(self.counts), "total": self.total}
+        data["voters"] = voters
+        if self.kind == SCALE:
+            data["mean"] = round(self._sum / voters, 2) if voters else None
+        return data
+
+    def closes_in(self, now: Optional[float] = None) -> Optional[float]:
+        """Seconds until the countdown closes the poll, or None without one."""
+        if self.closes_at is None:
+            return None
+        return round(max(0.0, self.closes_at - (time.time() if now is None else now)), 1)
+
+    def to_json(self, visible: bool = True) -> Dict[str, Any]:
+        """The protocol's poll object; with ``visible`` False, without its results."""
+        data: Dict[str, Any] = {
             "id": self.id,
             "question": self.question,
-            "options": [{"id": o.id, "label": o.label} for o in self.options],
             "kind": self.kind,
             "open": self.open,
-            "counts": dict(self.counts),
-            "total": self.total,
+            "options": [{"id": o.id, "label": o.label} for o in self.options],
         }
+        data.update(self.settings.to_json())
+        data["revealed"] = self.revealed
+        data["closes_in"] = self.closes_in()
+        data["visible"] = visible
+        if visible:
+            data.update(self.results())
+        return data
 
     def snapshot(self) -> Poll:
-        return Poll(self.id, self.question, self.options, self.kind, self.open, dict(self.counts), self.total)
+        results = self.results()
+        return Poll(
+            self.id,
+            self.question,
+            self.options,
+            self.open,
+            self.settings,
+            results["counts"],
+            results["total"],
+            results["voters"],
+            results.get("mean"),
+            self.revealed,
+            self.closes_in(),
+        )
+
+
+def _strings(choice: Choice, message: str) -> List[str]:
+    items = [choice] if isinstance(choice, str) else choice
+    if not isinstance(items, (list, tuple)) or not items or not all(isinstance(i, str) for i in items):
+        raise InvalidVote(message)
+    return list(items)

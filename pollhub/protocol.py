@@ -1,4 +1,4 @@
-"""Wire protocol version 1: JSON objects in WebSocket text frames, with no I/O.
+"""Wire protocol version 2: JSON objects in WebSocket text frames, with no I/O.
 
 :func:`parse` turns a client's text message into a command object (or raises a
 :class:`~pollhub.errors.PollhubError` whose ``code`` goes back in an ``error``
@@ -14,10 +14,13 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import frames
 from .errors import BadJSON, BadMessage, PollhubError
-from .polls import SINGLE, check_new_poll
+from .polls import CHOICE_FIELDS, MAX_OPTIONS, Choice, Settings, check_new_poll, check_update
 
-VERSION = 1
+VERSION = 2  # 2 added poll kinds and presenter control; a version 1 client works with "always" polls
 MAX_ID_LENGTH = 128  # voter ids, poll ids, option ids, refs
+MAX_TEXT_LENGTH = 1000  # characters of one answer in a words vote, before the poll's own limit
+MAX_CLOSE_AFTER = 86400  # seconds: the longest countdown
+VOTE_FIELDS = ("option", "options", "value", "text")
 Ref = Union[str, int, None]
 
 
@@ -28,9 +31,13 @@ class Hello(NamedTuple):
 
 
 class Vote(NamedTuple):
-    """A vote for an option, by id or label, in a poll (None: the current poll)."""
+    """A vote in a poll (None: the current poll).
 
-    option: str
+    ``choice`` is what the message carried in ``option``, ``options``,
+    ``value`` or ``text``; the poll checks it against its kind.
+    """
+
+    choice: Choice
     poll: Optional[str] = None
     ref: Ref = None
 
@@ -38,49 +45,91 @@ class Vote(NamedTuple):
 class CreatePoll(NamedTuple):
     question: str
     options: Tuple[str, ...]
-    kind: str = SINGLE
+    settings: Settings = Settings()
     ref: Ref = None
 
 
 class PollAction(NamedTuple):
-    """An admin action on one poll: ``open``, ``close``, ``reset``, ``delete`` or ``set_current``."""
+    """An admin action on one poll: ``close``, ``reset``, ``delete``, ``set_current`` or ``reveal``."""
 
     action: str
     poll: str
     ref: Ref = None
 
 
-Command = Union[Hello, Vote, CreatePoll, PollAction]
+class OpenPoll(NamedTuple):
+    """Open a poll for voting; with ``close_after``, close it by itself after that many seconds."""
+
+    poll: str
+    close_after: Optional[float] = None
+    ref: Ref = None
+
+
+class UpdatePoll(NamedTuple):
+    """Change who sees a poll's results and whether votes can change (None keeps a setting)."""
+
+    poll: str
+    results: Optional[str] = None
+    changes: Optional[str] = None
+    ref: Ref = None
+
+
+class HideAnswer(NamedTuple):
+    """Leave an answer of a words poll out of its results."""
+
+    poll: str
+    text: str
+    ref: Ref = None
+
+
+class OrderPolls(NamedTuple):
+    """The order of every poll, for stepping through them."""
+
+    polls: Tuple[str, ...]
+    ref: Ref = None
+
+
+class Step(NamedTuple):
+    """Make the next (``+1``) or previous (``-1``) poll in the order current."""
+
+    by: int
+    ref: Ref = None
+
+
+Command = Union[Hello, Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step]
 
 #: Message type -> the PollAction it stands for.
 POLL_ACTIONS = {
-    "open_poll": "open",
     "close_poll": "close",
     "reset_poll": "reset",
     "delete_poll": "delete",
     "set_current": "set_current",
+    "reveal_poll": "reveal",
 }
-ADMIN_TYPES = frozenset(POLL_ACTIONS) | {"create_poll"}
+ADMIN_TYPES = frozenset(POLL_ACTIONS) | {
+    "create_poll", "open_poll", "update_poll", "hide_answer", "order_polls", "next_poll", "previous_poll"
+}
 
 
 def parse(text: str) -> Command:
     """Parse one text message from a client.
 
     A message that is not a JSON object is taken as a vote in the current
-    poll for the option with that id or label (so ``wscat`` works).
+    poll: an option's id or label, a scale's value or a words answer (so
+    ``wscat`` works).
     Raises :class:`BadMessage` for a JSON object that is not a valid message.
     """
     stripped = text.strip()
     if not stripped.startswith(("{", "[", '"')):
         if not stripped or len(stripped) > MAX_ID_LENGTH:
             raise BadJSON("expected a JSON object, or the id or label of an option to vote for")
-        return Vote(option=stripped)
+        return Vote(stripped)
     try:
         data = json.loads(stripped)
     except ValueError as exc:
         raise BadJSON(f"invalid JSON: {exc}") from None
     if isinstance(data, str) and data.strip():
-        return Vote(option=data)
+        return Vote(data)
     if not isinstance(data, dict):
         raise BadMessage("expected a JSON object with a \"type\"")
     return parse_object(data)
@@ -99,17 +148,34 @@ def parse_object(data: Mapping[str, Any]) -> Command:
 def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
     kind = data.get("type")
     if kind == "vote":
-        return Vote(option=_id(data, "option"), poll=_id(data, "poll", required=False), ref=ref)
+        return Vote(_choice(data), _id(data, "poll", required=False), ref)
     if kind == "hello":
         token = data.get("token")
         if token is not None and not isinstance(token, str):
             raise BadMessage("token must be a string")
         return Hello(voter=_id(data, "voter", required=False), token=token, ref=ref)
     if kind == "create_poll":
-        question, options, poll_kind = check_new_poll(data.get("question"), data.get("options"), data.get("kind", SINGLE))
-        return CreatePoll(question, tuple(options), poll_kind, ref)
+        question, options, settings = check_new_poll(data.get("question"), data.get("options"), data)
+        return CreatePoll(question, tuple(options), settings, ref)
     if kind in POLL_ACTIONS:
         return PollAction(POLL_ACTIONS[kind], _id(data, "poll"), ref)
+    if kind == "open_poll":
+        return OpenPoll(_id(data, "poll"), check_close_after(data.get("close_after")), ref)
+    if kind == "update_poll":
+        check_update(Settings(), data.get("results"), data.get("changes"))
+        return UpdatePoll(_id(data, "poll"), data.get("results"), data.get("changes"), ref)
+    if kind == "hide_answer":
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
+            raise BadMessage(f"'text' must be the answer to hide, at most {MAX_TEXT_LENGTH} characters")
+        return HideAnswer(_id(data, "poll"), text, ref)
+    if kind == "order_polls":
+        polls = data.get("polls")
+        if not isinstance(polls, list) or not all(isinstance(p, str) for p in polls):
+            raise BadMessage("'polls' must be the list of every poll id in the new order")
+        return OrderPolls(tuple(polls), ref)
+    if kind in ("next_poll", "previous_poll"):
+        return Step(1 if kind == "next_poll" else -1, ref)
     if not isinstance(kind, str):
         raise BadMessage("every message needs a \"type\"")
     raise BadMessage(f"unknown message type {kind!r}")
@@ -122,6 +188,38 @@ def _id(data: Mapping[str, Any], name: str, required: bool = True) -> Optional[s
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         raise BadMessage(f"{name!r} must be a string of 1 to {MAX_ID_LENGTH} characters")
     return value
+
+
+def _choice(data: Mapping[str, Any]) -> Choice:
+    given = [name for name in VOTE_FIELDS if data.get(name) is not None]
+    if len(given) != 1:
+        raise BadMessage("a vote carries one of 'option', 'options', 'value' or 'text'")
+    name = given[0]
+    if name == "option":
+        return _id(data, "option")  # type: ignore[return-value]
+    value = data[name]
+    if name == "value":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise BadMessage("'value' must be a whole number")
+        return value
+    longest = MAX_ID_LENGTH if name == "options" else MAX_TEXT_LENGTH
+    items = [value] if name == "text" and isinstance(value, str) else value
+    if (
+        not isinstance(items, list)
+        or not 1 <= len(items) <= MAX_OPTIONS
+        or not all(isinstance(item, str) and 0 < len(item) <= longest for item in items)
+    ):
+        raise BadMessage(f"{name!r} must be a list of 1 to {MAX_OPTIONS} strings of at most {longest} characters")
+    return value
+
+
+def check_close_after(value: Any) -> Optional[float]:
+    """A countdown's length in seconds (None: no countdown); raises :class:`BadMessage`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_CLOSE_AFTER:
+        raise BadMessage(f"'close_after' must be a number of seconds from 1 to {MAX_CLOSE_AFTER}")
+    return float(value)
 
 
 def _ref(data: Mapping[str, Any]) -> Ref:
@@ -179,7 +277,7 @@ def welcome(current: Optional[str], polls: List[Dict[str, Any]]) -> Dict[str, An
     return {"type": "welcome", "version": VERSION, "current": current, "polls": polls}
 
 
-def hello_reply(voter: str, admin: bool, choices: Dict[str, str], ref: Ref = None) -> Dict[str, Any]:
+def hello_reply(voter: str, admin: bool, choices: Dict[str, Choice], ref: Ref = None) -> Dict[str, Any]:
     return _with_ref({"type": "hello", "voter": voter, "admin": admin, "choices": choices}, ref)
 
 
@@ -188,12 +286,14 @@ def results_key(poll_id: str) -> str:
     return f"results:{poll_id}"
 
 
-def results(poll_id: str, counts: Dict[str, int], total: int, seq: int) -> Dict[str, Any]:
-    return {"type": "results", "poll": poll_id, "counts": counts, "total": total, "seq": seq}
+def results(poll_id: str, fields: Dict[str, Any], seq: int) -> Dict[str, Any]:
+    """``fields`` are the poll's ``counts``, ``total``, ``voters`` (and ``mean``)."""
+    return {"type": "results", "poll": poll_id, **fields, "seq": seq}
 
 
-def voted(poll_id: str, option_id: str, ref: Ref = None) -> Dict[str, Any]:
-    return _with_ref({"type": "voted", "poll": poll_id, "option": option_id}, ref)
+def voted(poll_id: str, kind: str, choice: Choice, ref: Ref = None) -> Dict[str, Any]:
+    """The reply to a vote: the choice as counted, in the field the poll's kind votes with."""
+    return _with_ref({"type": "voted", "poll": poll_id, CHOICE_FIELDS[kind]: choice}, ref)
 
 
 def ok(poll_id: Optional[str], ref: Ref = None) -> Dict[str, Any]:
@@ -202,6 +302,10 @@ def ok(poll_id: Optional[str], ref: Ref = None) -> Dict[str, Any]:
 
 def poll(poll_json: Dict[str, Any]) -> Dict[str, Any]:
     return {"type": "poll", "poll": poll_json}
+
+
+def order(poll_ids: List[str]) -> Dict[str, Any]:
+    return {"type": "order", "polls": poll_ids}
 
 
 def current(poll_id: Optional[str]) -> Dict[str, Any]:

@@ -15,15 +15,16 @@ that is not a pollhub database is an error, never replaced.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from .polls import PollState
+from .polls import Ballot, PollState, Settings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA_V1 = """
 CREATE TABLE polls (
@@ -52,8 +53,26 @@ CREATE TABLE used_poll_ids (id TEXT PRIMARY KEY);
 CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
 """
 
+# Version 2: poll kinds and presenter control. A poll's settings (kind-specific
+# fields, results visibility, vote changes) as JSON, whether its results were
+# revealed, its countdown; each voter's whole ballot (its items joined by
+# newlines: option ids, a scale value or answers, none of which can hold a
+# newline) for every kind; the answers a presenter hid.
+SCHEMA_V2 = """
+ALTER TABLE polls ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE polls ADD COLUMN revealed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE polls ADD COLUMN closes_at REAL;
+ALTER TABLE choices RENAME TO ballots;
+ALTER TABLE ballots RENAME COLUMN option_id TO ballot;
+CREATE TABLE hidden_answers (
+    poll_id TEXT NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
+    answer TEXT NOT NULL,
+    PRIMARY KEY (poll_id, answer)
+);
+"""
+
 #: Scripts that take a database from version N-1 to version N, by N.
-MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1}
+MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 
 
 class StorageError(Exception):
@@ -72,34 +91,61 @@ def default_path() -> Path:
 
 
 class Changes:
-    """What one batch of the hub changed, in order; the hub thread fills it."""
+    """What one batch of the hub changed; the hub thread fills it.
+
+    Operations are kept in order. Ballots are kept apart, the last one per
+    voter and poll, and written after the operations: a voter who votes fifty
+    times in a batch costs one row. A reset or a delete drops the poll's
+    ballots gathered before it.
+    """
 
     def __init__(self) -> None:
         self.ops: List[Tuple[Any, ...]] = []
+        self.ballots: Dict[Tuple[str, str], Ballot] = {}
 
     def created(self, poll: PollState) -> None:
-        self.ops.append(("create", poll.id, poll.question, poll.kind, poll.open, [(o.id, o.label) for o in poll.options]))
+        options = [(o.id, o.label) for o in poll.options]
+        self.ops.append(("create", poll.id, poll.question, poll.kind, _settings_json(poll.settings), options))
 
-    def choice(self, poll_id: str, voter: str, option_id: str) -> None:
-        self.ops.append(("choice", poll_id, voter, option_id))
+    def ballot(self, poll_id: str, voter: str, ballot: Ballot) -> None:
+        self.ballots[poll_id, voter] = ballot
 
-    def opened(self, poll_id: str, is_open: bool) -> None:
-        self.ops.append(("open", poll_id, is_open))
+    def opened(self, poll_id: str, is_open: bool, closes_at: Optional[float]) -> None:
+        self.ops.append(("open", poll_id, is_open, closes_at))
+
+    def settings(self, poll_id: str, settings: Settings, revealed: bool) -> None:
+        self.ops.append(("settings", poll_id, _settings_json(settings), revealed))
+
+    def hidden(self, poll_id: str, answer_key: str) -> None:
+        self.ops.append(("hide", poll_id, answer_key))
 
     def reset(self, poll_id: str) -> None:
+        self._drop_ballots(poll_id)
         self.ops.append(("reset", poll_id))
 
     def deleted(self, poll_id: str) -> None:
+        self._drop_ballots(poll_id)
         self.ops.append(("delete", poll_id))
 
     def current(self, poll_id: Optional[str]) -> None:
         self.ops.append(("current", poll_id))
 
+    def order(self, poll_ids: Sequence[str]) -> None:
+        self.ops.append(("order", list(poll_ids)))
+
+    def _drop_ballots(self, poll_id: str) -> None:
+        self.ballots = {key: ballot for key, ballot in self.ballots.items() if key[0] != poll_id}
+
     def __bool__(self) -> bool:
-        return bool(self.ops)
+        return bool(self.ops or self.ballots)
 
     def clear(self) -> None:
         self.ops.clear()
+        self.ballots.clear()
+
+
+def _settings_json(settings: Settings) -> str:
+    return json.dumps(settings.to_json(), separators=(",", ":"))
 
 
 class Store:
@@ -164,20 +210,33 @@ class Store:
     # Reading ---------------------------------------------------------------------
 
     def load(self) -> Tuple[List[PollState], Optional[str], Set[str]]:
-        """Every poll (oldest first), the current poll's id and every poll id ever used."""
+        """Every poll (in the presenter's order), the current poll's id and every poll id ever used."""
         db = self.db
         options: Dict[str, List[Tuple[str, str, int]]] = {}
         for poll_id, option_id, label, count in db.execute(
             "SELECT poll_id, id, label, count FROM options ORDER BY poll_id, position"
         ):
             options.setdefault(poll_id, []).append((option_id, label, count))
-        choices: Dict[str, Dict[str, str]] = {}
-        for poll_id, voter, option_id in db.execute("SELECT poll_id, voter, option_id FROM choices"):
-            choices.setdefault(poll_id, {})[voter] = option_id
+        ballots: Dict[str, Dict[str, Ballot]] = {}
+        for poll_id, voter, ballot in db.execute("SELECT poll_id, voter, ballot FROM ballots"):
+            ballots.setdefault(poll_id, {})[voter] = tuple(ballot.split("\n"))
+        hidden: Dict[str, List[str]] = {}
+        for poll_id, answer in db.execute("SELECT poll_id, answer FROM hidden_answers"):
+            hidden.setdefault(poll_id, []).append(answer)
         polls = [
-            PollState.restore(poll_id, question, kind, bool(is_open), options.get(poll_id, []), total, choices.get(poll_id, {}))
-            for poll_id, question, kind, is_open, total in db.execute(
-                "SELECT id, question, kind, open, total FROM polls ORDER BY position"
+            PollState.restore(
+                poll_id,
+                question,
+                Settings.from_json({**json.loads(settings), "kind": kind}),
+                options.get(poll_id, []),
+                ballots.get(poll_id, {}),
+                is_open=bool(is_open),
+                revealed=bool(revealed),
+                closes_at=closes_at,
+                hidden=hidden.get(poll_id, ()),
+            )
+            for poll_id, question, kind, settings, is_open, revealed, closes_at in db.execute(
+                "SELECT id, question, kind, settings, open, revealed, closes_at FROM polls ORDER BY position"
             )
         ]
         row = db.execute("SELECT value FROM state WHERE key = 'current'").fetchone()
@@ -194,12 +253,17 @@ class Store:
         try:
             for op in changes.ops:
                 _WRITERS[op[0]](db, *op[1:])
+            db.executemany(
+                "INSERT OR REPLACE INTO ballots (poll_id, voter, ballot) VALUES (?, ?, ?)",
+                [(poll_id, voter, "\n".join(ballot)) for (poll_id, voter), ballot in changes.ballots.items()],
+            )
             for poll in polls:
                 db.execute("UPDATE polls SET total = ? WHERE id = ?", (poll.total, poll.id))
-                db.executemany(
-                    "UPDATE options SET count = ? WHERE poll_id = ? AND id = ?",
-                    [(count, poll.id, option_id) for option_id, count in poll.counts.items()],
-                )
+                if poll.options:
+                    db.executemany(
+                        "UPDATE options SET count = ? WHERE poll_id = ? AND id = ?",
+                        [(count, poll.id, option_id) for option_id, count in poll.counts.items()],
+                    )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -219,11 +283,13 @@ class Store:
         self.db.close()
 
 
-def _create(db: sqlite3.Connection, poll_id: str, question: str, kind: str, is_open: bool, options: List[Tuple[str, str]]) -> None:
+def _create(
+    db: sqlite3.Connection, poll_id: str, question: str, kind: str, settings: str, options: List[Tuple[str, str]]
+) -> None:
     position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM polls").fetchone()[0]
     db.execute(
-        "INSERT INTO polls (id, position, question, kind, open) VALUES (?, ?, ?, ?, ?)",
-        (poll_id, position, question, kind, int(is_open)),
+        "INSERT INTO polls (id, position, question, kind, settings, open) VALUES (?, ?, ?, ?, ?, 1)",
+        (poll_id, position, question, kind, settings),
     )
     db.executemany(
         "INSERT INTO options (poll_id, position, id, label) VALUES (?, ?, ?, ?)",
@@ -232,16 +298,21 @@ def _create(db: sqlite3.Connection, poll_id: str, question: str, kind: str, is_o
     db.execute("INSERT OR IGNORE INTO used_poll_ids (id) VALUES (?)", (poll_id,))
 
 
-def _choice(db: sqlite3.Connection, poll_id: str, voter: str, option_id: str) -> None:
-    db.execute("INSERT OR REPLACE INTO choices (poll_id, voter, option_id) VALUES (?, ?, ?)", (poll_id, voter, option_id))
+def _open(db: sqlite3.Connection, poll_id: str, is_open: bool, closes_at: Optional[float]) -> None:
+    db.execute("UPDATE polls SET open = ?, closes_at = ? WHERE id = ?", (int(is_open), closes_at, poll_id))
 
 
-def _open(db: sqlite3.Connection, poll_id: str, is_open: bool) -> None:
-    db.execute("UPDATE polls SET open = ? WHERE id = ?", (int(is_open), poll_id))
+def _settings(db: sqlite3.Connection, poll_id: str, settings: str, revealed: bool) -> None:
+    db.execute("UPDATE polls SET settings = ?, revealed = ? WHERE id = ?", (settings, int(revealed), poll_id))
+
+
+def _hide(db: sqlite3.Connection, poll_id: str, answer_key: str) -> None:
+    db.execute("INSERT OR IGNORE INTO hidden_answers (poll_id, answer) VALUES (?, ?)", (poll_id, answer_key))
 
 
 def _reset(db: sqlite3.Connection, poll_id: str) -> None:
-    db.execute("DELETE FROM choices WHERE poll_id = ?", (poll_id,))
+    db.execute("DELETE FROM ballots WHERE poll_id = ?", (poll_id,))
+    db.execute("UPDATE options SET count = 0 WHERE poll_id = ?", (poll_id,))
 
 
 def _delete(db: sqlite3.Connection, poll_id: str) -> None:
@@ -252,11 +323,17 @@ def _current(db: sqlite3.Connection, poll_id: Optional[str]) -> None:
     db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('current', ?)", (poll_id,))
 
 
+def _order(db: sqlite3.Connection, poll_ids: List[str]) -> None:
+    db.executemany("UPDATE polls SET position = ? WHERE id = ?", list(enumerate(poll_ids, 1)))
+
+
 _WRITERS: Dict[str, Callable[..., None]] = {
     "create": _create,
-    "choice": _choice,
     "open": _open,
+    "settings": _settings,
+    "hide": _hide,
     "reset": _reset,
     "delete": _delete,
     "current": _current,
+    "order": _order,
 }

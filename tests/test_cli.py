@@ -41,7 +41,7 @@ def test_serve_vote_and_sigint(served: Process) -> None:
     assert "Voted 'cat' in 'best-pet'" in voted.stdout
     again = run("vote", url, "Dog", "--voter", "ann")  # by label; moves ann's vote
     assert again.returncode == 0, again.stderr
-    assert "cat 0, dog 1 (total 1)" in again.stdout
+    assert "cat 0, dog 1 (1 vote, 1 voter)" in again.stdout
     finished = served.stop(signal.SIGINT)
     assert finished.returncode == 0
     assert "Traceback" not in finished.stderr
@@ -90,9 +90,9 @@ def test_watch_prints_live_results(served: Process) -> None:
     url = url_of(served)
     watcher = Process.pollhub("watch", url)
     try:
-        watcher.expect(r"best-pet: cat 0, dog 0 \(total 0\)")
+        watcher.expect(r"best-pet: cat 0, dog 0 \(0 votes, 0 voters\)")
         assert run("vote", url, "dog").returncode == 0
-        watcher.expect(r"best-pet: cat 0, dog 1 \(total 1\)")
+        watcher.expect(r"best-pet: cat 0, dog 1 \(1 vote, 1 voter\)")
     finally:
         finished = watcher.stop(signal.SIGINT)
     assert finished.returncode == 0

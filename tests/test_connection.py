@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from pollhub import Hub, PollServer
+from pollhub import Hub, PollServer, protocol
 from pollhub.frames import encode_frame
 
 from .conftest import wait_until
@@ -50,7 +50,7 @@ def test_handshake(server: PollServer) -> None:
         assert response.headers["sec-websocket-accept"] == ACCEPT
         assert response.headers["upgrade"].lower() == "websocket"
         assert response.headers["connection"].lower() == "upgrade"
-        assert client.read_message("welcome")["version"] == 1
+        assert client.read_message("welcome")["version"] == protocol.VERSION
 
 
 def test_frames_in_the_handshake_packet_are_processed(server: PollServer) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pollhub import COUNTER, SINGLE, PollClosed, UnknownOption
-from pollhub.polls import Option, PollState, slugify, unique_slug
+from pollhub.polls import Option, PollState, Settings, slugify, unique_slug
 
 
 def state(*labels: str, kind: str = SINGLE) -> PollState:
-    return PollState("p", "Q?", labels or ("Pizza", "Ice cream"), kind)
+    return PollState("p", "Q?", labels or ("Pizza", "Ice cream"), Settings(kind))
 
 
 # Slugs ---------------------------------------------------------------------------
@@ -79,21 +79,21 @@ def test_new_poll_is_open_and_empty() -> None:
 def test_single_vote_counts_once() -> None:
     """A vote counts; voting again for the same option changes nothing."""
     poll = state()
-    assert poll.vote("ann", "pizza") == ("pizza", True)
-    assert poll.vote("ann", "pizza") == ("pizza", False)
+    assert poll.vote("ann", "pizza") == (("pizza",), True)
+    assert poll.vote("ann", "pizza") == (("pizza",), False)
     assert poll.counts == {"pizza": 1, "ice-cream": 0}
     assert poll.total == 1
-    assert poll.choices == {"ann": "pizza"}
+    assert poll.ballots == {"ann": ("pizza",)}
 
 
 def test_single_vote_moves() -> None:
     """A new choice replaces the old one: the count moves, the total stays."""
     poll = state()
     poll.vote("ann", "pizza")
-    assert poll.vote("ann", "ice-cream") == ("ice-cream", True)
+    assert poll.vote("ann", "ice-cream") == (("ice-cream",), True)
     assert poll.counts == {"pizza": 0, "ice-cream": 1}
     assert poll.total == 1
-    assert poll.choices == {"ann": "ice-cream"}
+    assert poll.ballots == {"ann": ("ice-cream",)}
 
 
 def test_single_votes_from_different_voters() -> None:
@@ -111,14 +111,15 @@ def test_single_votes_from_different_voters() -> None:
 
 
 def test_counter_counts_every_vote() -> None:
-    """In a counter poll every vote counts, even the same voter's, and no choice is kept."""
+    """In a counter poll every vote counts, even the same voter's; the ballot is the last vote."""
     poll = state(kind=COUNTER)
-    assert poll.vote("ann", "pizza") == ("pizza", True)
-    assert poll.vote("ann", "pizza") == ("pizza", True)
+    assert poll.vote("ann", "pizza") == (("pizza",), True)
+    assert poll.vote("ann", "pizza") == (("pizza",), True)
     poll.vote("ann", "ice-cream")
     assert poll.counts == {"pizza": 2, "ice-cream": 1}
     assert poll.total == 3
-    assert poll.choices == {}
+    assert poll.ballots == {"ann": ("ice-cream",)}
+    assert poll.results()["voters"] == 1
 
 
 # Errors --------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def test_closed_poll_refuses_votes() -> None:
         poll.vote("ann", "ice-cream")
     assert poll.counts == {"pizza": 1, "ice-cream": 0}
     assert poll.total == 1
-    assert poll.choices == {"ann": "pizza"}
+    assert poll.ballots == {"ann": ("pizza",)}
 
 
 def test_unknown_option() -> None:
@@ -146,7 +147,7 @@ def test_unknown_option() -> None:
         poll.vote("ann", "sushi")
     assert info.value.code == "unknown_option"
     assert poll.total == 0
-    assert poll.choices == {}
+    assert poll.ballots == {}
 
 
 def test_reopened_poll_accepts_votes() -> None:
@@ -154,7 +155,7 @@ def test_reopened_poll_accepts_votes() -> None:
     poll = state()
     poll.open = False
     poll.open = True
-    assert poll.vote("ann", "pizza") == ("pizza", True)
+    assert poll.vote("ann", "pizza") == (("pizza",), True)
 
 
 # Lookup --------------------------------------------------------------------------
@@ -165,7 +166,7 @@ def test_lookup_by_id_or_label_ignores_case(key: str) -> None:
     """Options are found by id or label, ignoring case and surrounding spaces."""
     poll = state()
     assert poll.find_option(key) == "ice-cream"
-    assert poll.vote(f"voter {key}", key) == ("ice-cream", True)
+    assert poll.vote(f"voter {key}", key) == (("ice-cream",), True)
 
 
 def test_lookup_of_unknown_key() -> None:
@@ -192,8 +193,8 @@ def test_reset_forgets_every_vote() -> None:
     poll.reset()
     assert poll.counts == {"pizza": 0, "ice-cream": 0}
     assert poll.total == 0
-    assert poll.choices == {}
-    assert poll.vote("ann", "pizza") == ("pizza", True)
+    assert poll.ballots == {}
+    assert poll.vote("ann", "pizza") == (("pizza",), True)
     assert poll.total == 1
 
 
@@ -207,8 +208,14 @@ def test_to_json() -> None:
         "options": [{"id": "pizza", "label": "Pizza"}, {"id": "ice-cream", "label": "Ice cream"}],
         "kind": "single",
         "open": True,
+        "results": "always",
+        "changes": "allowed",
+        "revealed": False,
+        "closes_in": None,
+        "visible": True,
         "counts": {"pizza": 1, "ice-cream": 0},
         "total": 1,
+        "voters": 1,
     }
 
 

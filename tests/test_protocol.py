@@ -9,6 +9,7 @@ import pytest
 
 from pollhub import BadJSON, BadMessage, PollClosed
 from pollhub import protocol
+from pollhub.polls import Settings
 from pollhub.protocol import CreatePoll, Hello, Message, PollAction, Vote, parse
 
 
@@ -41,18 +42,18 @@ def test_hello() -> None:
 def test_create_poll() -> None:
     """create_poll cleans the question and labels; kind defaults to single."""
     command = parse(msg(type="create_poll", question="  Lunch \n today? ", options=["Pizza", " Ice   cream "], ref=1))
-    assert command == CreatePoll("Lunch today?", ("Pizza", "Ice cream"), "single", 1)
-    assert parse(msg(type="create_poll", question="Q", options=["a", "b"], kind="counter")).kind == "counter"
+    assert command == CreatePoll("Lunch today?", ("Pizza", "Ice cream"), Settings(), 1)
+    assert parse(msg(type="create_poll", question="Q", options=["a", "b"], kind="counter")).settings.kind == "counter"
 
 
 @pytest.mark.parametrize(
     "kind, action",
     [
-        ("open_poll", "open"),
         ("close_poll", "close"),
         ("reset_poll", "reset"),
         ("delete_poll", "delete"),
         ("set_current", "set_current"),
+        ("reveal_poll", "reveal"),
     ],
 )
 def test_poll_actions(kind: str, action: str) -> None:
@@ -60,7 +61,9 @@ def test_poll_actions(kind: str, action: str) -> None:
     assert parse(msg(type=kind, poll="lunch", ref=3)) == PollAction(action, "lunch", 3)
 
 
-@pytest.mark.parametrize("kind", ["open_poll", "close_poll", "reset_poll", "delete_poll", "set_current"])
+@pytest.mark.parametrize(
+    "kind", ["open_poll", "close_poll", "reset_poll", "delete_poll", "set_current", "reveal_poll", "update_poll"]
+)
 def test_poll_actions_need_a_poll(kind: str) -> None:
     """An admin poll message without a poll id is refused."""
     assert bad(msg(type=kind)).code == "bad_message"
@@ -77,12 +80,12 @@ def test_surrounding_whitespace_is_ignored() -> None:
 @pytest.mark.parametrize("text, option", [("pizza", "pizza"), ("  Ice cream \n", "Ice cream"), ("42", "42"), ("null", "null")])
 def test_bare_text_is_a_vote(text: str, option: str) -> None:
     """Text that is not JSON is a vote for that option (id or label) in the current poll."""
-    assert parse(text) == Vote(option=option)
+    assert parse(text) == Vote(option)
 
 
 def test_json_string_is_a_vote() -> None:
     """A JSON string is a vote too (``wscat`` users may quote their choice)."""
-    assert parse('"Ice cream"') == Vote(option="Ice cream")
+    assert parse('"Ice cream"') == Vote("Ice cream")
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 129])
@@ -95,7 +98,7 @@ def test_empty_or_long_bare_text_is_bad_json(text: str) -> None:
 
 def test_bare_text_of_128_characters_is_a_vote() -> None:
     """128 characters is the longest option id."""
-    assert parse("x" * 128) == Vote(option="x" * 128)
+    assert parse("x" * 128) == Vote("x" * 128)
 
 
 # Bad input -----------------------------------------------------------------------
@@ -184,10 +187,10 @@ def test_bare_text_vote_has_no_ref() -> None:
 
 def test_replies_echo_the_ref() -> None:
     """Replies carry the request's ref, including falsy ones like 0 and ""; no ref, no key."""
-    assert protocol.voted("p", "a", 0) == {"type": "voted", "poll": "p", "option": "a", "ref": 0}
+    assert protocol.voted("p", "single", "a", 0) == {"type": "voted", "poll": "p", "option": "a", "ref": 0}
     assert protocol.ok("p", "")["ref"] == ""
     assert protocol.hello_reply("ann", False, {}, "h")["ref"] == "h"
-    assert "ref" not in protocol.voted("p", "a")
+    assert "ref" not in protocol.voted("p", "single", "a")
     assert "ref" not in protocol.ok(None)
 
 
@@ -206,7 +209,7 @@ def test_error_message() -> None:
 
 def test_message_is_encoded_once_as_compact_utf8() -> None:
     """Message.payload is compact JSON in UTF-8 (not \\u escapes); frame is a cached text frame."""
-    message = Message(protocol.voted("crème", "brûlée"))
+    message = Message(protocol.voted("crème", "single", "brûlée"))
     assert message.payload == '{"type":"voted","poll":"crème","option":"brûlée"}'.encode("utf-8")
     assert message.type == "voted"
     frame = message.frame
@@ -217,4 +220,4 @@ def test_message_is_encoded_once_as_compact_utf8() -> None:
 
 def test_welcome_names_the_protocol_version() -> None:
     """The welcome message says which protocol version the server speaks."""
-    assert protocol.welcome(None, []) == {"type": "welcome", "version": 1, "current": None, "polls": []}
+    assert protocol.welcome(None, []) == {"type": "welcome", "version": 2, "current": None, "polls": []}

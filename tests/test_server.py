@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import pytest
 import websocket
 
-from pollhub import COUNTER, Forbidden, Hub, PollClient, PollClosed, PollServer
+from pollhub import COUNTER, Forbidden, Hub, PollClient, PollClosed, PollServer, protocol
 
 from .conftest import TIMEOUT, pollhub_threads, wait_until
 
@@ -108,7 +108,7 @@ def test_vote_is_broadcast_to_every_client(connect: Callable[..., PollClient], l
         if message["type"] == "voted":
             break
     assert [m["type"] for m in seen] == ["welcome", "results", "voted"]
-    assert seen[1] == {"type": "results", "poll": lunch, "counts": {"a": 1, "b": 0}, "total": 1, "seq": 1}
+    assert seen[1] == {"type": "results", "poll": lunch, "counts": {"a": 1, "b": 0}, "total": 1, "voters": 1, "seq": 1}
     assert seen[2] == {"type": "voted", "poll": lunch, "option": "a", "ref": 1}
     for client in others:
         assert expect(client, is_results(lunch, 1))["counts"] == {"a": 1, "b": 0}
@@ -338,8 +338,14 @@ def test_admin_commands_are_broadcast(connect: Callable[..., PollClient], hub: H
         "options": [{"id": "red", "label": "Red"}, {"id": "blue", "label": "Blue"}],
         "kind": "single",
         "open": True,
+        "results": "always",
+        "changes": "allowed",
+        "revealed": False,
+        "closes_in": None,
+        "visible": True,
         "counts": {"red": 0, "blue": 0},
         "total": 0,
+        "voters": 0,
     }
     assert expect(watcher, lambda m: m["type"] == "current") == {"type": "current", "poll": first}
 
@@ -464,7 +470,7 @@ def test_welcome_reflects_current_state(connect: Callable[..., PollClient], raw:
     last = expect(watcher, is_results(clicks, 3))
 
     _, welcome = raw()
-    assert welcome["version"] == 1
+    assert welcome["version"] == protocol.VERSION
     assert welcome["current"] == clicks
     assert welcome["seq"] == last["seq"]
     assert welcome["polls"] == [
@@ -474,8 +480,14 @@ def test_welcome_reflects_current_state(connect: Callable[..., PollClient], raw:
             "options": [{"id": "pizza", "label": "Pizza"}, {"id": "salad", "label": "Salad"}, {"id": "soup", "label": "Soup"}],
             "kind": "single",
             "open": False,
+            "results": "always",
+            "changes": "allowed",
+            "revealed": False,
+            "closes_in": None,
+            "visible": True,
             "counts": {"pizza": 2, "salad": 1, "soup": 0},
             "total": 3,
+            "voters": 3,
         },
         {
             "id": clicks,
@@ -483,8 +495,14 @@ def test_welcome_reflects_current_state(connect: Callable[..., PollClient], raw:
             "options": [{"id": "up", "label": "Up"}, {"id": "down", "label": "Down"}],
             "kind": "counter",
             "open": True,
+            "results": "always",
+            "changes": "allowed",
+            "revealed": False,
+            "closes_in": None,
+            "visible": True,
             "counts": {"up": 3, "down": 0},
             "total": 3,
+            "voters": 3,  # each Hub.vote without a voter is a new voter
         },
     ]
 

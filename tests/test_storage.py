@@ -239,9 +239,9 @@ def test_export_while_the_server_runs(tmp_path: Path) -> None:
         server.kill()
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.splitlines() == [
-        "poll,question,kind,open,option,label,votes",
-        "flood,Flood?,counter,true,a,A,0",
-        "flood,Flood?,counter,true,b,B,3",
+        "poll,question,kind,open,option,label,votes,voters",
+        "flood,Flood?,counter,true,a,A,0,1",
+        "flood,Flood?,counter,true,b,B,3,1",
     ]
     data = json.loads(as_json.stdout)
     assert data["current"] == "flood"
