@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any, Dict, Tuple
+
 import pytest
 
-from pollhub import COUNTER, SINGLE, PollClosed, UnknownOption
-from pollhub.polls import Option, PollState, Settings, slugify, unique_slug
+from pollhub import COUNTER, MULTIPLE, SCALE, SINGLE, WORDS, BadMessage, InvalidVote, PollClosed, UnknownOption, VoteLocked
+from pollhub.polls import WORDS_SHOWN, Option, Poll, PollState, Settings, check_new_poll, slugify, unique_slug
 
 
 def state(*labels: str, kind: str = SINGLE) -> PollState:
@@ -229,3 +232,212 @@ def test_snapshot_does_not_change_with_later_votes() -> None:
     assert snap.counts == {"pizza": 1, "ice-cream": 0}
     assert snap.total == 1
     assert snap.options == (Option("pizza", "Pizza"), Option("ice-cream", "Ice cream"))
+
+
+# Kinds and settings --------------------------------------------------------------
+
+
+def make(kind: str, labels: Tuple[str, ...] = (), **fields: Any) -> PollState:
+    """A poll built as create_poll builds it, from wire fields."""
+    _, cleaned, settings = check_new_poll("Q?", list(labels), {"kind": kind, **fields})
+    return PollState("p", "Q?", cleaned, settings)
+
+
+def test_new_poll_defaults() -> None:
+    """Defaults: every option for multiple, 1..5 for scale, 3 answers for words, always, allowed."""
+    assert make(MULTIPLE, ("A", "B", "C")).settings.max_choices == 3
+    scale = make(SCALE).settings
+    assert (scale.scale_min, scale.scale_max) == (1, 5)
+    assert make(WORDS).settings.max_answers == 3
+    assert make(SINGLE, ("A", "B")).settings == Settings()
+
+
+@pytest.mark.parametrize(
+    "kind, labels, fields, message",
+    [
+        ("single", ("A",), {}, "2 to 32 options"),
+        ("scale", ("A", "B"), {}, "scale polls take no options"),
+        ("words", ("A", "B"), {}, "words polls take no options"),
+        ("multiple", ("A", "B"), {"max_choices": 3}, "max_choices must be a whole number from 1 to 2"),
+        ("multiple", ("A", "B"), {"max_choices": 0}, "max_choices"),
+        ("multiple", ("A", "B"), {"max_choices": True}, "max_choices"),
+        ("single", ("A", "B"), {"max_choices": 1}, "'max_choices' does not apply to single polls"),
+        ("scale", (), {"min": 5, "max": 5}, "min below max"),
+        ("scale", (), {"min": 0, "max": 21}, "at most 21 values"),
+        ("scale", (), {"min": -101, "max": 0}, "from -100 to 100"),
+        ("scale", (), {"min": 1.5}, "whole number"),
+        ("scale", (), {"max_answers": 2}, "does not apply to scale"),
+        ("words", (), {"max_answers": 11}, "from 1 to 10"),
+        ("single", ("A", "B"), {"results": "never"}, "results must be one of always, after_vote, after_close, hidden"),
+        ("single", ("A", "B"), {"changes": "sometimes"}, "changes must be one of allowed, locked"),
+        ("poll", ("A", "B"), {}, "kind must be one of single, multiple, counter, scale, words"),
+    ],
+)
+def test_new_poll_settings_are_checked(kind: str, labels: Tuple[str, ...], fields: Dict[str, Any], message: str) -> None:
+    with pytest.raises(BadMessage, match=re.escape(message)):
+        make(kind, labels, **fields)
+
+
+def test_multiple_choice_selection_replaces_the_previous_one() -> None:
+    """A multiple-choice vote is the voter's whole selection; counts per option, voters counted once."""
+    poll = make(MULTIPLE, ("Red", "Green", "Blue"), max_choices=2)
+    assert poll.vote("ann", ["red", "Blue"]) == (("red", "blue"), True)
+    assert poll.vote("bob", "green") == (("green",), True)  # a plain option is a selection of one
+    assert poll.vote("ann", ["blue", "red"]) == (("red", "blue"), False)  # the same selection in another order
+    assert poll.vote("ann", ["green"]) == (("green",), True)
+    assert poll.counts == {"red": 0, "green": 2, "blue": 0}
+    assert poll.results() == {"counts": {"red": 0, "green": 2, "blue": 0}, "total": 2, "voters": 2}
+    assert poll.choice_json(poll.ballots["ann"]) == ["green"]
+
+
+@pytest.mark.parametrize(
+    "choice, error",
+    [
+        (["red", "green", "blue"], InvalidVote),  # more than max_choices
+        ([], InvalidVote),
+        (["red", 3], InvalidVote),
+        (["red", "purple"], UnknownOption),
+        (7, InvalidVote),
+    ],
+)
+def test_multiple_choice_refuses_bad_selections(choice: Any, error: type) -> None:
+    poll = make(MULTIPLE, ("Red", "Green", "Blue"), max_choices=2)
+    poll.vote("ann", ["red"])
+    with pytest.raises(error):
+        poll.vote("ann", choice)
+    assert poll.ballots == {"ann": ("red",)} and poll.total == 1
+
+
+def test_duplicates_in_a_selection_count_once() -> None:
+    poll = make(MULTIPLE, ("Red", "Green"), max_choices=1)
+    assert poll.vote("ann", ["red", "RED", "Red"]) == (("red",), True)
+
+
+def test_scale_distribution_voters_and_mean() -> None:
+    """A scale keeps each voter's value: a count per value (zeros included), voters and the mean."""
+    poll = make(SCALE, min=0, max=3)
+    assert poll.results() == {"counts": {"0": 0, "1": 0, "2": 0, "3": 0}, "total": 0, "voters": 0, "mean": None}
+    poll.vote("ann", 3)
+    poll.vote("bob", "1")  # bare text votes arrive as strings
+    poll.vote("cy", 3)
+    poll.vote("cy", 2)  # cy changes their mind
+    assert poll.results() == {"counts": {"0": 0, "1": 1, "2": 1, "3": 1}, "total": 3, "voters": 3, "mean": 2.0}
+    assert poll.choice_json(poll.ballots["cy"]) == 2
+
+
+@pytest.mark.parametrize("value", [4, -1, "4", "two", 2.5, True, None, ["1"]])
+def test_scale_refuses_values_outside_the_range(value: Any) -> None:
+    poll = make(SCALE, min=0, max=3)
+    with pytest.raises(InvalidVote, match="whole number from 0 to 3"):
+        poll.vote("ann", value)
+    assert not poll.ballots and poll.results()["voters"] == 0
+
+
+def test_words_are_normalised_and_compared_ignoring_case() -> None:
+    """Answers are whitespace-collapsed and case-folded for counting, shown with the first spelling."""
+    poll = make(WORDS, max_answers=2)
+    assert poll.vote("ann", ["  New   York ", "Paris"]) == (("New York", "Paris"), True)
+    poll.vote("bob", "new york")
+    poll.vote("cy", ["PARIS", "paris", "Rome"])  # one voter's duplicates count once
+    assert poll.results() == {"counts": {"New York": 2, "Paris": 2, "Rome": 1}, "total": 5, "voters": 3}
+    poll.vote("ann", "Rome")  # ann's answers are replaced
+    assert poll.results()["counts"] == {"Rome": 2, "New York": 1, "Paris": 1}
+    assert poll.choice_json(poll.ballots["cy"]) == ["PARIS", "Rome"]
+
+
+@pytest.mark.parametrize("choice", ["", "   ", "x" * 41, ["a", "b", "c", "d"], [], 5, ["a", None]])
+def test_words_refuses_bad_answers(choice: Any) -> None:
+    poll = make(WORDS)
+    with pytest.raises(InvalidVote):
+        poll.vote("ann", choice)
+    assert not poll.ballots and poll.counts == {}
+
+
+def test_words_results_keep_the_biggest_answers_first() -> None:
+    """Results carry at most WORDS_SHOWN answers, the most given first, ties in the order first given."""
+    poll = make(WORDS, max_answers=1)
+    for i in range(WORDS_SHOWN + 10):
+        poll.vote(f"v{i}", f"word {i}")
+    poll.vote("extra", "word 7")
+    counts = poll.results()["counts"]
+    assert len(counts) == WORDS_SHOWN
+    assert list(counts)[:3] == ["word 7", "word 0", "word 1"]
+    assert poll.results()["total"] == WORDS_SHOWN + 11
+    assert len(poll.results(shown=None)["counts"]) == WORDS_SHOWN + 10
+
+
+def test_hidden_answers_leave_the_results() -> None:
+    """A hidden answer is left out of counts and total, now and for later votes, but votes still count."""
+    poll = make(WORDS)
+    poll.vote("ann", ["Great", "Rude"])
+    assert poll.hide("  rude ") is True
+    assert poll.hide("RUDE") is False
+    poll.vote("bob", "rude")
+    assert poll.results() == {"counts": {"Great": 1}, "total": 1, "voters": 2}
+    poll.reset()
+    poll.vote("cy", "Rude")
+    assert poll.results()["counts"] == {}  # moderation outlives a reset
+
+
+def test_locked_votes_cannot_change() -> None:
+    """With changes locked the first vote stands; the same vote again is not an error."""
+    poll = make(SINGLE, ("A", "B"), changes="locked")
+    poll.vote("ann", "a")
+    assert poll.vote("ann", "A") == (("a",), False)
+    with pytest.raises(VoteLocked) as info:
+        poll.vote("ann", "b")
+    assert info.value.code == "vote_locked" and "first vote stands" in info.value.message
+    assert poll.counts == {"a": 1, "b": 0}
+
+
+def test_locked_counter_takes_one_vote_per_voter() -> None:
+    poll = make(COUNTER, ("A", "B"), changes="locked")
+    poll.vote("ann", "a")
+    assert poll.vote("ann", "a") == (("a",), False)
+    with pytest.raises(VoteLocked):
+        poll.vote("ann", "b")
+    assert poll.total == 1
+
+
+@pytest.mark.parametrize(
+    "mode, is_open, revealed, public, after_voting",
+    [
+        ("always", True, False, True, True),
+        ("after_vote", True, False, False, True),
+        ("after_vote", False, False, True, True),
+        ("after_close", True, False, False, False),
+        ("after_close", False, False, True, True),
+        ("hidden", True, False, False, False),
+        ("hidden", False, False, False, False),
+        ("hidden", True, True, True, True),
+        ("after_close", True, True, True, True),
+    ],
+)
+def test_who_sees_the_results(mode: str, is_open: bool, revealed: bool, public: bool, after_voting: bool) -> None:
+    """results_public for everyone; visible_to for one voter, before and after they vote."""
+    poll = make(SINGLE, ("A", "B"), results=mode)
+    poll.vote("ann", "a")
+    poll.open, poll.revealed = is_open, revealed
+    assert poll.results_public is public
+    assert poll.visible_to("bob") is public
+    assert poll.visible_to("ann") is after_voting
+
+
+def test_to_json_without_results() -> None:
+    """A poll object for someone who may not see the results has no counts, totals or voters."""
+    poll = make(SCALE, results="hidden")
+    poll.vote("ann", 4)
+    data = poll.to_json(visible=False)
+    assert data["visible"] is False and data["min"] == 1 and data["max"] == 5
+    assert not {"counts", "total", "voters", "mean"} & set(data)
+    assert Poll.from_json(data).visible is False and Poll.from_json(poll.to_json()).mean == 4.0
+
+
+def test_restore_recounts_from_ballots() -> None:
+    """A saved poll comes back with the same results, recounted from its ballots."""
+    poll = make(WORDS, max_answers=2)
+    poll.vote("ann", ["Blue", "Green"])
+    poll.vote("bob", ["blue"])
+    poll.hide("green")
+    again = PollState.restore("p", "Q?", poll.settings, [], dict(poll.ballots), hidden=poll.hidden)
+    assert again.results() == poll.results() == {"counts": {"Blue": 2}, "total": 2, "voters": 2}
