@@ -3,7 +3,7 @@
 Run: python examples/embedded_hub.py
 """
 
-from pollhub import COUNTER, Hub, PollClosed
+from pollhub import COUNTER, SCALE, WORDS, Hub, PollClosed, VoteLocked
 
 
 def main() -> None:
@@ -29,6 +29,22 @@ def main() -> None:
         for _ in range(3):
             hub.vote(None, "clap")  # None: the current poll
         print("applause:", hub.results())
+
+        # A rating whose results participants see only once they voted, and a
+        # word cloud whose first answer stands.
+        rating = hub.create_poll("How was the talk?", kind=SCALE, scale=(1, 5), results="after_vote")
+        for voter, stars in (("ann", 5), ("bob", 4), ("cy", 4)):
+            hub.vote(rating.id, stars, voter=voter)
+        print("rating:", hub.poll(rating.id).mean, "from", hub.poll(rating.id).voters, "voters")
+
+        cloud = hub.create_poll("One word for today?", kind=WORDS, changes="locked")
+        hub.vote(cloud.id, ["Sunny", "Long"], voter="ann")
+        hub.vote(cloud.id, "sunny", voter="bob")
+        try:
+            hub.vote(cloud.id, "Rainy", voter="ann")
+        except VoteLocked as exc:
+            print("refused:", exc)
+        print("cloud:", hub.results(cloud.id))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ def test_embedded_hub() -> None:
     assert "results: {'pizza': 0, 'sushi': 1, 'tacos': 1}" in result.stdout
     assert "refused: voting on poll 'where-shall-we-eat' is closed" in result.stdout
     assert "applause: {'clap': 3, 'cheer': 0}" in result.stdout
+    assert "rating: 4.33 from 3 voters" in result.stdout
+    assert "refused: votes in poll 'one-word-for-today' cannot be changed" in result.stdout
+    assert "cloud: {'Sunny': 2, 'Long': 1}" in result.stdout
 
 
 def test_vote_script(hub: Hub, server: PollServer) -> None:
