@@ -118,6 +118,8 @@ class PollClient:
             data = self._polls.get(self._current if poll is None else poll)
         if data is not None:
             field = CHOICE_FIELDS[data["kind"]]
+            if field == "value" and isinstance(choice, str):  # "4" from a command line
+                field = "option"  # the server reads a scale's value from it, or says what is wrong
         else:  # a poll this client has not heard of: let the server say what is wrong
             field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
         reply = self._request({"type": "vote", field: choice, "poll": poll})

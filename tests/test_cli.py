@@ -135,3 +135,58 @@ def test_logs_never_show_the_admin_token() -> None:
     assert "connected" in finished.stderr  # the INFO lines are there ...
     assert "wrong admin token" in finished.stderr
     assert "s3cret" not in finished.stderr  # ... but never the token
+
+
+def test_serve_a_poll_of_each_new_kind_and_vote_from_the_command_line() -> None:
+    """--kind with its settings; ``vote`` sends several options, a value or answers."""
+    for flags, choices, shown in (
+        (["--kind", "multiple", "--option", "Red", "--option", "Green", "--option", "Blue", "--max-choices", "2"],
+         ["red", "Blue"], "Voted ['red', 'blue'] in 'q': red 1, green 0, blue 1 (2 votes, 1 voter)"),
+        (["--kind", "scale", "--scale", "0-10"], ["7"], "Voted 7 in 'q':"),
+        (["--kind", "words", "--results", "hidden"], ["big", "red"], "Voted ['big', 'red'] in 'q': results not shown yet"),
+    ):  # fmt: skip
+        server = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Q", *flags)
+        try:
+            voted = run("vote", url_of(server), *choices, "--voter", "ann")
+            assert voted.returncode == 0, voted.stderr
+            assert shown in voted.stdout
+            refused = run("vote", url_of_again(server), "x" * 60, "--voter", "bob")
+            assert refused.returncode == 1 and "Traceback" not in refused.stderr
+            server.stop()
+        finally:
+            server.kill()
+
+
+def url_of_again(process: Process) -> str:
+    """The URL printed earlier (the banner's first line was consumed by url_of)."""
+    return next(line.split("listening on ")[1].strip() for line in process.stdout if "listening on " in line)
+
+
+def test_scale_mean_in_vote_output() -> None:
+    server = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Rate", "--kind", "scale")
+    try:
+        url = url_of(server)
+        assert run("vote", url, "4", "--voter", "ann").returncode == 0
+        voted = run("vote", url, "5", "--voter", "bob")
+        assert "(2 votes, 2 voters, mean 4.5)" in voted.stdout
+        server.stop()
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--question", "Q", "--kind", "scale", "--option", "A", "--option", "B"], "scale polls take no options"),
+        (["--question", "Q", "--kind", "scale", "--scale", "5-1"], "min below max"),
+        (["--question", "Q", "--kind", "scale", "--scale", "one-five"], "expected MIN-MAX"),
+        (["--question", "Q", "--option", "A", "--option", "B", "--max-choices", "1"], "does not apply to single polls"),
+        (["--max-answers", "2"], "--max-answers needs --question"),
+        (["--question", "Q", "--kind", "words", "--close-after", "0"], "close_after"),
+    ],
+)
+def test_bad_kind_flags_are_clear_errors(args: list, message: str) -> None:
+    result = run("--port", "0", "--memory", *args)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
