@@ -624,11 +624,12 @@ class Hub:
         """Name the voter, make a presenter, and send the results it may now see."""
         client, voter = request.client, request.voter
         choices = {p.id: p.choice_json(p.ballots[voter]) for p in self._polls.values() if voter in p.ballots}
-        if request.admin and client not in self._admins:
+        promoted = request.admin and client not in self._admins
+        if promoted:
             self._admins.add(client)
             self._presence_changed = True
         for poll in self._polls.values():
-            if not poll.results_public and (request.admin or poll.visible_to(voter)):
+            if not poll.results_public and (promoted or (not request.admin and poll.visible_to(voter))):
                 full = Message(protocol.poll(poll.to_json()), seal=protocol.results_key(poll.id))
                 self._outbox.append((_Seers(poll.id, only=client), full))
         return protocol.hello_reply(voter, request.admin, choices, command.ref)
