@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import queue
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
@@ -521,3 +523,40 @@ def test_participants_cannot_control_polls(hub: Hub, raw: Callable[..., Tuple[we
         ws.send(json.dumps(message))
         assert until(ws, "error")[-1]["code"] == "forbidden"
     assert hub.poll(poll.id).revealed is False
+
+
+def test_export_carries_every_kind(tmp_path: Path) -> None:
+    """CSV: a row per option, value or answer (hidden answers left out); JSON: complete results."""
+    db = tmp_path / "export.db"
+    with Hub(db=db) as hub:
+        hub.create_poll("Toppings?", ["Cheese", "Ham"], MULTIPLE)
+        hub.create_poll("Rate", kind=SCALE, scale=(1, 3))
+        hub.create_poll("Words?", kind=WORDS)
+        hub.vote("toppings", ["cheese", "ham"], voter="ann")
+        hub.vote("rate", 3, voter="ann")
+        hub.vote("rate", 2, voter="bob")
+        hub.vote("words", ["Calm", "Rude"], voter="ann")
+        hub.vote("words", "calm", voter="bob")
+        hub.hide_answer("words", "rude")
+
+    def export(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "pollhub", "export", "--db", str(db), *args],
+            capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert export().splitlines() == [
+        "poll,question,kind,open,option,label,votes,voters",
+        "toppings,Toppings?,multiple,true,cheese,Cheese,1,1",
+        "toppings,Toppings?,multiple,true,ham,Ham,1,1",
+        "rate,Rate,scale,true,1,1,0,2",
+        "rate,Rate,scale,true,2,2,1,2",
+        "rate,Rate,scale,true,3,3,1,2",
+        "words,Words?,words,true,Calm,Calm,2,2",
+    ]
+    polls = {p["id"]: p for p in json.loads(export("--format", "json"))["polls"]}
+    assert polls["rate"]["mean"] == 2.5 and polls["rate"]["min"] == 1 and polls["rate"]["max"] == 3
+    assert polls["words"]["counts"] == {"Calm": 2} and polls["words"]["voters"] == 2
+    assert polls["toppings"]["max_choices"] == 2
