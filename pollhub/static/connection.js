@@ -276,16 +276,82 @@
     node.querySelector(".status-text").textContent = statusText(state, detail);
   }
 
-  /* Keeps state.polls (id -> poll), state.seq (id -> last results seq) and
-     state.current up to date from the server's broadcasts. Returns true when
-     the message changed them (false for stale results and other types). */
+  /* Poll kinds whose votes name options (the others: "scale" holds a number,
+     "words" short answers). */
+  var OPTION_KINDS = { single: true, multiple: true, counter: true };
+
+  function hasOptions(poll) {
+    return OPTION_KINDS[poll.kind] === true;
+  }
+
+  /* Whether the poll as held carries counts ("visible" is missing from a
+     version 1 server, which always sends them). */
+  function isVisible(poll) {
+    return poll.visible !== false;
+  }
+
+  /* Notes the local time a poll's countdown ends (poll.closesAt, from
+     performance.now(), or null): "closes_in" counts from when the message
+     was made, so the page counts down from when it arrived rather than
+     trusting its own clock against the server's. */
+  function receivePoll(poll, now) {
+    poll.closesAt = poll.open && typeof poll.closes_in === "number" ? now + poll.closes_in * 1000 : null;
+    return poll;
+  }
+
+  /* Milliseconds left on the poll's countdown (0 once it ran out), or null without one. */
+  function timeLeft(poll, now) {
+    if (!poll || !poll.open || typeof poll.closesAt !== "number") return null;
+    return Math.max(0, poll.closesAt - (now === undefined ? performance.now() : now));
+  }
+
+  /* "m:ss" for a number of milliseconds, rounded up to the second. */
+  function formatClock(ms) {
+    var seconds = Math.ceil(Math.max(0, ms) / 1000);
+    var minutes = Math.floor(seconds / 60);
+    var rest = seconds % 60;
+    return minutes + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
+  /* What a participant who gets no counts for a poll is told, or "" when the counts are there. */
+  function resultsNote(poll) {
+    if (isVisible(poll)) return "";
+    if (poll.results === "after_vote") return "Results appear after you vote";
+    if (poll.results === "after_close") return "Results appear when voting closes";
+    return "The presenter will reveal the results";
+  }
+
+  /* Puts state.polls (a Map, so iteration follows it) in the given order of
+     ids; polls the list misses keep their place after the listed ones. */
+  function reorder(state, ids) {
+    var ordered = new Map();
+    (ids || []).forEach(function (id) {
+      if (state.polls.has(id)) ordered.set(id, state.polls.get(id));
+    });
+    state.polls.forEach(function (poll, id) {
+      if (!ordered.has(id)) ordered.set(id, poll);
+    });
+    state.polls = ordered;
+  }
+
+  /* Keeps state.polls (id -> poll, in the server's poll order), state.seq
+     (id -> last results seq) and state.current up to date from the server's
+     broadcasts. Returns true when the message changed them (false for stale
+     results and other types).
+
+     A poll with "visible": false has no counts: the server holds them back
+     from this participant. A "results" message for it means the participant
+     may now see them (they voted, voting closed, the presenter revealed), so
+     it is taken whatever its seq and the poll counts as visible from then on;
+     a "poll" message with "visible": false takes the counts away again. */
   function applyPollMessage(state, message) {
+    var now = performance.now();
     switch (message.type) {
       case "welcome":
         state.polls = new Map();
         state.seq = new Map();
         (message.polls || []).forEach(function (poll) {
-          state.polls.set(poll.id, poll);
+          state.polls.set(poll.id, receivePoll(poll, now));
           state.seq.set(poll.id, message.seq || 0);
         });
         state.current = message.current;
@@ -294,14 +360,20 @@
         var poll = state.polls.get(message.poll);
         if (!poll) return false;
         if (typeof message.seq === "number") {
-          if (message.seq <= (state.seq.get(poll.id) || 0)) return false;
-          state.seq.set(poll.id, message.seq);
+          if (isVisible(poll) && message.seq <= (state.seq.get(poll.id) || 0)) return false;
+          state.seq.set(poll.id, Math.max(message.seq, state.seq.get(poll.id) || 0));
         }
         poll.counts = message.counts;
         poll.total = message.total;
+        if (message.voters !== undefined) poll.voters = message.voters;
+        if (message.mean !== undefined) poll.mean = message.mean;
+        poll.visible = true;
         return true;
       case "poll":
-        state.polls.set(message.poll.id, message.poll);
+        state.polls.set(message.poll.id, receivePoll(message.poll, now));
+        return true;
+      case "order":
+        reorder(state, message.polls);
         return true;
       case "current":
         state.current = message.poll;
@@ -314,6 +386,40 @@
       default:
         return false;
     }
+  }
+
+  /* The current poll, or null. */
+  function currentPoll(state) {
+    return state.current !== null && state.current !== undefined ? state.polls.get(state.current) || null : null;
+  }
+
+  /* How many voters hold a vote in a poll (its total, from a version 1 server). */
+  function votersOf(poll) {
+    return typeof poll.voters === "number" ? poll.voters : poll.total || 0;
+  }
+
+  /* A poll's counts as [key, n] pairs, biggest first, ties in alphabetical
+     order (so the order never depends on how the object's keys were sent). */
+  function rankedCounts(poll) {
+    return Object.keys(poll.counts || {}).map(function (key) {
+      return [key, poll.counts[key] || 0];
+    }).sort(function (a, b) {
+      return b[1] - a[1] || (a[0].toLowerCase() < b[0].toLowerCase() ? -1 : a[0].toLowerCase() > b[0].toLowerCase() ? 1 : 0);
+    });
+  }
+
+  /* The scale poll's values, min to max. */
+  function scaleValues(poll) {
+    var values = [];
+    var min = typeof poll.min === "number" ? poll.min : 1;
+    var max = typeof poll.max === "number" ? poll.max : 5;
+    for (var v = min; v <= max; v++) values.push(v);
+    return values;
+  }
+
+  /* A mean for showing: one decimal, or "–" without votes. */
+  function formatMean(mean) {
+    return typeof mean === "number" && isFinite(mean) ? new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(mean) : "–";
   }
 
   /* A function that runs fn once on the next animation frame, however often it is called before. */
@@ -331,6 +437,16 @@
 
   window.Pollhub = {
     applyPollMessage: applyPollMessage,
+    currentPoll: currentPoll,
+    hasOptions: hasOptions,
+    isVisible: isVisible,
+    timeLeft: timeLeft,
+    formatClock: formatClock,
+    resultsNote: resultsNote,
+    votersOf: votersOf,
+    rankedCounts: rankedCounts,
+    scaleValues: scaleValues,
+    formatMean: formatMean,
     onNextFrame: onNextFrame,
     PollConnection: PollConnection,
     socketUrl: socketUrl,
