@@ -465,6 +465,7 @@ def test_presenter_downloads_csv_and_json(hub: Hub, pages: Pages) -> None:
                 "open": True,
                 "counts": {"brie-soft": 1, "gouda": 2},
                 "total": 3,
+                "voters": 3,
             }
         ]
     }

@@ -159,8 +159,10 @@
         return typeof choice === "number";
       case "words":
         return Array.isArray(choice) && choice.length > 0;
+      case "counter":
+        return poll.changes === "locked" && hasOption(poll, choice); // else every tap counts: nothing to hold
       default:
-        return false; // counter polls count taps, not a choice
+        return false;
     }
   }
 
@@ -194,7 +196,7 @@
 
   /* Locked polls take one vote per voter: once it is in, it is final. */
   function isFinal(poll) {
-    return poll.changes === "locked" && poll.kind !== "counter" && state.choices[poll.id] !== undefined;
+    return poll.changes === "locked" && state.choices[poll.id] !== undefined;
   }
 
   function maxChoices(poll) {
@@ -239,7 +241,7 @@
       if (sameChoice(state.pending[pollId], choice)) delete state.pending[pollId];
       var current = state.polls.get(pollId);
       if (reply.type === "voted" && current) {
-        if (current.kind === "counter") {
+        if (current.kind === "counter" && current.changes !== "locked") {
           state.taps[pollId] = (state.taps[pollId] || 0) + 1;
         } else {
           var voted = chosenIn(reply);
@@ -490,7 +492,7 @@
     view.kind.textContent = kindText(poll);
     view.open.hidden = !poll.open;
     view.closed.hidden = poll.open;
-    view.locked.hidden = poll.changes !== "locked" || poll.kind === "counter";
+    view.locked.hidden = poll.changes !== "locked";
     view.poll.dataset.kind = poll.kind;
     view.poll.classList.toggle("is-closed", !poll.open);
     view.poll.classList.toggle("is-counter", poll.kind === "counter");
@@ -525,7 +527,7 @@
 
   function renderYourVote(poll, final) {
     var choice = state.choices[poll.id];
-    if (choice === undefined || poll.kind === "counter" || poll.kind === "words") {
+    if (choice === undefined || poll.kind === "words") {
       view.yourVote.hidden = true;
       view.yourVote.textContent = "";
       return;
@@ -544,14 +546,14 @@
   function hintText(poll, connected, final) {
     var choice = state.choices[poll.id];
     var voted = choice !== undefined;
+    var locked = poll.changes === "locked";
     if (!connected) return "Reconnecting… voting resumes in a moment.";
     if (!poll.open) {
-      if (poll.kind === "counter") return "Results are final unless the presenter reopens voting.";
+      if (poll.kind === "counter" && !locked) return "Results are final unless the presenter reopens voting.";
       return voted ? "Results are final unless the presenter reopens voting." : "You did not vote on this one.";
     }
     if (final) return "Your vote is in and final: this question allows no changes.";
-    var locked = poll.changes === "locked";
-    switch (poll.kind) {
+    switch (locked && poll.kind === "counter" ? "single" : poll.kind) {
       case "counter":
         return state.taps[poll.id] ? "You tapped " + P.plural(state.taps[poll.id], "time", "times") + ". Keep going!" : "Tap as often as you like: every tap counts.";
       case "multiple":

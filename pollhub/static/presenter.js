@@ -5,6 +5,13 @@
  * token the server accepts, the page shows how to get the right link and
  * nothing else. Like the participant page it rebuilds its state from every
  * welcome, so a reconnect never leaves anything stale.
+ *
+ * The stage shows the current poll by kind (bars, a scale's columns and
+ * average, a word cloud whose answers can be hidden), its countdown, and
+ * whether participants can see its results; while they cannot, the stage
+ * veils them too (the room sees the projector), until the presenter reveals
+ * them or peeks. Previous/Next (and the arrow keys, Space, Page Up/Down of a
+ * clicker) step through the polls in the order of the list.
  */
 "use strict";
 
@@ -12,6 +19,12 @@
   var P = window.Pollhub;
   var TOKEN_KEY = "pollhub-token";
   var MAX_TOASTS = 4;
+  var TICK = 250; // ms between two countdown updates
+  var HURRY = 10000; // ms left when a countdown turns urgent
+  var QUICK_TIMERS = [30, 60]; // seconds, the one-click countdowns
+  var MAX_CLOSE_AFTER = 86400; // seconds, the server's longest countdown
+  var NEXT_KEYS = { ArrowRight: true, PageDown: true, " ": true };
+  var PREVIOUS_KEYS = { ArrowLeft: true, PageUp: true };
 
   var $ = function (id) { return document.getElementById(id); };
   var view = {
@@ -41,20 +54,46 @@
     chart: $("chart"),
     chartQuestion: $("chart-question"),
     chartState: $("chart-state"),
+    countdown: $("stage-countdown"),
+    countdownText: $("stage-countdown-text"),
+    audience: $("audience"),
+    audienceText: $("audience-text"),
+    audiencePeek: $("audience-peek"),
+    audienceReveal: $("audience-reveal"),
+    audienceHide: $("audience-hide"),
+    chartBody: $("chart-body"),
     bars: $("bars"),
+    stageScale: $("stage-scale"),
+    stageCloud: $("stage-cloud"),
     chartTotal: $("chart-total"),
     chartTotalLine: $("chart-total-line"),
     chartTotalWord: $("chart-total-word"),
+    chartExtra: $("chart-extra"),
+    stageNav: $("stage-nav"),
+    prev: $("prev-poll"),
+    next: $("next-poll"),
+    position: $("poll-position"),
     form: $("create-form"),
     question: $("new-question"),
+    optionsField: $("options-field"),
     options: $("new-options"),
     optionsHint: $("options-hint"),
+    maxChoicesField: $("max-choices-field"),
+    maxChoices: $("new-max-choices"),
+    scaleField: $("scale-field"),
+    scaleMin: $("new-min"),
+    scaleMax: $("new-max"),
+    maxAnswersField: $("max-answers-field"),
+    maxAnswers: $("new-max-answers"),
+    results: $("new-results"),
+    changes: $("new-changes"),
     showNow: $("show-now"),
     formError: $("form-error"),
     create: $("create"),
     pollList: $("poll-list"),
     pollCount: $("poll-count"),
     noPolls: $("no-polls"),
+    keysHint: $("keys-hint"),
     csv: $("download-csv"),
     json: $("download-json"),
     confirm: $("confirm"),
@@ -67,10 +106,11 @@
   var state = {
     admin: false,
     connection: "connecting",
-    polls: new Map(), // id -> poll, oldest first
+    polls: new Map(), // id -> poll, in the server's poll order
     seq: new Map(),
     current: null,
     participants: null,
+    peek: {}, // poll id -> true: show its results on the stage although participants cannot see them
     joinUrl: location.origin + "/"
   };
 
@@ -126,6 +166,7 @@
   function handle(message) {
     if (P.applyPollMessage(state, message)) {
       if (message.type === "welcome" && state.admin) refreshJoin();
+      if (message.type === "deleted") delete state.peek[message.poll];
       scheduleRender();
       return;
     }
@@ -220,6 +261,36 @@
     });
   }
 
+  // Who sees the results --------------------------------------------------------------
+
+  /* Whether participants can see a poll's results now: see is "yes", "some"
+     (those who voted) or "no"; text says it in words, short as a badge
+     ("" when nothing needs saying); reveal: a reveal would show them. */
+  function audience(poll) {
+    var mode = poll.results || "always";
+    if (mode === "always") return { see: "yes", text: "Participants see the results", short: "", reveal: false };
+    if (poll.revealed) return { see: "yes", text: "Revealed: participants see the results", short: "Revealed", reveal: false };
+    if (mode === "after_vote" && poll.open) return { see: "some", text: "Participants see the results once they vote", short: "Results after vote", reveal: true };
+    if (mode === "after_close" && poll.open) return { see: "no", text: "Hidden from participants until voting closes", short: "Hidden until closed", reveal: true };
+    if (mode === "hidden") return { see: "no", text: "Hidden from participants", short: "Hidden", reveal: true };
+    return { see: "yes", text: "Participants see the results: voting is closed", short: "", reveal: false };
+  }
+
+  var RESULTS_TEXT = {
+    always: "Always visible",
+    after_vote: "After voting",
+    after_close: "When voting closes",
+    hidden: "Hidden until revealed"
+  };
+
+  var KIND_TEXT = {
+    single: "Single choice",
+    multiple: "Multiple choice",
+    counter: "Counter",
+    scale: "Scale",
+    words: "Word cloud"
+  };
+
   // Rendering -------------------------------------------------------------------------
 
   var scheduleRender = P.onNextFrame(function () { render(); });
@@ -231,7 +302,9 @@
     renderList();
     var connected = state.connection === "open";
     view.create.disabled = !connected;
-    document.title = (state.current && state.polls.get(state.current) ? state.polls.get(state.current).question + " · " : "") + "pollhub presenter";
+    var poll = P.currentPoll(state);
+    document.title = (poll ? poll.question + " · " : "") + "pollhub presenter";
+    tickWhileCounting();
   }
 
   function renderPresence() {
@@ -243,17 +316,59 @@
   }
 
   var chartRendered = { pollId: null, key: "", rows: new Map() };
+  var stageScale = new P.ScaleChart(view.stageScale);
+  var stageCloud = new P.WordCloud(view.stageCloud, { onPick: confirmHide, emptyText: "No answers yet." });
 
   function renderChart() {
-    var poll = state.current !== null && state.current !== undefined ? state.polls.get(state.current) : null;
+    var poll = P.currentPoll(state);
+    var connected = state.connection === "open";
     view.chart.hidden = !poll;
     view.chartTotalLine.hidden = !poll;
     view.chartEmpty.hidden = !!poll;
+    renderNav(poll);
     if (!poll) {
-      view.chartEmptyText.textContent = state.polls.size ? "Pick a poll on the right and press “Show”." : "Create a poll to get started.";
+      view.chartEmptyText.textContent = state.polls.size ? "Pick a poll on the right and press “Show”, or use Next." : "Create a poll to get started.";
       chartRendered.pollId = null;
       return;
     }
+    view.chart.dataset.kind = poll.kind;
+    view.chartQuestion.textContent = poll.question;
+    view.chartQuestion.dataset.length = poll.question.length > 160 ? "long" : poll.question.length > 90 ? "medium" : "short";
+    view.chartState.textContent = poll.open ? (poll.kind === "counter" ? "Tap to count" : "Voting open") : "Voting closed";
+    view.chartState.className = "badge " + (poll.open ? "badge-open" : "badge-closed");
+
+    var who = audience(poll);
+    var peeking = !!state.peek[poll.id];
+    view.audience.dataset.see = who.see;
+    view.audienceText.textContent = who.text;
+    view.audienceReveal.hidden = !who.reveal;
+    view.audienceReveal.disabled = !connected;
+    view.audienceHide.hidden = !(poll.revealed && poll.results !== "always");
+    view.audienceHide.disabled = !connected;
+    view.audiencePeek.hidden = who.see === "yes";
+    view.audiencePeek.setAttribute("aria-pressed", String(peeking));
+    view.audiencePeek.textContent = peeking ? "Veil here" : "Show here";
+    view.audiencePeek.title = peeking ? "Blur the results on this screen again" : "Show the results on this screen only (the room sees it)";
+    var veiled = who.see !== "yes" && !peeking;
+    view.chartBody.classList.toggle("is-veiled", veiled);
+    view.chartBody.inert = veiled;
+
+    view.bars.hidden = !P.hasOptions(poll);
+    view.stageScale.hidden = poll.kind !== "scale";
+    view.stageCloud.hidden = poll.kind !== "words";
+    if (P.hasOptions(poll)) renderBars(poll);
+    else if (poll.kind === "scale") stageScale.update(poll);
+    else if (poll.kind === "words") stageCloud.update(poll);
+
+    var byVoters = poll.kind !== "single" && poll.kind !== "counter";
+    var shown = byVoters ? P.votersOf(poll) : poll.total || 0;
+    view.chartTotal.textContent = P.formatCount(shown);
+    view.chartTotalWord.textContent = byVoters ? (shown === 1 ? "voter" : "voters") : shown === 1 ? "vote" : "votes";
+    view.chartExtra.textContent = poll.kind === "words" ? " · " + P.plural(poll.total || 0, "answer", "answers") : "";
+    renderCountdown();
+  }
+
+  function renderBars(poll) {
     var key = poll.options.map(function (o) { return o.id + "\u0000" + o.label; }).join("\u0001");
     if (chartRendered.pollId !== poll.id || chartRendered.key !== key) {
       view.bars.textContent = "";
@@ -282,29 +397,75 @@
       var n = poll.options.length;
       view.bars.dataset.size = n <= 4 ? "large" : n <= 8 ? "medium" : n <= 14 ? "small" : "tiny";
     }
-    view.chartQuestion.textContent = poll.question;
-    view.chartQuestion.dataset.length = poll.question.length > 160 ? "long" : poll.question.length > 90 ? "medium" : "short";
-    view.chartState.textContent = poll.open ? (poll.kind === "counter" ? "Tap to count" : "Voting open") : "Voting closed";
-    view.chartState.className = "badge " + (poll.open ? "badge-open" : "badge-closed");
-    var total = poll.total || 0;
+    // A multiple choice poll shows each option's share of the voters (they add up to more than 100 %).
+    var base = poll.kind === "multiple" ? P.votersOf(poll) : poll.total || 0;
+    var counts = poll.counts || {};
     var max = 0;
-    poll.options.forEach(function (o) { max = Math.max(max, poll.counts[o.id] || 0); });
+    poll.options.forEach(function (o) { max = Math.max(max, counts[o.id] || 0); });
     poll.options.forEach(function (option) {
       var parts = chartRendered.rows.get(option.id);
-      var n = poll.counts[option.id] || 0;
-      parts.pct.textContent = P.percent(n, total) + "%";
+      var n = counts[option.id] || 0;
+      parts.pct.textContent = P.percent(n, base) + "%";
       parts.count.textContent = P.plural(n, "vote", "votes");
-      parts.fill.style.width = (total > 0 ? (100 * n) / total : 0) + "%";
+      parts.fill.style.width = (base > 0 ? Math.min(100, (100 * n) / base) : 0) + "%";
       parts.row.classList.toggle("is-leading", n > 0 && n === max);
     });
-    view.chartTotal.textContent = P.formatCount(total);
-    view.chartTotalWord.textContent = total === 1 ? "vote" : "votes";
   }
+
+  /* Previous / Next under the chart, and where the current poll is in the order. */
+  function renderNav(poll) {
+    var ids = Array.from(state.polls.keys());
+    var at = poll ? ids.indexOf(poll.id) : -1;
+    var connected = state.connection === "open";
+    view.stageNav.hidden = ids.length === 0;
+    view.keysHint.hidden = ids.length < 2;
+    view.position.textContent = at >= 0 ? (at + 1) + " / " + ids.length : "";
+    view.position.setAttribute("aria-label", at >= 0 ? "Poll " + (at + 1) + " of " + ids.length : "");
+    view.prev.disabled = !connected || at === 0;
+    view.next.disabled = !connected || (at >= 0 && at === ids.length - 1);
+  }
+
+  // Countdowns ------------------------------------------------------------------------------
+
+  /* The stage's big countdown and every poll's own, from the local deadline. */
+  function renderCountdown() {
+    var now = performance.now();
+    var poll = P.currentPoll(state);
+    var left = poll ? P.timeLeft(poll, now) : null;
+    view.countdown.hidden = left === null;
+    if (left !== null) {
+      view.countdownText.textContent = P.formatClock(left);
+      view.countdown.classList.toggle("is-hurry", left <= HURRY);
+      view.countdown.setAttribute("aria-label", "Voting closes in " + P.formatClock(left));
+    }
+    listItems.forEach(function (parts, id) {
+      var itemPoll = state.polls.get(id);
+      var itemLeft = itemPoll ? P.timeLeft(itemPoll, now) : null;
+      parts.running.hidden = itemLeft === null;
+      parts.quick.hidden = itemLeft !== null;
+      if (itemLeft !== null) parts.clock.textContent = P.formatClock(itemLeft);
+    });
+  }
+
+  var ticker = 0;
+  /* Runs renderCountdown every TICK ms while any poll counts down, and not otherwise. */
+  function tickWhileCounting() {
+    var counting = false;
+    state.polls.forEach(function (poll) { if (P.timeLeft(poll) !== null) counting = true; });
+    if (counting && !ticker) ticker = setInterval(renderCountdown, TICK);
+    else if (!counting && ticker) {
+      clearInterval(ticker);
+      ticker = 0;
+    }
+  }
+
+  // The poll list -----------------------------------------------------------------------------
 
   var listItems = new Map(); // poll id -> {item, ...}
 
   function renderList() {
     var connected = state.connection === "open";
+    var ids = Array.from(state.polls.keys());
     view.noPolls.hidden = state.polls.size > 0;
     view.pollCount.textContent = state.polls.size ? String(state.polls.size) : "";
     listItems.forEach(function (parts, id) {
@@ -313,26 +474,45 @@
         listItems.delete(id);
       }
     });
+    var focused = document.activeElement;
     var previous = null;
     state.polls.forEach(function (poll, id) {
       var parts = listItems.get(id) || buildItem(id);
       var isCurrent = id === state.current;
+      var who = audience(poll);
+      var at = ids.indexOf(id);
       parts.item.classList.toggle("is-current", isCurrent);
       parts.item.classList.toggle("is-closed", !poll.open);
       parts.question.textContent = poll.question;
       parts.onScreen.hidden = !isCurrent;
       parts.openBadge.textContent = poll.open ? "Open" : "Closed";
       parts.openBadge.className = "badge badge-small " + (poll.open ? "badge-open" : "badge-closed");
-      parts.kindBadge.hidden = poll.kind !== "counter";
-      parts.total.textContent = P.plural(poll.total || 0, "vote", "votes") + " · " + P.plural(poll.options.length, "option", "options");
+      parts.kindBadge.textContent = KIND_TEXT[poll.kind] || poll.kind;
+      parts.kindBadge.hidden = poll.kind === "single";
+      parts.lockedBadge.hidden = poll.changes !== "locked";
+      parts.seeBadge.hidden = !who.short;
+      parts.seeBadge.textContent = who.short;
+      parts.seeBadge.className = "badge badge-small " + (who.see === "yes" ? "badge-seen" : "badge-unseen");
+      parts.total.textContent = itemTotal(poll);
       parts.show.hidden = isCurrent;
       parts.show.disabled = !connected;
       parts.toggle.textContent = poll.open ? "Close voting" : "Open voting";
       parts.toggle.dataset.action = poll.open ? "close_poll" : "open_poll";
       parts.toggle.disabled = !connected;
-      parts.reset.disabled = !connected || !poll.total;
+      parts.reveal.hidden = !who.reveal;
+      parts.reveal.disabled = !connected;
+      parts.unreveal.hidden = !(poll.revealed && poll.results !== "always");
+      parts.unreveal.disabled = !connected;
+      parts.reset.disabled = !connected || !P.votersOf(poll);
       parts.remove.disabled = !connected;
-      // Keep the DOM order the same as the polls' order without moving focused nodes needlessly.
+      parts.up.disabled = !connected || at === 0;
+      parts.down.disabled = !connected || at === ids.length - 1;
+      parts.timerButtons.forEach(function (b) { b.disabled = !connected; });
+      parts.results.value = poll.results || "always";
+      parts.results.disabled = !connected;
+      parts.changes.value = poll.changes || "allowed";
+      parts.changes.disabled = !connected;
+      // Keep the DOM order the same as the polls' order without moving nodes needlessly.
       var expected = previous ? previous.nextElementSibling : view.pollList.firstElementChild;
       if (expected !== parts.item) {
         if (previous) previous.after(parts.item);
@@ -340,20 +520,70 @@
       }
       previous = parts.item;
     });
+    // Moving a node takes the focus out of it: give it back (to the other arrow at either end).
+    if (focused && focused !== document.activeElement && view.pollList.contains(focused)) {
+      if (focused.disabled && focused.dataset.action === "move") {
+        var other = focused.parentElement.querySelector('[data-action="move"]:not(:disabled)');
+        if (other) focused = other;
+      }
+      focused.focus();
+    }
   }
+
+  function itemTotal(poll) {
+    var voters = P.votersOf(poll);
+    switch (poll.kind) {
+      case "counter":
+        return P.plural(poll.total || 0, "vote", "votes") + " · " + P.plural(poll.options.length, "option", "options");
+      case "single":
+        return P.plural(poll.total || 0, "vote", "votes") + " · " + P.plural(poll.options.length, "option", "options");
+      case "multiple":
+        return P.plural(voters, "voter", "voters") + " · up to " + P.formatCount(poll.max_choices || poll.options.length) + " of " + P.plural(poll.options.length, "option", "options");
+      case "scale":
+        return P.plural(voters, "voter", "voters") + " · " + poll.min + " to " + poll.max + " · average " + P.formatMean(poll.mean);
+      case "words":
+        return P.plural(voters, "voter", "voters") + " · " + P.plural(poll.total || 0, "answer", "answers");
+      default:
+        return P.plural(voters, "voter", "voters");
+    }
+  }
+
+  var ICON_UP = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M7.4 15.4 6 14l6-6 6 6-1.4 1.4-4.6-4.6z"/></svg>';
+  var ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M7.4 8.6 6 10l6 6 6-6-1.4-1.4-4.6 4.6z"/></svg>';
 
   function buildItem(id) {
     var item = P.el("li", "poll-item");
     item.dataset.poll = id;
     var head = P.el("div", "poll-item-head");
+    var top = P.el("div", "poll-item-top");
     var badges = P.el("div", "poll-item-badges");
     var onScreen = P.el("span", "badge badge-small badge-current", "On screen");
     var openBadge = P.el("span", "badge badge-small");
-    var kindBadge = P.el("span", "badge badge-small", "Counter");
-    badges.append(onScreen, openBadge, kindBadge);
+    var kindBadge = P.el("span", "badge badge-small badge-kind", "Counter");
+    var lockedBadge = P.el("span", "badge badge-small badge-locked", "Final votes");
+    var seeBadge = P.el("span", "badge badge-small");
+    badges.append(onScreen, openBadge, kindBadge, lockedBadge, seeBadge);
+    var moves = P.el("div", "poll-item-move");
+    var up = P.el("button", "btn btn-small btn-icon");
+    up.type = "button";
+    up.dataset.action = "move";
+    up.dataset.by = "-1";
+    up.setAttribute("aria-label", "Move up");
+    up.title = "Move up in the order";
+    up.innerHTML = ICON_UP;
+    var down = P.el("button", "btn btn-small btn-icon");
+    down.type = "button";
+    down.dataset.action = "move";
+    down.dataset.by = "1";
+    down.setAttribute("aria-label", "Move down");
+    down.title = "Move down in the order";
+    down.innerHTML = ICON_DOWN;
+    moves.append(up, down);
+    top.append(badges, moves);
     var question = P.el("h3", "poll-item-question");
     var total = P.el("p", "poll-item-total");
-    head.append(badges, question, total);
+    head.append(top, question, total);
+
     var actions = P.el("div", "poll-item-actions");
     function action(name, text, extra) {
       var b = P.el("button", "btn btn-small" + (extra ? " " + extra : ""), text);
@@ -365,13 +595,137 @@
     var show = action("set_current", "Show", "btn-primary-soft");
     show.title = "Show this poll on the big screen and on every phone";
     var toggle = action("close_poll", "Close voting");
+    var reveal = action("reveal_poll", "Reveal results", "btn-reveal");
+    reveal.title = "Show the results to every participant now";
+    var unreveal = action("unreveal", "Hide results");
+    unreveal.title = "Take the results away from participants again";
     var reset = action("reset_poll", "Reset");
     var remove = action("delete_poll", "Delete", "btn-danger-soft");
-    item.append(head, actions);
-    var parts = { item: item, question: question, total: total, onScreen: onScreen, openBadge: openBadge, kindBadge: kindBadge, show: show, toggle: toggle, reset: reset, remove: remove };
+
+    // Countdown: open (or keep open) for a while, then close by itself.
+    var timer = P.el("div", "poll-item-timer");
+    var quick = P.el("div", "timer-quick");
+    var timerLabel = P.el("span", "timer-label", "Open for");
+    timerLabel.id = "timer-label-" + id;
+    quick.setAttribute("role", "group");
+    quick.setAttribute("aria-labelledby", timerLabel.id);
+    quick.append(timerLabel);
+    var timerButtons = [];
+    QUICK_TIMERS.forEach(function (seconds) {
+      var b = P.el("button", "btn btn-small", seconds + " s");
+      b.type = "button";
+      b.dataset.action = "timer";
+      b.dataset.seconds = String(seconds);
+      b.setAttribute("aria-label", "Open for " + seconds + " seconds");
+      quick.append(b);
+      timerButtons.push(b);
+    });
+    var customToggle = P.el("button", "btn btn-small", "Custom…");
+    customToggle.type = "button";
+    customToggle.dataset.action = "custom-timer";
+    customToggle.setAttribute("aria-expanded", "false");
+    quick.append(customToggle);
+    timerButtons.push(customToggle);
+    var custom = P.el("form", "timer-custom");
+    custom.hidden = true;
+    custom.noValidate = true;
+    var customInput = P.el("input", "input-number");
+    customInput.type = "number";
+    customInput.min = "1";
+    customInput.max = String(MAX_CLOSE_AFTER);
+    customInput.step = "1";
+    customInput.inputMode = "numeric";
+    customInput.placeholder = "90";
+    customInput.setAttribute("aria-label", "Seconds to stay open");
+    var customUnit = P.el("span", "timer-unit", "seconds");
+    customUnit.setAttribute("aria-hidden", "true");
+    var customStart = P.el("button", "btn btn-small btn-primary-soft", "Start");
+    customStart.type = "submit";
+    custom.append(customInput, customUnit, customStart);
+    timerButtons.push(customStart);
+    quick.append(custom);
+    var running = P.el("div", "timer-running");
+    running.hidden = true;
+    var runningText = P.el("span", "timer-label", "Closes in ");
+    var clock = P.el("strong", "timer-clock", "");
+    runningText.append(clock);
+    var stop = P.el("button", "btn btn-small", "Stop countdown");
+    stop.type = "button";
+    stop.dataset.action = "stop-timer";
+    stop.title = "Keep voting open with no countdown";
+    running.append(runningText, stop);
+    timerButtons.push(stop);
+    timer.append(quick, running);
+    custom.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var seconds = Math.round(Number(customInput.value));
+      if (!customInput.value || !isFinite(seconds) || seconds < 1 || seconds > MAX_CLOSE_AFTER) {
+        customInput.setAttribute("aria-invalid", "true");
+        toast("A countdown is 1 to " + P.formatCount(MAX_CLOSE_AFTER) + " seconds.");
+        customInput.focus();
+        return;
+      }
+      customInput.removeAttribute("aria-invalid");
+      command({ type: "open_poll", poll: id, close_after: seconds }, "Could not start the countdown").then(function (reply) {
+        if (!reply) return;
+        custom.hidden = true;
+        customToggle.setAttribute("aria-expanded", "false");
+        customInput.value = "";
+      });
+    });
+
+    // Settings: who sees the results, whether votes can change.
+    var settings = P.el("details", "poll-item-settings");
+    var summary = P.el("summary", "", "Settings");
+    var grid = P.el("div", "settings-grid");
+    var resultsLabel = P.el("label", "", "Results");
+    var results = P.el("select");
+    results.id = "results-" + id;
+    results.dataset.setting = "results";
+    resultsLabel.htmlFor = results.id;
+    Object.keys(RESULTS_TEXT).forEach(function (value) {
+      var o = P.el("option", "", RESULTS_TEXT[value]);
+      o.value = value;
+      results.append(o);
+    });
+    var changesLabel = P.el("label", "", "Votes");
+    var changes = P.el("select");
+    changes.id = "changes-" + id;
+    changes.dataset.setting = "changes";
+    changesLabel.htmlFor = changes.id;
+    [["allowed", "Can be changed"], ["locked", "Final once cast"]].forEach(function (pair) {
+      var o = P.el("option", "", pair[1]);
+      o.value = pair[0];
+      changes.append(o);
+    });
+    grid.append(resultsLabel, results, changesLabel, changes);
+    settings.append(summary, grid);
+
+    item.append(head, actions, timer, settings);
+    var parts = {
+      item: item, question: question, total: total, onScreen: onScreen, openBadge: openBadge, kindBadge: kindBadge,
+      lockedBadge: lockedBadge, seeBadge: seeBadge, show: show, toggle: toggle, reveal: reveal, unreveal: unreveal,
+      reset: reset, remove: remove, up: up, down: down, quick: quick, running: running, clock: clock,
+      timerButtons: timerButtons, custom: custom, customToggle: customToggle, customInput: customInput,
+      results: results, changes: changes
+    };
     listItems.set(id, parts);
     return parts;
   }
+
+  // Actions -------------------------------------------------------------------------------------
+
+  var ACTION_ERRORS = {
+    set_current: "Could not show the poll",
+    open_poll: "Could not open voting",
+    close_poll: "Could not close voting",
+    reveal_poll: "Could not reveal the results",
+    unreveal: "Could not hide the results",
+    reset_poll: "Could not reset the poll",
+    delete_poll: "Could not delete the poll",
+    timer: "Could not start the countdown",
+    "stop-timer": "Could not stop the countdown"
+  };
 
   view.pollList.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-action]");
@@ -380,21 +734,113 @@
     var poll = item && state.polls.get(item.dataset.poll);
     if (!poll) return;
     var action = button.dataset.action;
-    var what = {
-      set_current: "Could not show the poll",
-      open_poll: "Could not open voting",
-      close_poll: "Could not close voting",
-      reset_poll: "Could not reset the poll",
-      delete_poll: "Could not delete the poll"
-    }[action];
+    var what = ACTION_ERRORS[action];
     var go = function () { return command({ type: action, poll: poll.id }, what); };
-    if (action === "delete_poll") {
-      confirmAction("Delete this poll?", "“" + poll.question + "”" + (poll.total ? " and its " + P.plural(poll.total, "vote", "votes") : "") + " will be gone for good.", "Delete poll").then(function (yes) { if (yes) go(); });
-    } else if (action === "reset_poll") {
-      confirmAction("Reset the votes?", "All " + P.plural(poll.total || 0, "vote", "votes") + " on “" + poll.question + "” will be removed. The poll stays.", "Reset votes").then(function (yes) { if (yes) go(); });
-    } else {
-      go();
+    switch (action) {
+      case "delete_poll":
+        confirmAction("Delete this poll?", "“" + poll.question + "”" + (P.votersOf(poll) ? " and its " + P.plural(P.votersOf(poll), "voter", "voters") + "’ votes" : "") + " will be gone for good.", "Delete poll").then(function (yes) { if (yes) go(); });
+        break;
+      case "reset_poll":
+        confirmAction("Reset the votes?", "All " + (poll.kind === "single" || poll.kind === "counter" ? P.plural(poll.total || 0, "vote", "votes") : "votes of " + P.plural(P.votersOf(poll), "voter", "voters")) + " on “" + poll.question + "” will be removed. The poll stays.", "Reset votes").then(function (yes) { if (yes) go(); });
+        break;
+      case "unreveal":
+        hideAgain(poll);
+        break;
+      case "move":
+        move(poll.id, Number(button.dataset.by));
+        break;
+      case "timer":
+        command({ type: "open_poll", poll: poll.id, close_after: Number(button.dataset.seconds) }, what);
+        break;
+      case "stop-timer":
+        command({ type: "open_poll", poll: poll.id }, what);
+        break;
+      case "custom-timer":
+        var parts = listItems.get(poll.id);
+        parts.custom.hidden = !parts.custom.hidden;
+        button.setAttribute("aria-expanded", String(!parts.custom.hidden));
+        if (!parts.custom.hidden) parts.customInput.focus();
+        break;
+      default:
+        go();
     }
+  });
+
+  view.pollList.addEventListener("change", function (event) {
+    var select = event.target.closest("select[data-setting]");
+    if (!select) return;
+    var item = select.closest("[data-poll]");
+    var poll = item && state.polls.get(item.dataset.poll);
+    if (!poll) return;
+    var message = { type: "update_poll", poll: poll.id };
+    message[select.dataset.setting] = select.value;
+    command(message, "Could not change the setting").then(function () { scheduleRender(); }); // a refusal puts the select back
+  });
+
+  /* Takes revealed results away from participants again: setting the results mode (even to the same) un-reveals. */
+  function hideAgain(poll) {
+    return command({ type: "update_poll", poll: poll.id, results: poll.results }, ACTION_ERRORS.unreveal);
+  }
+
+  /* Moves a poll one place up (-1) or down (+1) in the order. */
+  function move(pollId, by) {
+    var ids = Array.from(state.polls.keys());
+    var at = ids.indexOf(pollId);
+    var to = at + by;
+    if (at < 0 || to < 0 || to >= ids.length) return;
+    ids.splice(at, 1);
+    ids.splice(to, 0, pollId);
+    command({ type: "order_polls", polls: ids }, "Could not move the poll");
+  }
+
+  /* The next (+1) or previous (-1) poll in the order becomes the current one. */
+  function step(by) {
+    if (state.connection !== "open" || !state.polls.size) return;
+    command({ type: by > 0 ? "next_poll" : "previous_poll" }, by > 0 ? "Could not go to the next poll" : "Could not go back");
+  }
+
+  function confirmHide(text, count) {
+    var poll = P.currentPoll(state);
+    if (!poll || poll.kind !== "words") return;
+    var pollId = poll.id;
+    confirmAction("Hide this answer?", "“" + text + "” (" + P.plural(count, "answer", "answers") + ") disappears from every screen and stays out of the results of this poll.", "Hide answer").then(function (yes) {
+      if (yes) command({ type: "hide_answer", poll: pollId, text: text }, "Could not hide the answer");
+    });
+  }
+
+  view.audienceReveal.addEventListener("click", function () {
+    var poll = P.currentPoll(state);
+    if (poll) command({ type: "reveal_poll", poll: poll.id }, ACTION_ERRORS.reveal_poll);
+  });
+  view.audienceHide.addEventListener("click", function () {
+    var poll = P.currentPoll(state);
+    if (poll) hideAgain(poll);
+  });
+  view.audiencePeek.addEventListener("click", function () {
+    var poll = P.currentPoll(state);
+    if (!poll) return;
+    state.peek[poll.id] = !state.peek[poll.id];
+    render();
+  });
+  view.prev.addEventListener("click", function () { step(-1); });
+  view.next.addEventListener("click", function () { step(1); });
+
+  // Keyboard: next and previous poll --------------------------------------------------------
+
+  /* True for a target where keys mean something else: typing, choosing, pressing. */
+  function keysBelongTo(target, key) {
+    if (!target || !target.closest) return false;
+    if (target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true'], [role='radio'], [role='slider']")) return true;
+    return key === " " && !!target.closest("button, a[href], summary, [role='button'], [tabindex]:not(main)");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!state.admin || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var by = NEXT_KEYS[event.key] ? 1 : PREVIOUS_KEYS[event.key] ? -1 : 0;
+    if (!by || keysBelongTo(event.target, event.key)) return;
+    if (view.confirm.open || view.qrDialog.open) return;
+    event.preventDefault();
+    if (!event.repeat) step(by);
   });
 
   // Confirmation dialog ----------------------------------------------------------------
@@ -436,20 +882,73 @@
     return view.options.value.split(/\r?\n/).map(squash).filter(function (line) { return line.length > 0; });
   }
 
-  /* An error message for the form as it is, or "" when it can be sent. */
-  function formProblem(question, options) {
+  function chosenKind() {
+    return view.form.querySelector("input[name=kind]:checked").value;
+  }
+
+  /* A whole number from a number field, or null when it is empty; NaN when it is not a whole number. */
+  function wholeNumber(input) {
+    var text = input.value.trim();
+    if (!text) return null;
+    var n = Number(text);
+    return Number.isInteger(n) ? n : NaN;
+  }
+
+  /* An error message for the form as it is, or null when it can be sent. */
+  function formProblem(question, kind, options) {
     if (!question) return { field: view.question, text: "Write a question." };
     if (question.length > 300) return { field: view.question, text: "The question is longer than 300 characters." };
-    if (options.length < 2) return { field: view.options, text: "Write at least two options, one per line." };
-    if (options.length > 32) return { field: view.options, text: "A poll has at most 32 options." };
-    var seen = new Set();
-    for (var i = 0; i < options.length; i++) {
-      if (options[i].length > 100) return { field: view.options, text: "Option " + (i + 1) + " is longer than 100 characters." };
-      var folded = options[i].toLocaleLowerCase();
-      if (seen.has(folded)) return { field: view.options, text: "“" + options[i] + "” is there twice." };
-      seen.add(folded);
+    if (P.hasOptions({ kind: kind })) {
+      if (options.length < 2) return { field: view.options, text: "Write at least two options, one per line." };
+      if (options.length > 32) return { field: view.options, text: "A poll has at most 32 options." };
+      var seen = new Set();
+      for (var i = 0; i < options.length; i++) {
+        if (options[i].length > 100) return { field: view.options, text: "Option " + (i + 1) + " is longer than 100 characters." };
+        var folded = options[i].toLocaleLowerCase();
+        if (seen.has(folded)) return { field: view.options, text: "“" + options[i] + "” is there twice." };
+        seen.add(folded);
+      }
+    }
+    if (kind === "multiple") {
+      var most = wholeNumber(view.maxChoices);
+      if (most !== null && !(most >= 1 && most <= options.length)) return { field: view.maxChoices, text: "Voters can pick 1 to " + options.length + " options: there are " + options.length + "." };
+    }
+    if (kind === "scale") {
+      var min = wholeNumber(view.scaleMin);
+      var max = wholeNumber(view.scaleMax);
+      if (min === null || isNaN(min) || min < -100 || min > 100) return { field: view.scaleMin, text: "The scale starts at a whole number from -100 to 100." };
+      if (max === null || isNaN(max) || max < -100 || max > 100) return { field: view.scaleMax, text: "The scale ends at a whole number from -100 to 100." };
+      if (max <= min) return { field: view.scaleMax, text: "The scale has to end above where it starts." };
+      if (max - min + 1 > 21) return { field: view.scaleMax, text: "A scale has at most 21 values (say 0 to 20)." };
+    }
+    if (kind === "words") {
+      var answers = wholeNumber(view.maxAnswers);
+      if (answers === null || isNaN(answers) || answers < 1 || answers > 10) return { field: view.maxAnswers, text: "Each voter can give 1 to 10 answers." };
     }
     return null;
+  }
+
+  /* The create_poll message for the form (once formProblem found nothing). */
+  function createMessage(question, kind, options) {
+    var message = { type: "create_poll", question: question, kind: kind, results: view.results.value, changes: view.changes.value };
+    if (P.hasOptions({ kind: kind })) message.options = options;
+    if (kind === "multiple" && wholeNumber(view.maxChoices) !== null) message.max_choices = wholeNumber(view.maxChoices);
+    if (kind === "scale") {
+      message.min = wholeNumber(view.scaleMin);
+      message.max = wholeNumber(view.scaleMax);
+    }
+    if (kind === "words") message.max_answers = wholeNumber(view.maxAnswers);
+    return message;
+  }
+
+  /* Shows the fields the chosen kind takes. */
+  function updateKindFields() {
+    var kind = chosenKind();
+    view.optionsField.hidden = !P.hasOptions({ kind: kind });
+    view.maxChoicesField.hidden = kind !== "multiple";
+    view.scaleField.hidden = kind !== "scale";
+    view.maxAnswersField.hidden = kind !== "words";
+    if (!view.formError.hidden) showFormError(null);
   }
 
   function updateOptionsHint() {
@@ -457,9 +956,10 @@
     view.optionsHint.textContent = n === 0 ? "2 to 32 options" : P.plural(n, "option", "options") + (n < 2 ? " (at least 2)" : n > 32 ? " (at most 32)" : "");
   }
 
+  var FORM_FIELDS = [view.question, view.options, view.maxChoices, view.scaleMin, view.scaleMax, view.maxAnswers];
+
   function showFormError(problem) {
-    view.question.removeAttribute("aria-invalid");
-    view.options.removeAttribute("aria-invalid");
+    FORM_FIELDS.forEach(function (field) { field.removeAttribute("aria-invalid"); });
     view.formError.hidden = !problem;
     view.formError.textContent = problem ? problem.text : "";
     if (problem && problem.field) {
@@ -469,10 +969,15 @@
   }
 
   view.options.addEventListener("input", updateOptionsHint);
-  [view.question, view.options].forEach(function (field) {
+  view.form.addEventListener("change", function (event) {
+    if (event.target.name === "kind") updateKindFields();
+  });
+  FORM_FIELDS.forEach(function (field) {
     field.addEventListener("input", function () {
       if (!view.formError.hidden) showFormError(null);
     });
+  });
+  [view.question, view.options].forEach(function (field) {
     field.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -487,17 +992,18 @@
     event.preventDefault();
     if (creating) return;
     var question = squash(view.question.value);
+    var kind = chosenKind();
     var options = optionLines();
-    var problem = formProblem(question, options);
+    var problem = formProblem(question, kind, options);
     showFormError(problem);
     if (problem) return;
-    var kind = view.form.querySelector("input[name=kind]:checked").value;
     var showNow = view.showNow.checked;
     creating = true;
     view.create.textContent = "Creating…";
-    command({ type: "create_poll", question: question, options: options, kind: kind }, "Could not create the poll").then(function (reply) {
+    command(createMessage(question, kind, options), "Could not create the poll").then(function (reply) {
       if (!reply) return null;
       view.form.reset();
+      updateKindFields();
       updateOptionsHint();
       if (showNow && reply.poll && state.current !== reply.poll) {
         return command({ type: "set_current", poll: reply.poll }, "Could not show the poll");
@@ -581,33 +1087,52 @@
 
   function pollsForExport() {
     return Array.from(state.polls.values()).map(function (poll) {
-      return {
+      var data = {
         id: poll.id,
         question: poll.question,
         options: poll.options.map(function (o) { return { id: o.id, label: o.label }; }),
         kind: poll.kind,
         open: poll.open,
         counts: Object.assign({}, poll.counts),
-        total: poll.total
+        total: poll.total,
+        voters: P.votersOf(poll)
       };
+      if (poll.kind === "multiple") data.max_choices = poll.max_choices;
+      if (poll.kind === "scale") {
+        data.min = poll.min;
+        data.max = poll.max;
+        data.mean = typeof poll.mean === "number" ? poll.mean : null;
+      }
+      if (poll.kind === "words") data.max_answers = poll.max_answers; // counts: the 50 biggest answers, as the server sends them
+      return data;
     });
   }
 
+  /* A CSV cell; text a spreadsheet would take for a formula (participants write words answers) is quoted with a ' first. */
   function csvCell(value) {
     var text = String(value);
+    if (typeof value === "string" && /^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text)) text = "'" + text;
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
+  /* One row per option (a scale's values, a word cloud's answers). */
   function toCsv(polls) {
     var rows = [["poll", "question", "kind", "open", "option", "label", "votes"]];
     polls.forEach(function (poll) {
-      poll.options.forEach(function (option) {
-        rows.push([poll.id, poll.question, poll.kind, poll.open ? "true" : "false", option.id, option.label, poll.counts[option.id] || 0]);
-      });
+      var head = [poll.id, poll.question, poll.kind, poll.open ? "true" : "false"];
+      if (poll.options.length) {
+        poll.options.forEach(function (option) {
+          rows.push(head.concat([option.id, option.label, poll.counts[option.id] || 0]));
+        });
+      } else {
+        var keys = poll.kind === "scale" ? P.scaleValues(poll).map(String) : P.rankedCounts(poll).map(function (e) { return e[0]; });
+        keys.forEach(function (key) {
+          rows.push(head.concat([key, key, poll.counts[key] || 0]));
+        });
+      }
     });
     return rows.map(function (row) { return row.map(csvCell).join(","); }).join("\r\n") + "\r\n";
   }
-
   function stamp() {
     var d = new Date();
     var two = function (n) { return String(n).padStart(2, "0"); };
@@ -634,6 +1159,8 @@
   });
 
   // Start ----------------------------------------------------------------------------------
+
+  updateKindFields();
 
   if (!token) {
     lock();
