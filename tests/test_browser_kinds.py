@@ -1,0 +1,461 @@
+"""Browser tests for poll kinds and presenter control (issue 6), in Chromium driven by Playwright.
+
+The same fixtures and helpers as ``test_browser.py`` (and the same skip rules):
+a real Hub and PollServer on loopback, fresh browser contexts per page.
+Screenshots of the new views go to the same folder.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pollhub import Hub
+
+from . import test_browser as shared
+from .conftest import wait_until
+from .test_browser import (
+    DESKTOP,
+    PHONE,
+    WAIT,
+    Pages,
+    count,
+    no_horizontal_scroll,
+    option,
+    poll_item,
+    shot,
+)
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # pragma: no cover - the browser fixture skips
+    pass
+
+# The fixtures of test_browser.py: a Chromium per module, pages opened in fresh contexts.
+browser = shared.browser
+pages = shared.pages
+
+
+def scale_button(page: Page, value: int):
+    return page.locator(f'#scale-buttons .scale-button[data-value="{value}"]')
+
+
+def scale_column(page: Page, root: str, value: int):
+    return page.locator(f'{root} .scale-col[data-value="{value}"]')
+
+
+def cloud_word(page: Page, root: str, text: str):
+    return page.locator(f'{root} .cloud-word[data-text="{text}"]')
+
+
+def poll_order(hub: Hub) -> list[str]:
+    return [poll.id for poll in hub.polls()]
+
+
+# Multiple choice -----------------------------------------------------------------------
+
+
+def test_multiple_choice_vote(hub: Hub, pages: Pages) -> None:
+    poll = hub.create_poll("Which fruits do you like?", ["Apple", "Banana", "Cherry", "Date"], kind="multiple", max_choices=2)
+    hub.vote(poll.id, ["apple", "cherry"], voter="other")
+    page = pages.participant(viewport=PHONE)
+    expect(page.locator("#poll-kind")).to_have_text("Choose up to 2")
+    expect(page.locator("#hint")).to_have_text("Pick up to 2, then submit.")
+    expect(page.locator("#submit")).to_be_disabled()
+
+    option(page, "apple").click()
+    option(page, "banana").click()
+    expect(page.locator("#picked")).to_have_text("2 of 2 picked")
+    option(page, "cherry").click()  # a third is one too many: said in words, not sent
+    expect(page.locator("#vote-error")).to_have_text("You can pick up to 2. Untick one to pick another.")
+    expect(option(page, "cherry")).to_have_attribute("aria-pressed", "false")
+    assert hub.poll(poll.id).voters == 1
+
+    page.click("#submit")
+    expect(page.locator("#your-vote")).to_have_text("Your vote: Apple, Banana")
+    expect(page.locator("#vote-error")).to_be_hidden()
+    expect(option(page, "apple")).to_have_attribute("aria-pressed", "true")
+    expect(option(page, "banana")).to_have_attribute("aria-pressed", "true")
+    expect(count(page, "apple")).to_have_text("2 votes")
+    expect(option(page, "apple").locator(".option-pct")).to_have_text("100%")  # a share of the voters
+    expect(page.locator("#total")).to_have_text("2 voters")
+    expect(page.locator("#submit")).to_have_text("Update my vote")
+    expect(page.locator("#submit")).to_be_disabled()  # nothing changed yet
+    assert hub.results(poll.id) == {"apple": 2, "banana": 1, "cherry": 1, "date": 0}
+    shot(page, "participant-phone-multiple")
+    no_horizontal_scroll(page, PHONE["width"])
+
+    # The selection replaces the earlier one.
+    option(page, "banana").click()
+    option(page, "date").click()
+    page.click("#submit")
+    expect(page.locator("#your-vote")).to_have_text("Your vote: Apple, Date")
+    expect(count(page, "banana")).to_have_text("0 votes")
+    assert hub.results(poll.id) == {"apple": 2, "banana": 0, "cherry": 1, "date": 1}
+
+    presenter = pages.presenter()
+    expect(presenter.locator('#bars [data-option="apple"] .bar-pct')).to_have_text("100%")
+    expect(presenter.locator("#chart-total")).to_have_text("2")
+    expect(presenter.locator("#chart-total-word")).to_have_text("voters")
+    expect(poll_item(presenter, poll.id).locator(".badge-kind")).to_have_text("Multiple choice")
+
+    page.reload()  # the hello brings the selection back
+    expect(page.locator("#your-vote")).to_have_text("Your vote: Apple, Date")
+    expect(option(page, "date")).to_have_attribute("aria-pressed", "true")
+
+
+# Scale ------------------------------------------------------------------------------------
+
+
+def test_scale_vote(hub: Hub, pages: Pages) -> None:
+    poll = hub.create_poll("How was the talk?", kind="scale", scale=(1, 5))
+    for i, value in enumerate([5, 5, 3]):
+        hub.vote(poll.id, value, voter=f"v{i}")
+    page = pages.participant(viewport=PHONE)
+    expect(page.locator("#scale-buttons .scale-button")).to_have_count(5)
+    expect(page.locator("#scale-chart .scale-mean")).to_have_text("Average 4.3")
+
+    scale_button(page, 4).click()
+    expect(page.locator("#your-vote")).to_have_text("Your vote: 4")
+    expect(scale_button(page, 4)).to_have_attribute("aria-pressed", "true")
+    expect(scale_column(page, "#scale-chart", 4).locator(".scale-count")).to_have_text("1")
+    expect(page.locator("#scale-chart .scale-mean")).to_have_text("Average 4.3")  # (5 + 5 + 3 + 4) / 4 = 4.25
+    expect(page.locator("#total")).to_have_text("4 voters")
+
+    scale_button(page, 1).click()  # a new value moves the vote
+    expect(page.locator("#your-vote")).to_have_text("Your vote: 1")
+    expect(scale_button(page, 4)).to_have_attribute("aria-pressed", "false")
+    expect(scale_column(page, "#scale-chart", 4).locator(".scale-count")).to_have_text("0")
+    expect(page.locator("#scale-chart .scale-mean")).to_have_text("Average 3.5")
+    assert hub.poll(poll.id).counts == {"1": 1, "2": 0, "3": 1, "4": 0, "5": 2}
+    shot(page, "participant-phone-scale")
+    no_horizontal_scroll(page, PHONE["width"])
+
+    presenter = pages.presenter()
+    expect(presenter.locator("#stage-scale .scale-mean")).to_have_text("Average 3.5")
+    expect(scale_column(presenter, "#stage-scale", 5).locator(".scale-count")).to_have_text("2")
+    expect(presenter.locator("#chart-total")).to_have_text("4")
+    shot(presenter, "presenter-desktop-scale")
+
+    # Twenty-one values still fit a phone.
+    wide = hub.create_poll("From -10 to 10?", kind="scale", scale=(-10, 10))
+    hub.set_current(wide.id)
+    expect(page.locator("#scale-buttons .scale-button")).to_have_count(21)
+    scale_button(page, -3).click()
+    expect(page.locator("#your-vote")).to_have_text("Your vote: -3")
+    no_horizontal_scroll(page, PHONE["width"])
+    shot(page, "participant-phone-scale-wide")
+
+
+# Words --------------------------------------------------------------------------------------
+
+
+def test_word_cloud_answers_appear_and_can_be_hidden(hub: Hub, pages: Pages) -> None:
+    presenter = pages.presenter()
+    ann = pages.participant(viewport=PHONE)
+    # The presenter's form: a word cloud with two answers each.
+    presenter.fill("#new-question", "One word for today?")
+    presenter.check('input[name="kind"][value="words"]')
+    expect(presenter.locator("#new-options")).to_be_hidden()
+    expect(presenter.locator("#new-max-answers")).to_be_visible()
+    presenter.fill("#new-max-answers", "2")
+    shot(presenter, "presenter-desktop-form-words")
+    presenter.click("#create")
+    expect(ann.locator("#question")).to_have_text("One word for today?")
+    poll = hub.poll()
+    assert (poll.kind, poll.settings.max_answers) == ("words", 2)
+    expect(ann.locator("#poll-kind")).to_have_text("Your words")
+    expect(presenter.locator("#stage-cloud .cloud-empty")).to_have_text("No answers yet.")
+
+    ann.click("#words-send")  # nothing typed
+    expect(ann.locator("#vote-error")).to_have_text("Write an answer first.")
+    ann.fill("#words-input", "  Blue   sky ")
+    ann.press("#words-input", "Enter")
+    expect(ann.locator("#answers .answer-text")).to_have_text(["Blue sky"])
+    expect(ann.locator("#words-input")).to_have_value("")
+    expect(ann.locator("#vote-error")).to_be_hidden()
+    expect(cloud_word(presenter, "#stage-cloud", "Blue sky")).to_have_attribute("data-count", "1")
+
+    bob = pages.participant()
+    bob.fill("#words-input", "blue SKY")
+    bob.click("#words-send")
+    expect(bob.locator("#answers .answer-text")).to_have_text(["blue SKY"])
+    bob.fill("#words-input", "Coffee")
+    bob.click("#words-send")
+    expect(bob.locator("#answers .answer-text")).to_have_text(["blue SKY", "Coffee"])
+    expect(bob.locator("#words-input")).to_be_disabled()  # two answers each
+    expect(bob.locator("#hint")).to_have_text("That is all 2. Remove one to send another.")
+
+    # Answers are counted ignoring case, shown with the first spelling.
+    expect(cloud_word(presenter, "#stage-cloud", "Blue sky")).to_have_attribute("data-count", "2")
+    expect(cloud_word(presenter, "#stage-cloud", "Coffee")).to_have_attribute("data-count", "1")
+    expect(cloud_word(ann, "#cloud", "Blue sky")).to_have_attribute("data-count", "2")
+    expect(presenter.locator("#chart-total")).to_have_text("2")
+    expect(presenter.locator("#chart-extra")).to_have_text(" · 3 answers")
+    # Biggest first, and bigger.
+    big = cloud_word(presenter, "#stage-cloud", "Blue sky").locator("text")
+    small = cloud_word(presenter, "#stage-cloud", "Coffee").locator("text")
+    assert int(big.get_attribute("font-size")) > int(small.get_attribute("font-size"))
+    shot(ann, "participant-phone-words")
+    no_horizontal_scroll(ann, PHONE["width"])
+    shot(presenter, "presenter-desktop-words")
+
+    # Bob swaps an answer: removing one sends the rest.
+    bob.get_by_role("button", name="Remove “Coffee”").click()
+    expect(bob.locator("#answers .answer-text")).to_have_text(["blue SKY"])
+    expect(cloud_word(presenter, "#stage-cloud", "Coffee")).to_have_count(0)
+    bob.fill("#words-input", "Tea")
+    bob.click("#words-send")
+    expect(cloud_word(presenter, "#stage-cloud", "Tea")).to_have_attribute("data-count", "1")
+
+    # The presenter hides an answer: asked first, then it is gone everywhere.
+    cloud_word(presenter, "#stage-cloud", "Tea").click()
+    expect(presenter.locator("#confirm-title")).to_have_text("Hide this answer?")
+    presenter.click("#confirm-cancel")
+    expect(cloud_word(presenter, "#stage-cloud", "Tea")).to_have_count(1)
+    cloud_word(presenter, "#stage-cloud", "Blue sky").click()
+    expect(presenter.locator("#confirm-ok")).to_have_text("Hide answer")
+    presenter.click("#confirm-ok")
+    expect(cloud_word(presenter, "#stage-cloud", "Blue sky")).to_have_count(0)
+    expect(cloud_word(ann, "#cloud", "Blue sky")).to_have_count(0)
+    expect(cloud_word(ann, "#cloud", "Tea")).to_have_attribute("data-count", "1")
+    assert hub.poll(poll.id).counts == {"Tea": 1}
+    # Hidden for good: a new voter giving it again does not bring it back.
+    hub.vote(poll.id, "blue sky", voter="carol")
+    hub.vote(poll.id, "tea", voter="dave")
+    expect(cloud_word(presenter, "#stage-cloud", "Tea")).to_have_attribute("data-count", "2")
+    expect(cloud_word(presenter, "#stage-cloud", "Blue sky")).to_have_count(0)
+
+
+# Results visibility -----------------------------------------------------------------------
+
+
+def test_hidden_results_appear_when_the_presenter_reveals_them(hub: Hub, pages: Pages) -> None:
+    poll = hub.create_poll("Secret ballot?", ["Yes", "No"], results="hidden")
+    hub.vote(poll.id, "no", voter="a")
+    hub.vote(poll.id, "no", voter="b")
+    page = pages.participant(viewport=PHONE)
+    expect(page.locator("#results-note")).to_have_text("The presenter will reveal the results")
+    option(page, "yes").click()
+    expect(page.locator("#your-vote")).to_have_text("Your vote: Yes")
+    # No counts anywhere on the page.
+    expect(page.locator("#options .option-figures").first).to_be_hidden()
+    expect(page.locator("#total")).to_be_hidden()
+    assert page.evaluate("document.body.innerText").count("%") == 0
+    shot(page, "participant-phone-hidden")
+
+    presenter = pages.presenter()
+    expect(presenter.locator("#audience-text")).to_have_text("Hidden from participants")
+    expect(presenter.locator("#chart-body")).to_have_class(re.compile(r"\bis-veiled\b"))
+    expect(poll_item(presenter, poll.id).locator(".badge-unseen")).to_have_text("Hidden")
+    expect(presenter.locator('#bars [data-option="no"] .bar-count')).to_have_text("2 votes")  # the presenter has them
+    shot(presenter, "presenter-desktop-hidden")
+    presenter.click("#audience-peek")  # this screen only
+    expect(presenter.locator("#chart-body")).not_to_have_class(re.compile(r"\bis-veiled\b"))
+    expect(page.locator("#results-note")).to_be_visible()
+
+    presenter.click("#audience-reveal")
+    expect(count(page, "no")).to_have_text("2 votes", timeout=2000)
+    expect(count(page, "no")).to_be_visible()
+    expect(page.locator("#results-note")).to_be_hidden()
+    expect(page.locator("#total")).to_have_text("3 votes in total")
+    expect(presenter.locator("#audience-text")).to_have_text("Revealed: participants see the results")
+    hub.vote(poll.id, "yes", voter="c")  # revealed results stay live
+    expect(count(page, "yes")).to_have_text("2 votes", timeout=2000)
+    shot(page, "participant-phone-revealed")
+
+    presenter.click("#audience-hide")  # and away again
+    expect(page.locator("#results-note")).to_have_text("The presenter will reveal the results", timeout=2000)
+    expect(page.locator("#total")).to_be_hidden()
+    expect(page.locator("#options .option-figures").first).to_be_hidden()
+    assert hub.poll(poll.id).revealed is False
+
+
+def test_results_after_vote_and_after_close(hub: Hub, pages: Pages) -> None:
+    poll = hub.create_poll("Guess first?", ["Red", "Blue"], results="after_vote")
+    hub.vote(poll.id, "blue", voter="a")
+    page = pages.participant()
+    expect(page.locator("#results-note")).to_have_text("Results appear after you vote")
+    expect(page.locator("#total")).to_be_hidden()
+    option(page, "red").click()
+    expect(count(page, "blue")).to_have_text("1 vote")
+    expect(count(page, "red")).to_have_text("1 vote")
+    expect(page.locator("#results-note")).to_be_hidden()
+    page.reload()  # still visible: this voter voted
+    expect(count(page, "blue")).to_have_text("1 vote")
+    expect(page.locator("#results-note")).to_be_hidden()
+
+    later = hub.create_poll("Wait for it?", ["Now", "Later"], results="after_close")
+    hub.set_current(later.id)
+    expect(page.locator("#results-note")).to_have_text("Results appear when voting closes")
+    option(page, "later").click()
+    expect(page.locator("#your-vote")).to_have_text("Your vote: Later")
+    expect(page.locator("#total")).to_be_hidden()
+    presenter = pages.presenter()
+    expect(presenter.locator("#audience-text")).to_have_text("Hidden from participants until voting closes")
+    poll_item(presenter, later.id).get_by_role("button", name="Close voting").click()
+    expect(count(page, "later")).to_have_text("1 vote", timeout=2000)
+    expect(page.locator("#results-note")).to_be_hidden()
+    expect(page.locator("#closed")).to_be_visible()
+
+    # The presenter changes who sees the results: a poll message takes the counts away.
+    item = poll_item(presenter, later.id)
+    item.locator("summary").click()
+    item.get_by_label("Results").select_option("hidden")
+    expect(page.locator("#results-note")).to_have_text("The presenter will reveal the results", timeout=2000)
+    expect(page.locator("#total")).to_be_hidden()
+    assert hub.poll(later.id).settings.results == "hidden"
+
+
+# Countdown -------------------------------------------------------------------------------------
+
+
+def test_countdown_closes_the_poll_by_itself(hub: Hub, pages: Pages) -> None:
+    poll = hub.create_poll("Quick: cats or dogs?", ["Cats", "Dogs"])
+    page = pages.participant(viewport=PHONE)
+    presenter = pages.presenter()
+    item = poll_item(presenter, poll.id)
+    expect(page.locator("#countdown")).to_be_hidden()
+
+    # A one-click countdown, then stopped: the poll stays open.
+    item.get_by_role("button", name="Open for 60 seconds").click()
+    expect(presenter.locator("#stage-countdown-text")).to_have_text(re.compile(r"^(1:00|0:59|0:58)$"))
+    expect(page.locator("#countdown-text")).to_have_text(re.compile(r"^(1:00|0:59|0:58) left$"))
+    shot(page, "participant-phone-countdown")
+    shot(presenter, "presenter-desktop-countdown")
+    item.get_by_role("button", name="Stop countdown").click()
+    expect(page.locator("#countdown")).to_be_hidden()
+    expect(presenter.locator("#stage-countdown")).to_be_hidden()
+    assert hub.poll(poll.id).open and hub.poll(poll.id).closes_in is None
+
+    # A custom one of two seconds closes the poll by itself.
+    item.get_by_role("button", name="Custom…").click()
+    item.get_by_label("Seconds to stay open").fill("2")
+    item.get_by_role("button", name="Start").click()
+    expect(page.locator("#countdown-text")).to_have_text(re.compile(r"^0:0[0-2] left$|^Closing…$"))
+    expect(item.locator(".timer-clock")).to_be_visible()
+    option(page, "dogs").click()
+    expect(page.locator("#your-vote")).to_have_text("Your vote: Dogs")
+    expect(page.locator("#closed")).to_be_visible(timeout=WAIT)  # the server closed it, within the deadline
+    expect(page.locator("#countdown")).to_be_hidden()
+    expect(option(page, "cats")).to_be_disabled()
+    expect(presenter.locator("#chart-state")).to_have_text("Voting closed")
+    expect(presenter.locator("#stage-countdown")).to_be_hidden()
+    expect(item.get_by_role("button", name="Open voting")).to_be_visible()
+    assert hub.poll(poll.id).open is False
+    assert hub.results(poll.id) == {"cats": 0, "dogs": 1}
+
+
+# Poll order, next and previous ------------------------------------------------------------------
+
+
+def test_next_and_previous_with_the_keyboard_and_the_poll_order(hub: Hub, pages: Pages) -> None:
+    first = hub.create_poll("First?", ["A", "B"])
+    second = hub.create_poll("Second?", kind="scale")
+    third = hub.create_poll("Third?", kind="words")
+    participant = pages.participant()
+    presenter = pages.presenter()
+    expect(presenter.locator("#poll-position")).to_have_text("1 / 3")
+    expect(presenter.locator("#prev-poll")).to_be_disabled()
+
+    presenter.locator("#chart-question").click()  # focus on the page, not in a field
+    presenter.keyboard.press("ArrowRight")
+    expect(participant.locator("#question")).to_have_text("Second?")
+    expect(presenter.locator("#poll-position")).to_have_text("2 / 3")
+    presenter.keyboard.press("PageDown")
+    expect(participant.locator("#question")).to_have_text("Third?")
+    expect(presenter.locator("#next-poll")).to_be_disabled()
+    presenter.keyboard.press("ArrowLeft")
+    expect(participant.locator("#question")).to_have_text("Second?")
+    presenter.keyboard.press("PageUp")
+    expect(participant.locator("#question")).to_have_text("First?")
+    presenter.keyboard.press(" ")
+    expect(presenter.locator("#chart-question")).to_have_text("Second?")
+    assert hub.current == second.id
+
+    # Typing in a field moves nothing: the keys go to the field.
+    presenter.click("#new-question")
+    presenter.keyboard.type("Why not ")
+    presenter.keyboard.press("ArrowRight")
+    presenter.keyboard.press("PageDown")
+    expect(presenter.locator("#new-question")).to_have_value("Why not ")
+    presenter.locator("#chart-question").click()
+    presenter.keyboard.press("ArrowRight")  # one step from where it was, so the typing sent none
+    expect(presenter.locator("#chart-question")).to_have_text("Third?")
+    expect(participant.locator("#question")).to_have_text("Third?")
+    presenter.get_by_role("button", name="Previous").click()
+    expect(participant.locator("#question")).to_have_text("Second?")
+
+    # Moving polls in the list changes the order for everyone.
+    poll_item(presenter, third.id).get_by_role("button", name="Move up").click()
+    wait_until(lambda: poll_order(hub) == [first.id, third.id, second.id])
+    expect(presenter.locator("#poll-list > li")).to_have_count(3)
+    assert presenter.eval_on_selector_all("#poll-list > li", "items => items.map(i => i.dataset.poll)") == [first.id, third.id, second.id]
+    expect(presenter.locator("#poll-position")).to_have_text("3 / 3")
+    poll_item(presenter, first.id).get_by_role("button", name="Move down").click()
+    wait_until(lambda: poll_order(hub) == [third.id, first.id, second.id])
+    hub.order_polls([second.id, first.id, third.id])  # and the server's order message moves them
+    expect(presenter.locator("#poll-position")).to_have_text("1 / 3")
+    wait_until(lambda: presenter.eval_on_selector_all("#poll-list > li", "items => items.map(i => i.dataset.poll)") == [second.id, first.id, third.id])
+    presenter.keyboard.press("ArrowRight")
+    expect(participant.locator("#question")).to_have_text("First?")
+    shot(presenter, "presenter-desktop-order")
+
+
+# Locked votes ----------------------------------------------------------------------------------
+
+
+def test_locked_poll_keeps_the_first_vote(hub: Hub, pages: Pages) -> None:
+    poll = hub.create_poll("Final answer?", ["Yes", "No"], changes="locked")
+    page = pages.participant(viewport=PHONE)
+    # A second tab of the same browser: the same voter, which does not know of the vote yet.
+    other = page.context.new_page()
+    other.set_default_timeout(WAIT)
+    other.goto(pages.origin + "/")
+    expect(other.locator("#status")).to_have_text("Connected")
+    expect(page.locator("#poll-locked")).to_have_text("One vote, no changes")
+    expect(page.locator("#hint")).to_have_text("Tap an option to vote. You cannot change it after that.")
+
+    option(page, "yes").click()
+    expect(page.locator("#your-vote")).to_have_text("Your final vote: Yes")
+    expect(page.locator("#hint")).to_have_text("Your vote is in and final: this question allows no changes.")
+    expect(option(page, "no")).to_be_disabled()
+    expect(option(page, "yes")).to_be_disabled()
+    expect(option(page, "yes")).to_have_attribute("aria-pressed", "true")
+    shot(page, "participant-phone-locked")
+
+    option(other, "no").click()  # the server says no, in plain words
+    expect(other.locator("#vote-error")).to_have_text("Your vote is final: this question does not allow changes.")
+    assert hub.results(poll.id) == {"yes": 1, "no": 0}
+    other.reload()
+    expect(other.locator("#your-vote")).to_have_text("Your final vote: Yes")
+    expect(option(other, "no")).to_be_disabled()
+
+    # A locked word cloud gathers the answers on the page, then takes them in one vote.
+    words = hub.create_poll("Three words?", kind="words", changes="locked")
+    hub.set_current(words.id)
+    expect(page.locator("#words-send")).to_have_text("Add")
+    for answer in ("calm", "bright", "late"):
+        page.fill("#words-input", answer)
+        page.click("#words-send")
+    expect(page.locator("#answers .answer-text")).to_have_text(["calm", "bright", "late"])
+    expect(page.locator("#answers-title")).to_have_text("Your answers (not sent yet)")
+    assert hub.poll(words.id).voters == 0
+    page.get_by_role("button", name="Remove “late”").click()
+    page.click("#answers-submit")
+    expect(page.locator("#answers-title")).to_have_text("Your final answers")
+    expect(page.locator("#words-input")).to_be_disabled()
+    expect(page.locator("#answers .answer-remove")).to_have_count(0)
+    assert hub.poll(words.id).counts == {"calm": 1, "bright": 1}
+
+    # The presenter unlocks the first poll: the participant may change the vote again.
+    hub.set_current(poll.id)
+    presenter = pages.presenter()
+    item = poll_item(presenter, poll.id)
+    expect(item.locator(".badge-locked")).to_be_visible()
+    item.locator("summary").click()
+    item.get_by_label("Votes").select_option("allowed")
+    expect(page.locator("#poll-locked")).to_be_hidden(timeout=2000)
+    option(page, "no").click()
+    expect(page.locator("#your-vote")).to_have_text("Your vote: No")
+    assert hub.results(poll.id) == {"yes": 0, "no": 1}
+    no_horizontal_scroll(presenter, DESKTOP["width"])
