@@ -51,6 +51,11 @@ def poll_order(hub: Hub) -> list[str]:
     return [poll.id for poll in hub.polls()]
 
 
+def list_order(page: Page) -> list[str]:
+    """The poll ids in the presenter's list, top to bottom."""
+    return page.eval_on_selector_all("#poll-list > li", "items => items.map(item => item.dataset.poll)")
+
+
 # Multiple choice -----------------------------------------------------------------------
 
 
@@ -135,6 +140,9 @@ def test_scale_vote(hub: Hub, pages: Pages) -> None:
     expect(scale_column(presenter, "#stage-scale", 5).locator(".scale-count")).to_have_text("2")
     expect(presenter.locator("#chart-total")).to_have_text("4")
     shot(presenter, "presenter-desktop-scale")
+    presenter.click("#fullscreen")
+    shot(presenter, "presenter-desktop-projector-scale")
+    presenter.click("#fullscreen")
 
     # Twenty-one values still fit a phone.
     wide = hub.create_poll("From -10 to 10?", kind="scale", scale=(-10, 10))
@@ -198,6 +206,10 @@ def test_word_cloud_answers_appear_and_can_be_hidden(hub: Hub, pages: Pages) -> 
     shot(ann, "participant-phone-words")
     no_horizontal_scroll(ann, PHONE["width"])
     shot(presenter, "presenter-desktop-words")
+    presenter.click("#fullscreen")
+    expect(presenter.locator(".sidebar")).to_be_hidden()
+    shot(presenter, "presenter-desktop-projector-words")
+    presenter.click("#fullscreen")
 
     # Bob swaps an answer: removing one sends the rest.
     bob.get_by_role("button", name="Remove “Coffee”").click()
@@ -388,14 +400,13 @@ def test_next_and_previous_with_the_keyboard_and_the_poll_order(hub: Hub, pages:
     # Moving polls in the list changes the order for everyone.
     poll_item(presenter, third.id).get_by_role("button", name="Move up").click()
     wait_until(lambda: poll_order(hub) == [first.id, third.id, second.id])
-    expect(presenter.locator("#poll-list > li")).to_have_count(3)
-    assert presenter.eval_on_selector_all("#poll-list > li", "items => items.map(i => i.dataset.poll)") == [first.id, third.id, second.id]
+    wait_until(lambda: list_order(presenter) == [first.id, third.id, second.id])
     expect(presenter.locator("#poll-position")).to_have_text("3 / 3")
     poll_item(presenter, first.id).get_by_role("button", name="Move down").click()
     wait_until(lambda: poll_order(hub) == [third.id, first.id, second.id])
     hub.order_polls([second.id, first.id, third.id])  # and the server's order message moves them
     expect(presenter.locator("#poll-position")).to_have_text("1 / 3")
-    wait_until(lambda: presenter.eval_on_selector_all("#poll-list > li", "items => items.map(i => i.dataset.poll)") == [second.id, first.id, third.id])
+    wait_until(lambda: list_order(presenter) == [second.id, first.id, third.id])
     presenter.keyboard.press("ArrowRight")
     expect(participant.locator("#question")).to_have_text("First?")
     shot(presenter, "presenter-desktop-order")

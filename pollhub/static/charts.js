@@ -21,6 +21,8 @@
   var CLOUD_SPREAD = 2.2; // spiral radius growth per radian
   var CLOUD_WIDE = 1.7; // the spiral is this much wider than tall: clouds fill a landscape screen
   var CLOUD_MAX_STEPS = 6000; // a word that finds no place within this many steps is left out
+  var CLOUD_MIN_WIDTH = 640; // the cloud's smallest extent in its own units, so that a few words ...
+  var CLOUD_MIN_HEIGHT = 240; // ... are not blown up to fill the screen
   var COLOURS = 8; // --c0 .. --c7
 
   // Scale chart --------------------------------------------------------------------------
@@ -176,7 +178,11 @@
       maxY = Math.max(maxY, word.y + word.h);
     });
     var pad = 8;
-    this.svg.setAttribute("viewBox", [minX - pad, minY - pad, maxX - minX + 2 * pad, maxY - minY + 2 * pad].map(function (n) { return n.toFixed(1); }).join(" "));
+    var width = Math.max(CLOUD_MIN_WIDTH, maxX - minX + 2 * pad);
+    var height = Math.max(CLOUD_MIN_HEIGHT, maxY - minY + 2 * pad);
+    var left = (minX + maxX - width) / 2;
+    var top = (minY + maxY - height) / 2;
+    this.svg.setAttribute("viewBox", [left, top, width, height].map(function (n) { return n.toFixed(1); }).join(" "));
     if (!this.onPick) {
       this.svg.setAttribute("aria-label", "Word cloud: " + words.map(function (w) { return w.text + " " + P.formatCount(w.count); }).join(", "));
     } else {
