@@ -447,9 +447,9 @@ def test_presenter_downloads_csv_and_json(hub: Hub, pages: Pages) -> None:
     rows = list(csv.reader(io.StringIO(pathlib.Path(info.value.path()).read_text("utf-8"))))
     assert info.value.suggested_filename.endswith(".csv")
     assert rows == [
-        ["poll", "question", "kind", "open", "option", "label", "votes"],
-        [poll.id, 'Say "cheese", please', "single", "true", "brie-soft", "Brie, soft", "1"],
-        [poll.id, 'Say "cheese", please', "single", "true", "gouda", "Gouda", "2"],
+        ["poll", "question", "kind", "open", "option", "label", "votes", "voters"],
+        [poll.id, 'Say "cheese", please', "single", "true", "brie-soft", "Brie, soft", "1", "3"],
+        [poll.id, 'Say "cheese", please', "single", "true", "gouda", "Gouda", "2", "3"],
     ]
 
     with presenter.expect_download() as info:

@@ -7,6 +7,9 @@ Screenshots of the new views go to the same folder.
 
 from __future__ import annotations
 
+import csv
+import io
+import pathlib
 import re
 
 from pollhub import Hub
@@ -135,6 +138,10 @@ def test_scale_vote(hub: Hub, pages: Pages) -> None:
     shot(page, "participant-phone-scale")
     no_horizontal_scroll(page, PHONE["width"])
 
+    dark = pages.participant(viewport=PHONE, color_scheme="dark")
+    expect(dark.locator("#scale-chart .scale-mean")).to_have_text("Average 3.5")
+    shot(dark, "participant-phone-scale-dark")
+
     presenter = pages.presenter()
     expect(presenter.locator("#stage-scale .scale-mean")).to_have_text("Average 3.5")
     expect(scale_column(presenter, "#stage-scale", 5).locator(".scale-count")).to_have_text("2")
@@ -206,6 +213,10 @@ def test_word_cloud_answers_appear_and_can_be_hidden(hub: Hub, pages: Pages) -> 
     shot(ann, "participant-phone-words")
     no_horizontal_scroll(ann, PHONE["width"])
     shot(presenter, "presenter-desktop-words")
+    dark = pages.presenter(viewport=PHONE, color_scheme="dark")
+    expect(cloud_word(dark, "#stage-cloud", "Coffee")).to_have_count(1)
+    shot(dark, "presenter-phone-words-dark")
+    no_horizontal_scroll(dark, PHONE["width"])
     presenter.click("#fullscreen")
     expect(presenter.locator(".sidebar")).to_be_hidden()
     shot(presenter, "presenter-desktop-projector-words")
@@ -236,6 +247,17 @@ def test_word_cloud_answers_appear_and_can_be_hidden(hub: Hub, pages: Pages) -> 
     hub.vote(poll.id, "tea", voter="dave")
     expect(cloud_word(presenter, "#stage-cloud", "Tea")).to_have_attribute("data-count", "2")
     expect(cloud_word(presenter, "#stage-cloud", "Blue sky")).to_have_count(0)
+
+    # The download has the answers; one a spreadsheet would run as a formula is quoted.
+    hub.vote(poll.id, "=1+2", voter="eve")
+    expect(cloud_word(presenter, "#stage-cloud", "=1+2")).to_have_count(1)
+    with presenter.expect_download() as info:
+        presenter.click("#download-csv")
+    rows = list(csv.reader(io.StringIO(pathlib.Path(info.value.path()).read_text("utf-8"))))
+    assert rows[1:] == [
+        [poll.id, "One word for today?", "words", "true", "Tea", "Tea", "2", "5"],
+        [poll.id, "One word for today?", "words", "true", "'=1+2", "'=1+2", "1", "5"],
+    ]
 
 
 # Results visibility -----------------------------------------------------------------------

@@ -1115,19 +1115,19 @@
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
-  /* One row per option (a scale's values, a word cloud's answers). */
+  /* One row per option (a scale's values, a word cloud's answers), in the columns of "pollhub export". */
   function toCsv(polls) {
-    var rows = [["poll", "question", "kind", "open", "option", "label", "votes"]];
+    var rows = [["poll", "question", "kind", "open", "option", "label", "votes", "voters"]];
     polls.forEach(function (poll) {
       var head = [poll.id, poll.question, poll.kind, poll.open ? "true" : "false"];
       if (poll.options.length) {
         poll.options.forEach(function (option) {
-          rows.push(head.concat([option.id, option.label, poll.counts[option.id] || 0]));
+          rows.push(head.concat([option.id, option.label, poll.counts[option.id] || 0, poll.voters]));
         });
       } else {
         var keys = poll.kind === "scale" ? P.scaleValues(poll).map(String) : P.rankedCounts(poll).map(function (e) { return e[0]; });
         keys.forEach(function (key) {
-          rows.push(head.concat([key, key, poll.counts[key] || 0]));
+          rows.push(head.concat([key, key, poll.counts[key] || 0, poll.voters]));
         });
       }
     });
