@@ -459,6 +459,7 @@
       var max = maxChoices(poll);
       return max >= poll.options.length ? "Choose any" : max === 1 ? "Choose one" : "Choose up to " + P.formatCount(max);
     }
+    if (poll.kind === "counter" && poll.changes === "locked") return "Tap once";
     return KIND_TEXT[poll.kind] || "Vote";
   }
 
@@ -509,9 +510,9 @@
     else if (poll.kind === "scale") renderScale(poll, connected, final, visible);
     else if (poll.kind === "words") renderWords(poll, connected, final, visible);
 
-    var error = state.errors[poll.id];
+    var error = state.errors[poll.id] || "";
     view.voteError.hidden = !error;
-    view.voteError.textContent = error || "";
+    if (view.voteError.textContent !== error) view.voteError.textContent = error; // an alert: set only when it changes
     var note = P.resultsNote(poll);
     view.resultsNote.hidden = !note;
     view.resultsNoteText.textContent = note;

@@ -508,9 +508,10 @@
       parts.up.disabled = !connected || at === 0;
       parts.down.disabled = !connected || at === ids.length - 1;
       parts.timerButtons.forEach(function (b) { b.disabled = !connected; });
-      parts.results.value = poll.results || "always";
+      // A select whose change is on its way keeps the new value until the server answers.
+      if (!parts.results.dataset.sending) parts.results.value = poll.results || "always";
       parts.results.disabled = !connected;
-      parts.changes.value = poll.changes || "allowed";
+      if (!parts.changes.dataset.sending) parts.changes.value = poll.changes || "allowed";
       parts.changes.disabled = !connected;
       // Keep the DOM order the same as the polls' order without moving nodes needlessly.
       var expected = previous ? previous.nextElementSibling : view.pollList.firstElementChild;
@@ -774,7 +775,11 @@
     if (!poll) return;
     var message = { type: "update_poll", poll: poll.id };
     message[select.dataset.setting] = select.value;
-    command(message, "Could not change the setting").then(function () { scheduleRender(); }); // a refusal puts the select back
+    select.dataset.sending = "1";
+    command(message, "Could not change the setting").then(function () {
+      delete select.dataset.sending;
+      scheduleRender(); // shows the server's setting (the old one after a refusal)
+    });
   });
 
   /* Takes revealed results away from participants again: setting the results mode (even to the same) un-reveals. */
