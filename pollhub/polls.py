@@ -146,6 +146,7 @@ class Poll:
     mean: Optional[float] = None
     revealed: bool = False
     closes_in: Optional[float] = None
+    resets: int = 0
     visible: bool = True
 
     @property
@@ -176,6 +177,7 @@ class Poll:
             mean=data.get("mean"),
             revealed=data.get("revealed", False),
             closes_in=data.get("closes_in"),
+            resets=data.get("resets", 0),
             visible=data.get("visible", "counts" in data),
         )
 
@@ -316,7 +318,8 @@ class PollState:
             options.append(Option(unique_slug(label, (o.id for o in options)), label))
         self._set_options(options)
         self.ballots: Dict[str, Ballot] = {}
-        self.reset()
+        self.resets = 0  # how many times the votes were forgotten: a page can tell its vote is gone
+        self._clear()
 
     @classmethod
     def restore(
@@ -331,6 +334,7 @@ class PollState:
         revealed: bool = False,
         closes_at: Optional[float] = None,
         hidden: Iterable[str] = (),
+        resets: int = 0,
     ) -> "PollState":
         """A poll as it was saved: options as ``(id, label, count)``, ballots as ``{voter: ballot}``.
 
@@ -339,10 +343,10 @@ class PollState:
         saved ones.
         """
         poll = cls(poll_id, question, [], settings)
-        poll.open, poll.revealed, poll.closes_at = is_open, revealed, closes_at
+        poll.open, poll.revealed, poll.closes_at, poll.resets = is_open, revealed, closes_at, resets
         poll.hidden = set(hidden)
         poll._set_options([Option(option_id, label) for option_id, label, _ in options])
-        poll.reset()
+        poll._clear()
         if poll.kind == COUNTER:
             poll.counts = {option_id: count for option_id, _, count in options}
             poll.total = sum(poll.counts.values())
@@ -489,7 +493,11 @@ class PollState:
         self.total -= len(ballot)
 
     def reset(self) -> None:
-        """Forget every vote (hidden answers stay hidden)."""
+        """Forget every vote (hidden answers stay hidden) and count the reset."""
+        self._clear()
+        self.resets += 1
+
+    def _clear(self) -> None:
         if self.kind in OPTION_KINDS:
             self.counts: Dict[str, int] = {o.id: 0 for o in self.options}
         elif self.kind == SCALE:
@@ -564,6 +572,7 @@ class PollState:
         data.update(self.settings.to_json())
         data["revealed"] = self.revealed
         data["closes_in"] = self.closes_in()
+        data["resets"] = self.resets
         data["visible"] = visible
         if visible:
             data.update(self.results())
@@ -583,6 +592,7 @@ class PollState:
             results.get("mean"),
             self.revealed,
             self.closes_in(),
+            self.resets,
         )
 
 

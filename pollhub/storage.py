@@ -55,13 +55,14 @@ CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
 
 # Version 2: poll kinds and presenter control. A poll's settings (kind-specific
 # fields, results visibility, vote changes) as JSON, whether its results were
-# revealed, its countdown; each voter's whole ballot (its items joined by
-# newlines: option ids, a scale value or answers, none of which can hold a
-# newline) for every kind; the answers a presenter hid.
+# revealed, its countdown, how often it was reset; each voter's whole ballot
+# (its items joined by newlines: option ids, a scale value or answers, none of
+# which can hold a newline) for every kind; the answers a presenter hid.
 SCHEMA_V2 = """
 ALTER TABLE polls ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE polls ADD COLUMN revealed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE polls ADD COLUMN closes_at REAL;
+ALTER TABLE polls ADD COLUMN resets INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE choices RENAME TO ballots;
 ALTER TABLE ballots RENAME COLUMN option_id TO ballot;
 CREATE TABLE hidden_answers (
@@ -234,9 +235,10 @@ class Store:
                 revealed=bool(revealed),
                 closes_at=closes_at,
                 hidden=hidden.get(poll_id, ()),
+                resets=resets,
             )
-            for poll_id, question, kind, settings, is_open, revealed, closes_at in db.execute(
-                "SELECT id, question, kind, settings, open, revealed, closes_at FROM polls ORDER BY position"
+            for poll_id, question, kind, settings, is_open, revealed, closes_at, resets in db.execute(
+                "SELECT id, question, kind, settings, open, revealed, closes_at, resets FROM polls ORDER BY position"
             )
         ]
         row = db.execute("SELECT value FROM state WHERE key = 'current'").fetchone()
@@ -313,6 +315,7 @@ def _hide(db: sqlite3.Connection, poll_id: str, answer_key: str) -> None:
 def _reset(db: sqlite3.Connection, poll_id: str) -> None:
     db.execute("DELETE FROM ballots WHERE poll_id = ?", (poll_id,))
     db.execute("UPDATE options SET count = 0 WHERE poll_id = ?", (poll_id,))
+    db.execute("UPDATE polls SET resets = resets + 1 WHERE id = ?", (poll_id,))
 
 
 def _delete(db: sqlite3.Connection, poll_id: str) -> None:

@@ -302,6 +302,9 @@ def test_hidden_results_appear_when_the_presenter_reveals_them(hub: Hub, pages: 
     expect(page.locator("#total")).to_be_hidden()
     expect(page.locator("#options .option-figures").first).to_be_hidden()
     assert hub.poll(poll.id).revealed is False
+    hub.reset_poll(poll.id)  # no count shows it, yet the page must forget the vote
+    expect(page.locator("#your-vote")).not_to_have_text("Your vote: Yes", timeout=2000)
+    expect(option(page, "yes")).not_to_have_class(re.compile(r"\bis-chosen\b"))
 
 
 def test_results_after_vote_and_after_close(hub: Hub, pages: Pages) -> None:

@@ -297,6 +297,8 @@ def test_every_new_field_survives_a_restart(tmp_path: Path) -> None:
         hub.reveal_poll(cloud.id)
         hub.open_poll(rating.id, close_after=3600)
         hub.order_polls([cloud.id, toppings.id, rating.id])
+        hub.reset_poll(rating.id)
+        hub.vote(rating.id, 1, voter="bob")
         before = {p.id: p for p in hub.polls()}
     with Hub(db=db) as hub:
         after = {p.id: p for p in hub.polls()}
@@ -306,6 +308,7 @@ def test_every_new_field_survives_a_restart(tmp_path: Path) -> None:
             assert after[poll_id].counts == poll.counts
             assert (after[poll_id].total, after[poll_id].voters, after[poll_id].mean) == (poll.total, poll.voters, poll.mean)
         assert after[cloud.id].revealed and after[cloud.id].counts == {"Sunny": 2}
+        assert after[rating.id].resets == 1 and after[rating.id].voters == 1
         assert 3500 < after[rating.id].closes_in <= 3600
         with pytest.raises(VoteLocked):  # ann's ballot came back too
             hub.vote(toppings.id, ["olives"], voter="ann")

@@ -199,6 +199,7 @@ def test_reset_forgets_every_vote() -> None:
     assert poll.ballots == {}
     assert poll.vote("ann", "pizza") == (("pizza",), True)
     assert poll.total == 1
+    assert poll.resets == 1  # so that a page that sees no counts can tell its vote is gone
 
 
 def test_to_json() -> None:
@@ -215,6 +216,7 @@ def test_to_json() -> None:
         "changes": "allowed",
         "revealed": False,
         "closes_in": None,
+        "resets": 0,
         "visible": True,
         "counts": {"pizza": 1, "ice-cream": 0},
         "total": 1,

@@ -109,7 +109,7 @@
         break;
       case "poll":
         var fresh = message.poll;
-        if (wasReset(fresh)) forget(fresh.id); // a reset forgets every choice
+        if (wasReset(fresh, before)) forget(fresh.id); // a reset forgets every choice
         if (fresh.id === state.current && before && before.open !== fresh.open) {
           announce(fresh.open ? "Voting is open again." : "Voting is closed.");
           delete state.errors[fresh.id];
@@ -128,13 +128,12 @@
     return typeof counts.voters === "number" ? counts.voters === 0 : counts.total === 0;
   }
 
-  /* Whether a poll message says this voter's vote is gone: no voters at all,
-     or (counts held back) an after_vote poll still open, which the server
-     only holds back from voters without a vote. A reset of a poll whose
-     counts are hidden for another reason cannot be told from the message. */
-  function wasReset(poll) {
-    if (P.isVisible(poll)) return noVoters(poll);
-    return poll.open && poll.results === "after_vote";
+  /* Whether a poll message says this voter's vote is gone: the poll's reset
+     count moved on (it says so even when the counts are held back), or it has
+     no voters at all. */
+  function wasReset(poll, before) {
+    if (before && typeof poll.resets === "number" && poll.resets !== before.resets) return true;
+    return P.isVisible(poll) && noVoters(poll);
   }
 
   function forget(pollId) {
