@@ -440,7 +440,6 @@ class Hub:
 
         Raises ``UnknownPoll`` or ``BadMessage``.
         """
-        check_update(self.poll(poll_id).settings, results, changes)
         self._request(UpdatePoll(poll_id, results, changes))
 
     def reveal_poll(self, poll_id: str) -> None:

@@ -138,6 +138,8 @@ def test_locked_votes_through_the_hub(hub: Hub) -> None:
     assert hub.vote(poll.id, "a", voter="ann") == "a"  # the same again is fine
     with pytest.raises(VoteLocked, match="first vote stands"):
         hub.vote(poll.id, "b", voter="ann")
+    with pytest.raises(BadMessage, match="changes must be one of"):
+        hub.update_poll(poll.id, changes="sometimes")
     hub.update_poll(poll.id, changes="allowed")
     assert hub.vote(poll.id, "b", voter="ann") == "b"
     assert hub.results(poll.id) == {"a": 0, "b": 1}
