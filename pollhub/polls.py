@@ -363,6 +363,7 @@ class PollState:
 
     def _set_options(self, options: Sequence[Option]) -> None:
         self.options: Tuple[Option, ...] = tuple(options)
+        self._ids = frozenset(option.id for option in self.options)
         self._by_key: Dict[str, str] = {}
         for option in self.options:
             self._by_key[option.id.casefold()] = option.id
@@ -371,7 +372,7 @@ class PollState:
 
     def find_option(self, key: str) -> Optional[str]:
         """The id of the option whose id is ``key``, or whose id or label is ``key`` ignoring case."""
-        if key in self._by_key.values():
+        if key in self._ids:
             return key
         return self._by_key.get(key.strip().casefold())
 
