@@ -45,6 +45,7 @@ from . import protocol
 from .errors import BadMessage, Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
 from .metrics import Counter, Gauge, Histogram, Registry
 from .polls import (
+    AFTER_VOTE,
     ALLOWED,
     ALWAYS,
     SINGLE,
@@ -818,10 +819,13 @@ class Hub:
         if poll is not None and poll.results_public:
             self._send(clients, message, broken)
             return
+        # Not public: presenters see it, and for after_vote polls, whoever voted.
+        voted = poll.ballots if poll is not None and poll.settings.results == AFTER_VOTE else {}
+        admins = self._admins
         seers: List[Client] = []
         others: List[Client] = []
         for client in clients:
-            (seers if self._sees(client, poll) else others).append(client)
+            (seers if client in admins or client.voter in voted else others).append(client)
         self._send(seers, message, broken)
         if audience.redacted is not None:
             self._send(others, audience.redacted, broken)
