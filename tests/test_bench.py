@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import List
 
 import pytest
@@ -15,6 +20,8 @@ from pollhub.bench import Bench
 
 from .conftest import TIMEOUT
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 @pytest.mark.parametrize("direct_writes", [True, False], ids=["direct", "write-threads-only"])
 def test_flood_is_exact_and_totals_never_go_backwards(direct_writes: bool) -> None:
@@ -23,6 +30,29 @@ def test_flood_is_exact_and_totals_never_go_backwards(direct_writes: bool) -> No
         report = Bench(server.url, clients=50, voters=3, votes=400, duration=TIMEOUT).run()
         assert hub.results() == {"a": 1200, "b": 0}
     assert report["votes_acked"] == report["votes_sent"] == 1200
+    assert report["lost"] == report["duplicated"] == report["went_backwards"] == 0
+    assert report["behind"] == report["dropped"] == 0
+
+
+def test_naive_baseline_is_exact() -> None:
+    """The benchmarks' naive design (benchmarks/naive_pollhub.py) counts every vote, in order, for everyone."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # this checkout's pollhub, whatever is installed
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "benchmarks" / "naive_pollhub.py"), str(port)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        match = re.search(r"listening on (\S+)", proc.stdout.readline())
+        assert match, "the naive server did not start"
+        report = Bench(match.group(1), clients=30, voters=2, votes=300, duration=TIMEOUT).run()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(TIMEOUT)
+    assert proc.returncode == 0
+    assert report["votes_acked"] == report["votes_sent"] == 600
     assert report["lost"] == report["duplicated"] == report["went_backwards"] == 0
     assert report["behind"] == report["dropped"] == 0
 
