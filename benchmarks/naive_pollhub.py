@@ -54,6 +54,7 @@ class NaiveConnection(Connection):
     def setup(self):
         super().setup()
         self._queue = PlainQueue(self.limits.send_queue_size)
+        self.offer = self._queue.offer
 
     def _write_loop(self):
         get, sendall = self._queue.get, self.sock.sendall  # a blocking socket: sendall blocks

@@ -81,6 +81,16 @@ def rss(pid: int) -> Optional[int]:
     return int(match.group(1)) * 1024 if match else None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """One server process, pinned to the server CPU."""
 
@@ -97,8 +107,11 @@ class Server:
             self.stop()
             raise RuntimeError(f"{name} did not start: {line!r}")
         self.url = match.group(1)
+        self.cpu_marks: list[float | None] = []
 
     def memory(self) -> Optional[int]:
+        """Resident memory; ``Bench`` asks before and after connecting, so the CPU time is noted too."""
+        self.cpu_marks.append(cpu_seconds(self.proc.pid))
         return rss(self.proc.pid)
 
     def stop(self) -> None:
@@ -115,11 +128,17 @@ def measure(name: str, **options: Any) -> Dict[str, Any]:
     """Run one scenario against a fresh server."""
     server = Server(name)
     try:
-        return Bench(server.url, memory=server.memory, **options).run()
+        report = Bench(server.url, memory=server.memory, **options).run()
     except (OSError, RuntimeError, TimeoutError) as exc:
         return {"error": str(exc)}
     finally:
         server.stop()
+    marks = server.cpu_marks
+    if len(marks) >= 2 and None not in marks[:2] and report.get("connected"):
+        # The server's CPU time from the first connection to the last welcome: on
+        # a shared machine, steadier than the rate.
+        report["connect_cpu_us"] = round((marks[1] - marks[0]) / report["connected"] * 1e6, 1)  # type: ignore[operator]
+    return report
 
 
 def scenarios(quick: bool) -> Dict[str, Callable[[str], Dict[str, Any]]]:
@@ -197,6 +216,7 @@ def main() -> int:
         ("connections", "connect_per_second", "connections/s (2000, 64 at a time)"),
         ("connections", "refused", "connections refused"),
         ("connections", "memory_per_connection_bytes", "memory per connection, bytes"),
+        ("connections", "connect_cpu_us", "server CPU per connection, us"),
         ("fan-out-stalled", "latency_p99", "fan-out p99 ms, one stalled"),
         ("throughput-stalled", "votes_per_second", "votes/s, 1000 + one stalled"),
     ]

@@ -57,6 +57,17 @@ def test_naive_baseline_is_exact() -> None:
     assert report["behind"] == report["dropped"] == 0
 
 
+def test_send_cost_benchmark_runs() -> None:
+    """benchmarks/send_cost.py (the per-client cost of a broadcast) runs; its figures are not checked."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "send_cost.py"), "--clients", "20", "--rounds", "2"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Participant.send" in result.stdout
+
+
 def test_bench_command_against_its_own_server() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pollhub", "bench", "--self", "--clients", "30", "--rate", "40", "--duration", "1", "--json"],
