@@ -154,6 +154,11 @@ def scenarios(quick: bool) -> Dict[str, Callable[[str], Dict[str, Any]]]:
     }
 
 
+def each(reports: list[dict[str, Any]], key: str) -> list[float]:
+    """A figure of each run of one scenario, in order (failed runs left out)."""
+    return [v for v in (figure([r], key) for r in reports) if v is not None]
+
+
 def figure(reports: List[Dict[str, Any]], key: str) -> Optional[float]:
     """The median of a figure over the repeated runs of one scenario."""
     values = []
@@ -176,7 +181,13 @@ def main() -> int:
         "--repeat", type=int, help="runs of each scenario, servers taking turns; medians are shown (default: 3 of fan-out, 1 of the rest)"
     )
     parser.add_argument("--scenarios", help="comma-separated scenario names, scale included (default: all)")
+    parser.add_argument("--table", metavar="FILE", help="run nothing: print the table of a --json file")
     args = parser.parse_args()
+    if args.table:
+        results = json.loads(Path(args.table).read_text())
+        present = {name for by_name in results.values() for name in by_name}
+        print_table(results, [n for n in SERVERS if n in present])
+        return 0
     raise_file_limit()
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {LOAD_CPU})
@@ -207,7 +218,14 @@ def main() -> int:
         print("... scale: pollhub, 10,000 connections", file=sys.stderr, flush=True)
         clients = 2000 if args.quick else 10000
         results["scale"] = {"pollhub": [measure("pollhub", clients=clients, voters=1, rate=10, duration=10)]}
+    print_table(results, names)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
 
+
+def print_table(results: dict[str, dict[str, list[dict[str, Any]]]], names: list[str]) -> None:
+    """The figures side by side (medians of the runs), each run's, correctness, and the scale run."""
     rows = [
         ("fan-out", "latency_p50", "fan-out p50 ms"),
         ("fan-out", "latency_p99", "fan-out p99 ms"),
@@ -225,7 +243,7 @@ def main() -> int:
     for scenario, key, label in rows:
         if scenario not in results:
             continue
-        cells = [figure(results[scenario][n], key) for n in names]
+        cells = [figure(results[scenario].get(n, []), key) for n in names]
         base = cells[0]
         line = label.ljust(width)
         for i, value in enumerate(cells):
@@ -236,6 +254,12 @@ def main() -> int:
         print(line)
     print("\n(x): pollhub's figure divided by the baseline's: above 1 pollhub is higher (better for votes/s and")
     print("connections/s, worse for latency and memory).")
+    spread = [(label, scenario, key) for scenario, key, label in rows if scenario in results and key in ("latency_p99", "votes_per_second", "connect_per_second")]
+    if any(len(reports) > 1 for by_name in results.values() for reports in by_name.values()):
+        print("\nEvery run (the table shows their medians):")
+        for label, scenario, key in spread:
+            runs = "; ".join(f"{name} " + ", ".join(f"{v:g}" for v in each(results[scenario].get(name, []), key)) for name in names)
+            print(f"  {label}: {runs}")
     correctness = {
         f"{scenario} / {name} / run {i + 1}": {k: r.get(k) for k in ("lost", "duplicated", "went_backwards", "behind", "dropped", "error") if r.get(k)}
         for scenario, by_name in results.items()
@@ -253,9 +277,6 @@ def main() -> int:
                 f"scale: {report['connected']} connections held, {report['refused']} refused, fan-out p99 "
                 f"{report['latency_ms']['p99']} ms at 10 votes/s, {report.get('memory_per_connection_bytes')} bytes per connection"
             )
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
 
 
 if __name__ == "__main__":
