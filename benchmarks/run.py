@@ -2,23 +2,32 @@
 
 Each server runs in its own process pinned to CPU 0; the load generator
 (pollhub's own ``bench`` engine, one thread on epoll) runs here, pinned to CPU 1.
-Scenarios, as in the performance issue:
+Both import the pollhub of this checkout, whatever pollhub is installed.
 
-* fan-out: 1,000 idle participants, one voter at 50 votes/s for 10 s: latency
-  from a vote to each participant seeing it;
-* throughput: 4 voters x 5,000 votes as fast as the server takes them, with
-  1,000 and with 100 participants (at most 20 s each: slow servers are cut off
-  and measured on what they managed);
-* connections: 2,000 participants connecting 64 at a time; server memory per
-  connection (its resident memory before and after);
-* stalled: the fan-out and the 1,000-participant throughput runs again, with one
-  participant that never reads;
-* scale (pollhub only): 10,000 participants, 10 votes/s for 10 s.
+Servers (``--only``): ``pollhub``; ``naive``, pollhub's required design
+written naively (``naive_pollhub.py``: the same hub, every frame through a
+plain queue to a write thread per client); ``websocket-server`` and
+``websockets``, a broadcast per vote from a few lines on each library.
 
-Fan-out runs are repeated (``--repeat``, servers taking turns) and their
-medians shown, since this machine is shared and noisy.
+Scenarios (``--scenarios``), as in the performance issue:
 
-Run: python benchmarks/run.py [--quick] [--only pollhub,websocket-server,...] [--scenarios ...] [--json FILE]
+* ``fan-out``: 1,000 idle participants, one voter at 50 votes/s for 10 s:
+  latency from a vote to each participant seeing it;
+* ``throughput-1000``, ``throughput-100``: 4 voters x 5,000 votes as fast as
+  the server takes them, with 1,000 and with 100 participants (sending stops
+  after 20 s; a server still behind 10 s after the last vote sent is measured
+  on the votes it acknowledged by then);
+* ``connections``: 2,000 participants connecting 64 at a time; server memory
+  per connection (its resident memory before and after);
+* ``fan-out-stalled``, ``throughput-stalled``: the fan-out and the
+  1,000-participant throughput runs again, with one participant that never reads;
+* ``scale`` (pollhub only): 10,000 participants, 10 votes/s for 10 s.
+
+Each scenario runs ``--repeat`` times (default: 3 for fan-out, 1 for the
+rest), servers taking turns so that a noisy moment hits all of them, and the
+table shows medians, since this machine is shared and noisy.
+
+Run: python benchmarks/run.py [--quick] [--only pollhub,naive,...] [--scenarios fan-out,...] [--repeat N] [--json FILE]
 Needs ``pip install .[bench]`` for the ``websockets`` baseline (skipped without it).
 """
 
@@ -36,17 +45,23 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Measure the checkout this script lives in, not whatever pollhub is installed
+# (an editable install may point at another worktree): here and in the servers.
+sys.path.insert(0, str(ROOT))
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
 from pollhub.bench import Bench
 from pollhub.cli import raise_file_limit
 
-HERE = Path(__file__).resolve().parent
 POLLHUB = [sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "{port}", "--memory", "--question", "Bench",
            "--option", "a", "--option", "b", "--kind", "counter", "--max-vote-rate", "0", "--log-level", "error"]  # fmt: skip
 SERVERS: Dict[str, List[str]] = {
     "pollhub": POLLHUB,
-    "pollhub, no direct writes": [sys.executable, str(HERE / "naive_pollhub.py"), "{port}"],
+    "naive": [sys.executable, str(HERE / "naive_pollhub.py"), "{port}"],
     "websocket-server": [sys.executable, str(HERE / "baseline_websocket_server.py"), "{port}"],
-    "websockets (asyncio)": [sys.executable, str(HERE / "baseline_websockets.py"), "{port}"],
+    "websockets": [sys.executable, str(HERE / "baseline_websockets.py"), "{port}"],
 }
 SERVER_CPU, LOAD_CPU = 0, 1
 
@@ -66,6 +81,16 @@ def rss(pid: int) -> Optional[int]:
     return int(match.group(1)) * 1024 if match else None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """One server process, pinned to the server CPU."""
 
@@ -74,7 +99,7 @@ class Server:
         self.port = free_port()
         command = [part.replace("{port}", str(self.port)) for part in SERVERS[name]]
         pin = (lambda: os.sched_setaffinity(0, {SERVER_CPU})) if hasattr(os, "sched_setaffinity") else None
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin)
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin, env=ENV)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         match = re.search(r"listening on (ws://\S+)", line)
@@ -82,8 +107,11 @@ class Server:
             self.stop()
             raise RuntimeError(f"{name} did not start: {line!r}")
         self.url = match.group(1)
+        self.cpu_marks: list[float | None] = []
 
     def memory(self) -> Optional[int]:
+        """Resident memory; ``Bench`` asks before and after connecting, so the CPU time is noted too."""
+        self.cpu_marks.append(cpu_seconds(self.proc.pid))
         return rss(self.proc.pid)
 
     def stop(self) -> None:
@@ -100,11 +128,17 @@ def measure(name: str, **options: Any) -> Dict[str, Any]:
     """Run one scenario against a fresh server."""
     server = Server(name)
     try:
-        return Bench(server.url, memory=server.memory, **options).run()
+        report = Bench(server.url, memory=server.memory, **options).run()
     except (OSError, RuntimeError, TimeoutError) as exc:
         return {"error": str(exc)}
     finally:
         server.stop()
+    marks = server.cpu_marks
+    if len(marks) >= 2 and None not in marks[:2] and report.get("connected"):
+        # The server's CPU time from the first connection to the last welcome: on
+        # a shared machine, steadier than the rate.
+        report["connect_cpu_us"] = round((marks[1] - marks[0]) / report["connected"] * 1e6, 1)  # type: ignore[operator]
+    return report
 
 
 def scenarios(quick: bool) -> Dict[str, Callable[[str], Dict[str, Any]]]:
@@ -112,12 +146,17 @@ def scenarios(quick: bool) -> Dict[str, Callable[[str], Dict[str, Any]]]:
     subscribers = int(1000 * scale)
     return {
         "fan-out": lambda n: measure(n, clients=subscribers, voters=1, rate=50, duration=10 * scale),
-        "throughput, 1000": lambda n: measure(n, clients=subscribers, voters=4, votes=int(5000 * scale), duration=20),
-        "throughput, 100": lambda n: measure(n, clients=100, voters=4, votes=int(5000 * scale), duration=20),
+        "throughput-1000": lambda n: measure(n, clients=subscribers, voters=4, votes=int(5000 * scale), duration=20),
+        "throughput-100": lambda n: measure(n, clients=100, voters=4, votes=int(5000 * scale), duration=20),
         "connections": lambda n: measure(n, clients=int(2000 * scale), voters=1, rate=1, duration=1),
-        "fan-out, stalled": lambda n: measure(n, clients=subscribers, voters=1, rate=50, duration=10 * scale, stalled=1),
-        "throughput, stalled": lambda n: measure(n, clients=subscribers, voters=4, votes=int(5000 * scale), duration=20, stalled=1),
+        "fan-out-stalled": lambda n: measure(n, clients=subscribers, voters=1, rate=50, duration=10 * scale, stalled=1),
+        "throughput-stalled": lambda n: measure(n, clients=subscribers, voters=4, votes=int(5000 * scale), duration=20, stalled=1),
     }
+
+
+def each(reports: list[dict[str, Any]], key: str) -> list[float]:
+    """A figure of each run of one scenario, in order (failed runs left out)."""
+    return [v for v in (figure([r], key) for r in reports) if v is not None]
 
 
 def figure(reports: List[Dict[str, Any]], key: str) -> Optional[float]:
@@ -138,25 +177,39 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated server names")
     parser.add_argument("--json", metavar="FILE", help="also write every report here")
     parser.add_argument("--no-scale", action="store_true", help="skip the 10,000-connection run")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each fan-out scenario; medians are shown (default: 3)")
-    parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
+    parser.add_argument(
+        "--repeat", type=int, help="runs of each scenario, servers taking turns; medians are shown (default: 3 of fan-out, 1 of the rest)"
+    )
+    parser.add_argument("--scenarios", help="comma-separated scenario names, scale included (default: all)")
+    parser.add_argument("--table", metavar="FILE", help="run nothing: print the table of a --json file")
     args = parser.parse_args()
+    if args.table:
+        results = json.loads(Path(args.table).read_text())
+        present = {name for by_name in results.values() for name in by_name}
+        print_table(results, [n for n in SERVERS if n in present])
+        return 0
     raise_file_limit()
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {LOAD_CPU})
     names = [n for n in SERVERS if not args.only or n in args.only.split(",")]
+    if args.only and set(args.only.split(",")) - set(SERVERS):
+        parser.error(f"--only: the servers are {', '.join(SERVERS)}")
     try:
         import websockets  # noqa: F401
     except ImportError:
-        names = [n for n in names if n != "websockets (asyncio)"]
+        names = [n for n in names if n != "websockets"]
         print("(websockets is not installed: its baseline is skipped; pip install .[bench])", file=sys.stderr)
 
     results: Dict[str, Dict[str, List[Dict[str, Any]]]] = {}
     chosen = scenarios(args.quick)
     if args.scenarios:
-        chosen = {k: v for k, v in chosen.items() if k in args.scenarios.split(",")}
+        wanted = args.scenarios.split(",")
+        if set(wanted) - set(chosen) - {"scale"}:
+            parser.error(f"--scenarios: the scenarios are {', '.join(chosen)}, scale")
+        chosen = {k: v for k, v in chosen.items() if k in wanted}
+        args.no_scale = args.no_scale or "scale" not in wanted
     for scenario, run in chosen.items():
-        repeats = args.repeat if scenario.startswith("fan-out") else 1
+        repeats = args.repeat or (3 if scenario.startswith("fan-out") else 1)
         for attempt in range(repeats):  # servers take turns, so a noisy moment hits all of them
             for name in names:
                 print(f"... {scenario}: {name} ({attempt + 1}/{repeats})", file=sys.stderr, flush=True)
@@ -165,24 +218,32 @@ def main() -> int:
         print("... scale: pollhub, 10,000 connections", file=sys.stderr, flush=True)
         clients = 2000 if args.quick else 10000
         results["scale"] = {"pollhub": [measure("pollhub", clients=clients, voters=1, rate=10, duration=10)]}
+    print_table(results, names)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
 
+
+def print_table(results: dict[str, dict[str, list[dict[str, Any]]]], names: list[str]) -> None:
+    """The figures side by side (medians of the runs), each run's, correctness, and the scale run."""
     rows = [
         ("fan-out", "latency_p50", "fan-out p50 ms"),
         ("fan-out", "latency_p99", "fan-out p99 ms"),
-        ("throughput, 1000", "votes_per_second", "votes/s, 1000 participants"),
-        ("throughput, 100", "votes_per_second", "votes/s, 100 participants"),
+        ("throughput-1000", "votes_per_second", "votes/s, 1000 participants"),
+        ("throughput-100", "votes_per_second", "votes/s, 100 participants"),
         ("connections", "connect_per_second", "connections/s (2000, 64 at a time)"),
         ("connections", "refused", "connections refused"),
         ("connections", "memory_per_connection_bytes", "memory per connection, bytes"),
-        ("fan-out, stalled", "latency_p99", "fan-out p99 ms, one stalled"),
-        ("throughput, stalled", "votes_per_second", "votes/s, 1000 + one stalled"),
+        ("connections", "connect_cpu_us", "server CPU per connection, us"),
+        ("fan-out-stalled", "latency_p99", "fan-out p99 ms, one stalled"),
+        ("throughput-stalled", "votes_per_second", "votes/s, 1000 + one stalled"),
     ]
     width = 36
     print("\n" + "".ljust(width) + "".join(n[:22].rjust(24) for n in names))
     for scenario, key, label in rows:
         if scenario not in results:
             continue
-        cells = [figure(results[scenario][n], key) for n in names]
+        cells = [figure(results[scenario].get(n, []), key) for n in names]
         base = cells[0]
         line = label.ljust(width)
         for i, value in enumerate(cells):
@@ -193,6 +254,12 @@ def main() -> int:
         print(line)
     print("\n(x): pollhub's figure divided by the baseline's: above 1 pollhub is higher (better for votes/s and")
     print("connections/s, worse for latency and memory).")
+    spread = [(label, scenario, key) for scenario, key, label in rows if scenario in results and key in ("latency_p99", "votes_per_second", "connect_per_second")]
+    if any(len(reports) > 1 for by_name in results.values() for reports in by_name.values()):
+        print("\nEvery run (the table shows their medians):")
+        for label, scenario, key in spread:
+            runs = "; ".join(f"{name} " + ", ".join(f"{v:g}" for v in each(results[scenario].get(name, []), key)) for name in names)
+            print(f"  {label}: {runs}")
     correctness = {
         f"{scenario} / {name} / run {i + 1}": {k: r.get(k) for k in ("lost", "duplicated", "went_backwards", "behind", "dropped", "error") if r.get(k)}
         for scenario, by_name in results.items()
@@ -210,9 +277,6 @@ def main() -> int:
                 f"scale: {report['connected']} connections held, {report['refused']} refused, fan-out p99 "
                 f"{report['latency_ms']['p99']} ms at 10 votes/s, {report.get('memory_per_connection_bytes')} bytes per connection"
             )
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -192,6 +192,19 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         self.busy = False  # the write thread holds a frame it has not finished writing
         self.closed = False  # the sentinel is queued: nothing more is accepted
         self.direct: Optional[socket.socket] = None  # set when the socket takes non-blocking sends (MSG_DONTWAIT)
+        # What offer() checks first, kept up to date under the mutex: a direct
+        # write is allowed now (a socket for it, nothing queued, the write
+        # thread idle, not ended). One flag, so a broadcast's common case reads
+        # one attribute per client instead of four.
+        self.ready = False
+        self._send: Any = None  # the direct socket's send
+
+    def write_directly(self, sock: socket.socket) -> None:
+        """Let :meth:`offer` write to ``sock`` itself (it must take ``MSG_DONTWAIT``)."""
+        with self.mutex:
+            self.direct = sock
+            self._send = sock.send
+            self.ready = not self.busy and not self.queue and not self.closed
 
     def offer(self, frame: bytes, key: Any = None, seal: Any = None, last: bool = False) -> bool:
         """Write ``frame`` now or queue it; ``last`` ends the queue after it.
@@ -199,20 +212,22 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         Returns False if the queue was already ended. Raises ``queue.Full``,
         or the ``OSError`` of a failed direct write.
         """
-        with self.mutex:
-            if self.closed:
-                return False
-            if self.direct is not None and not self.busy and not self.queue:
+        mutex = self.mutex
+        mutex.acquire()  # not "with": acquire() and release() cost less, and this runs for every client
+        try:
+            if self.ready:
                 try:
-                    sent = self.direct.send(frame, _DONTWAIT)
+                    sent = self._send(frame, _DONTWAIT)
                 except BlockingIOError:
                     sent = 0
-                if sent < len(frame):  # the rest of a frame must go next: never replaced
-                    frame, key, seal = frame[sent:], None, None
-                elif not last:
-                    return True
-                else:
+                if sent == len(frame):
+                    if not last:
+                        return True
                     frame = b""
+                else:  # the rest of a frame must go next: never replaced
+                    frame, key, seal = frame[sent:], None, None
+            elif self.closed:
+                return False
             if frame:
                 if 0 < self.maxsize <= self._qsize():
                     raise queue.Full
@@ -222,6 +237,8 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
                 self.closed = True
             self.not_empty.notify()
             return True
+        finally:
+            mutex.release()
 
     def end(self) -> None:
         """Queue the write thread's sentinel (even past ``maxsize``); accept nothing more."""
@@ -235,8 +252,10 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         """The write thread has written the frame it took."""
         with self.mutex:
             self.busy = False
+            self.ready = self.direct is not None and not self.queue and not self.closed
 
     def _put(self, item: Tuple[Optional[bytes], Any, Any]) -> None:
+        self.ready = False
         frame, key, seal = item
         if seal is not None:
             self._waiting.pop(seal, None)
@@ -257,6 +276,7 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         if cell[1] is not None and self._waiting.get(cell[1]) is cell:
             del self._waiting[cell[1]]
         self.busy = True
+        self.ready = False
         return cell[0]
 
 
@@ -265,11 +285,14 @@ class Connection(websocket_server.WebSocketHandler):
 
     ``socketserver`` constructs it in the new read thread and the constructor
     runs the whole connection (:meth:`setup`, :meth:`handle`, :meth:`finish`).
-    :meth:`send_frame`, :meth:`send_text`, :meth:`close` and :meth:`abort`
-    are thread-safe; nothing else is meant to be called from outside.
+    :meth:`send_frame`, :attr:`offer`, :meth:`send_text`, :meth:`close` and
+    :meth:`abort` are thread-safe; nothing else is meant to be called from outside.
     """
 
     server: "ConnectionServer"
+
+    #: What :attr:`offer` raises: the client stopped reading, or its socket failed.
+    SEND_ERRORS = (queue.Full, OSError)
 
     # websocket-server: the package's setup() makes buffered rfile/wfile and its
     # handle() loops on blocking readline()/read(); pollhub reads with recv()
@@ -284,6 +307,10 @@ class Connection(websocket_server.WebSocketHandler):
         self.upgraded = False
         self.secure = self.server.ssl_context is not None
         self._queue = SendQueue(self.limits.send_queue_size)
+        #: ``send_frame`` without its error handling (:meth:`SendQueue.offer`), for
+        #: the hub's loop over every client: it raises one of ``SEND_ERRORS``, to
+        #: be passed to :meth:`send_failed`.
+        self.offer = self._queue.offer
         self._close_deadline: Optional[float] = None
         self._aborted = False
         self._ping_sent: Optional[float] = None
@@ -338,7 +365,7 @@ class Connection(websocket_server.WebSocketHandler):
             # is applied by _write_all itself.
             self.sock.settimeout(None)
             if self.server.direct_writes:
-                self._queue.direct = self.sock
+                self._queue.write_directly(self.sock)
         else:  # TLS (whose send takes no flags) or no MSG_DONTWAIT: sendall under a timeout
             self.sock.settimeout(self.limits.write_timeout)
 
@@ -367,15 +394,19 @@ class Connection(websocket_server.WebSocketHandler):
         broken. A client whose queue is full is too slow to keep up and is dropped.
         """
         try:
-            return self._queue.offer(frame, key, seal, last)
-        except queue.Full:
+            return self.offer(frame, key, seal, last)
+        except self.SEND_ERRORS as exc:
+            self.send_failed(exc)
+            return False
+
+    def send_failed(self, exc: Exception) -> None:
+        """Drop the client after ``offer`` raised one of ``SEND_ERRORS``."""
+        if isinstance(exc, queue.Full):
             logger.warning("%s: dropped: %d messages waiting, the client stopped reading", self.address, self._queue.qsize())
             self.server.dropped_stalled.inc()
-        except OSError as exc:
-            if not self._aborted:
-                logger.info("%s: dropped: write failed: %s", self.address, exc)
+        elif not self._aborted:
+            logger.info("%s: dropped: write failed: %s", self.address, exc)
         self.abort()
-        return False
 
     def send_text(self, text: str) -> bool:  # type: ignore[override]
         """Queue a text message."""

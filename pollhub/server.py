@@ -89,16 +89,23 @@ class TokenBucket:
 class Participant(Client):
     """One WebSocket connection as the hub sees it."""
 
-    __slots__ = ("conn", "voter", "admin", "bucket")
+    __slots__ = ("conn", "voter", "admin", "bucket", "_offer")
 
     def __init__(self, conn: Connection, max_vote_rate: float) -> None:
         self.conn = conn
         self.voter = f"conn:{conn.id}"  # until a hello names the voter
         self.admin = False
         self.bucket = TokenBucket(max_vote_rate)
+        self._offer = conn.offer
 
     def send(self, message: Message) -> None:
-        self.conn.send_frame(message.frame, message.key, message.seal)
+        # The hub calls this for every client of every broadcast, so it goes
+        # straight to the connection's SendQueue.offer (what send_frame does,
+        # one call and two lookups fewer), with send_frame's error handling.
+        try:
+            self._offer(message.frame, message.key, message.seal)
+        except Connection.SEND_ERRORS as exc:
+            self.conn.send_failed(exc)
 
 
 class PollServer(ConnectionServer):

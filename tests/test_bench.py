@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import List
 
 import pytest
@@ -14,6 +19,8 @@ from pollhub import COUNTER, Hub, PollClient, PollServer
 from pollhub.bench import Bench
 
 from .conftest import TIMEOUT
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("direct_writes", [True, False], ids=["direct", "write-threads-only"])
@@ -25,6 +32,40 @@ def test_flood_is_exact_and_totals_never_go_backwards(direct_writes: bool) -> No
     assert report["votes_acked"] == report["votes_sent"] == 1200
     assert report["lost"] == report["duplicated"] == report["went_backwards"] == 0
     assert report["behind"] == report["dropped"] == 0
+
+
+def test_naive_baseline_is_exact() -> None:
+    """The benchmarks' naive design (benchmarks/naive_pollhub.py) counts every vote, in order, for everyone."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # this checkout's pollhub, whatever is installed
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "benchmarks" / "naive_pollhub.py"), str(port)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        match = re.search(r"listening on (\S+)", proc.stdout.readline())
+        assert match, "the naive server did not start"
+        report = Bench(match.group(1), clients=30, voters=2, votes=300, duration=TIMEOUT).run()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(TIMEOUT)
+    assert proc.returncode == 0
+    assert report["votes_acked"] == report["votes_sent"] == 600
+    assert report["lost"] == report["duplicated"] == report["went_backwards"] == 0
+    assert report["behind"] == report["dropped"] == 0
+
+
+def test_send_cost_benchmark_runs() -> None:
+    """benchmarks/send_cost.py (the per-client cost of a broadcast) runs; its figures are not checked."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "send_cost.py"), "--clients", "20", "--rounds", "2"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Participant.send" in result.stdout
 
 
 def test_bench_command_against_its_own_server() -> None:

@@ -60,6 +60,63 @@ def test_full_queue_refuses() -> None:
         q.put_nowait((b"c", None, None))
 
 
+def read_all(sock: socket.socket) -> bytes:
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 20, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+@pytest.mark.skipif(not hasattr(socket, "MSG_DONTWAIT"), reason="direct writes need MSG_DONTWAIT")
+def test_direct_writes_hand_over_to_the_queue_and_back() -> None:
+    """Frames go straight to the socket until it would block, then wait in the queue (in order,
+    stale results replaced) until the write thread has written them, then go straight again."""
+    ours, theirs = socket.socketpair()
+    offered: list = []  # what the peer must receive, in order
+    received: list = []
+    with ours, theirs:
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        q = SendQueue(100000)
+        q.write_directly(ours)
+        assert q.ready
+        n = 0
+        while q.qsize() == 0:  # written directly, until the socket would block
+            frame = b"direct %d;" % n
+            n += 1
+            assert q.offer(frame)
+            offered.append(frame)
+        assert n > 1 and not q.ready
+        assert q.queue[0][1] is None  # the rest of a frame the socket took only part of: never replaced
+        assert q.offer(b"results 1;", key="results:p")
+        assert q.offer(b"voted;")
+        assert q.offer(b"results 2;", key="results:p")  # takes the place of results 1
+        assert q.superseded == 1
+        offered += [b"results 2;", b"voted;"]
+        while q.qsize():  # the write thread's part: take a frame, write all of it, say so
+            frame = q.get_nowait()
+            assert not q.ready, "no direct write while the write thread holds a frame"
+            view = memoryview(frame)
+            while view:
+                received.append(read_all(theirs))
+                try:
+                    view = view[ours.send(view, socket.MSG_DONTWAIT) :]
+                except BlockingIOError:
+                    pass
+            q.done()
+        assert q.ready
+        assert q.offer(b"direct again;")
+        assert q.qsize() == 0
+        offered.append(b"direct again;")
+        received.append(read_all(theirs))
+    assert b"".join(received) == b"".join(offered)
+
+
 def test_stalled_client_is_dropped_and_others_keep_up() -> None:
     """A client that stops reading fills its socket, then its write times out and it is dropped.
 
