@@ -62,7 +62,7 @@ def main() -> int:
         participants = [conn.participant for conn in conns]  # type: ignore[attr-defined]
         queues = [conn._queue for conn in conns]
         socks = [conn.sock for conn in conns]
-        message = Message(results("bench", {"a": 123456, "b": 654321}, 777777, 1), key=results_key("bench"))
+        message = Message(results("bench", {"counts": {"a": 123456, "b": 654321}, "total": 777777, "voters": 4}, 1), key=results_key("bench"))
         frame, key, seal = message.frame, message.key, message.seal
 
         def bare() -> None:
