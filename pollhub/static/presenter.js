@@ -552,6 +552,18 @@
   var ICON_UP = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M7.4 15.4 6 14l6-6 6 6-1.4 1.4-4.6-4.6z"/></svg>';
   var ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M7.4 8.6 6 10l6 6 6-6-1.4-1.4-4.6 4.6z"/></svg>';
 
+  /* A button that moves its poll `by` places in the order (-1 up, 1 down). */
+  function moveButton(by, label, icon) {
+    var button = P.el("button", "btn btn-small btn-icon");
+    button.type = "button";
+    button.dataset.action = "move";
+    button.dataset.by = String(by);
+    button.setAttribute("aria-label", label);
+    button.title = label + " in the order";
+    button.innerHTML = icon;
+    return button;
+  }
+
   function buildItem(id) {
     var item = P.el("li", "poll-item");
     item.dataset.poll = id;
@@ -565,20 +577,8 @@
     var seeBadge = P.el("span", "badge badge-small");
     badges.append(onScreen, openBadge, kindBadge, lockedBadge, seeBadge);
     var moves = P.el("div", "poll-item-move");
-    var up = P.el("button", "btn btn-small btn-icon");
-    up.type = "button";
-    up.dataset.action = "move";
-    up.dataset.by = "-1";
-    up.setAttribute("aria-label", "Move up");
-    up.title = "Move up in the order";
-    up.innerHTML = ICON_UP;
-    var down = P.el("button", "btn btn-small btn-icon");
-    down.type = "button";
-    down.dataset.action = "move";
-    down.dataset.by = "1";
-    down.setAttribute("aria-label", "Move down");
-    down.title = "Move down in the order";
-    down.innerHTML = ICON_DOWN;
+    var up = moveButton(-1, "Move up", ICON_UP);
+    var down = moveButton(1, "Move down", ICON_DOWN);
     moves.append(up, down);
     top.append(badges, moves);
     var question = P.el("h3", "poll-item-question");
