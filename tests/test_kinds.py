@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sqlite3
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from pollhub import (
 )
 from pollhub.hub import Client
 from pollhub.protocol import Hello, Message, Vote
+from pollhub.storage import SCHEMA_V1, SCHEMA_VERSION
 
 from .conftest import TIMEOUT, wait_until
 from .processes import Process
@@ -565,3 +567,31 @@ def test_export_carries_every_kind(tmp_path: Path) -> None:
     assert polls["rate"]["mean"] == 2.5 and polls["rate"]["min"] == 1 and polls["rate"]["max"] == 3
     assert polls["words"]["counts"] == {"Calm": 2} and polls["words"]["voters"] == 2
     assert polls["toppings"]["max_choices"] == 2
+
+
+def test_a_version_1_database_is_upgraded_with_every_vote(tmp_path: Path) -> None:
+    """A file written before poll kinds existed opens at schema 2 with its polls, choices and counts."""
+    db = tmp_path / "v1.db"
+    with sqlite3.connect(str(db)) as old:
+        old.executescript(SCHEMA_V1)
+        old.execute("INSERT INTO polls VALUES ('lunch', 1, 'Lunch?', 'single', 1, 2)")
+        old.execute("INSERT INTO polls VALUES ('claps', 2, 'Claps', 'counter', 0, 5)")
+        old.executemany(
+            "INSERT INTO options VALUES (?, ?, ?, ?, ?)",
+            [("lunch", 0, "pizza", "Pizza", 1), ("lunch", 1, "salad", "Salad", 1),
+             ("claps", 0, "clap", "Clap", 5), ("claps", 1, "boo", "Boo", 0)],
+        )  # fmt: skip
+        old.executemany("INSERT INTO choices VALUES (?, ?, ?)", [("lunch", "ann", "pizza"), ("lunch", "bob", "salad")])
+        old.execute("INSERT INTO state VALUES ('current', 'lunch')")
+        old.execute("PRAGMA user_version = 1")
+    old.close()
+    with Hub(db=db) as hub:
+        lunch, claps = hub.polls()
+        assert (lunch.counts, lunch.voters, lunch.settings.results) == ({"pizza": 1, "salad": 1}, 2, "always")
+        assert (claps.counts, claps.total, claps.open) == ({"clap": 5, "boo": 0}, 5, False)
+        assert hub.current == "lunch"
+        assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's v1 choice moves, no second vote
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
+    with sqlite3.connect(str(db)) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    check.close()
