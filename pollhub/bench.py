@@ -11,7 +11,13 @@ Linux), with just enough WebSocket framing: it reads frame headers, and of each
 ``results`` message only its ``total``, without decoding the JSON.
 
 Latency: the k-th vote sent is counted once a participant's total for the
-bench poll reaches ``base + k``. At a steady rate each results message carries
+bench poll reaches ``base + k``. Its end is when the bytes arrived at that
+participant's socket, as the kernel stamps them (``SO_TIMESTAMPNS``, Linux),
+not when this one thread got round to reading them: with thousands of
+participants, a real hall reads them all at once, and the load generator's own
+pass over every socket would otherwise be counted as the server's latency. Both
+are reported (``latency_ms``, arrival; ``seen_latency_ms``, read here); where
+the kernel gives no stamps they are the same. At a steady rate each results message carries
 one new vote and the figure is exact; when the server folds many votes into
 one message (``--votes``), each of them is charged the latency of the oldest,
 an upper bound.
@@ -48,6 +54,10 @@ RECV_SIZE = 65536
 SETTLE_TIMEOUT = 10.0  # seconds to wait for the last results after the last vote
 MASK = b"\x9f\x3c\x5a\x71"  # one masking key for every frame: the server must not care
 _TOTAL = re.compile(rb'"total":(\d+)')
+# Arrival stamps for every segment received (Linux; 35 on its common ports, and
+# a socket that refuses it turns the stamps off): see _read.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+_TIMESPEC = struct.Struct("@ll")  # struct timespec: seconds, nanoseconds
 
 
 def mask_frame(opcode: int, payload: bytes) -> bytes:
@@ -76,6 +86,11 @@ class LatencyHistogram:
         counts[index] = counts.get(index, 0) + weight
         self.n += weight
         self.max = max(self.max, seconds)
+
+    def summary(self) -> Dict[str, Optional[float]]:
+        """p50, p90, p99 and max, in milliseconds."""
+        figures = [self.percentile(p) for p in (50, 90, 99)] + [self.max if self.n else None]
+        return {name: round(v * 1000, 2) if v is not None else None for name, v in zip(("p50", "p90", "p99", "max"), figures)}
 
     def percentile(self, p: float) -> Optional[float]:
         if not self.n:
@@ -146,6 +161,9 @@ class Bench:
         self.sent_times: List[float] = []
         self.base = 0
         self.latency = LatencyHistogram()
+        self.seen_latency = LatencyHistogram()
+        self.stamped = SO_TIMESTAMPNS is not None  # the kernel's arrival times are used
+        self.clock = time.time if self.stamped else time.perf_counter  # the kernel stamps in time.time()'s clock
         self.refused = 0
         self.created_poll: Optional[str] = None
         self.poll_kind: Optional[str] = None
@@ -170,6 +188,11 @@ class Bench:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.stamped:
+                    try:  # the kernel notes when each segment arrives: see _read
+                        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                    except OSError:
+                        self.stamped = False
                 code = sock.connect_ex((self.host, self.port))
                 if code not in (0, errno.EINPROGRESS):
                     self.refused += 1
@@ -240,8 +263,16 @@ class Bench:
         peer.open = False
 
     def _read(self, peer: Peer) -> None:
+        arrived = 0.0
         try:
-            data = peer.sock.recv(RECV_SIZE)
+            if self.stamped:
+                data, ancdata, _, _ = peer.sock.recvmsg(RECV_SIZE, 64)
+                for level, kind, value in ancdata:
+                    if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET:
+                        seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                        arrived = seconds + nanoseconds * 1e-9
+            else:
+                data = peer.sock.recv(RECV_SIZE)
         except BlockingIOError:
             return
         except OSError:
@@ -261,9 +292,9 @@ class Bench:
                 return
             peer.open = True
             start = end + 4
-        peer.buffer = self._frames(peer, buf, start)
+        peer.buffer = self._frames(peer, buf, start, arrived)
 
-    def _frames(self, peer: Peer, buf: bytes, i: int) -> bytes:
+    def _frames(self, peer: Peer, buf: bytes, i: int, arrived: float = 0.0) -> bytes:
         """Handle every complete frame in ``buf`` from ``i``; return the incomplete rest."""
         n = len(buf)
         now = 0.0
@@ -285,11 +316,11 @@ class Bench:
             start = i + head
             if opcode == 0x1:
                 if not now:
-                    now = time.perf_counter()
+                    now = self.clock()
                 if buf.startswith(results, start):  # most messages: of these only the total matters
                     match = _TOTAL.search(buf, start, end)
                     if match:
-                        self._saw_total(peer, int(match.group(1)), now)
+                        self._saw_total(peer, int(match.group(1)), now, arrived or now)
                 else:
                     self._message(peer, buf, start, end)
             elif opcode == 0x9:
@@ -322,7 +353,7 @@ class Bench:
                 self.created_poll = self.poll = reply["poll"]
                 self.poll_kind = "counter"
 
-    def _saw_total(self, peer: Peer, total: int, now: float) -> None:
+    def _saw_total(self, peer: Peer, total: int, now: float, arrived: float) -> None:
         previous = peer.total
         if total > previous:
             peer.total = total
@@ -331,7 +362,8 @@ class Bench:
                 first = previous - self.base  # the oldest vote this message newly includes (0-based)
                 last = min(total - self.base, len(sent))
                 if last > first >= 0:
-                    self.latency.add(now - sent[first], last - first)
+                    self.latency.add(arrived - sent[first], last - first)
+                    self.seen_latency.add(now - sent[first], last - first)
         elif total < previous:
             peer.backwards += 1
 
@@ -411,15 +443,9 @@ class Bench:
             behind=sum(1 for p in subscribers if p.open and p.total < final),
             went_backwards=sum(p.backwards for p in subscribers),
             dropped=sum(1 for p in subscribers if not p.open),
-            latency_ms={
-                name: (round(value * 1000, 2) if value is not None else None)
-                for name, value in (
-                    ("p50", self.latency.percentile(50)),
-                    ("p90", self.latency.percentile(90)),
-                    ("p99", self.latency.percentile(99)),
-                    ("max", self.latency.max if self.latency.n else None),
-                )
-            },
+            latency_ms=self.latency.summary(),
+            seen_latency_ms=self.seen_latency.summary(),
+            latency_end="arrival" if self.stamped else "read",
         )
         if self.created_poll is not None:
             self._send(admin, mask_frame(0x1, json.dumps({"type": "delete_poll", "poll": self.created_poll}).encode()))
@@ -462,7 +488,7 @@ class Bench:
                     break
                 self._poll(min(due - now, 0.05))
             voter = voters[k % len(voters)]
-            self.sent_times.append(time.perf_counter())
+            self.sent_times.append(self.clock())
             self._send(voter, frame)
             self._show(k + 1, total)
         self._show(total, total, done=True)
@@ -481,7 +507,7 @@ class Bench:
                 if voter.wanted and not voter.out and voter.open:
                     n = min(chunk, voter.wanted)
                     voter.wanted -= n
-                    now = time.perf_counter()
+                    now = self.clock()
                     self.sent_times.extend([now] * n)
                     self._send(voter, frame * n)
                 elif not voter.open:
@@ -540,7 +566,8 @@ def format_report(report: Dict[str, Any]) -> str:
         f"{report['connect_per_second']} connections/s",
         f"votes             {report['votes_acked']} counted of {report['votes_sent']} sent, "
         f"{report['votes_rejected']} rejected, {report['votes_per_second']} votes/s",
-        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms",
+        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms"
+        + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else ""),
         f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['behind']} clients behind, "
         f"{report['went_backwards']} totals went backwards, {report['dropped']} clients dropped",
     ]

@@ -79,6 +79,10 @@ def test_bench_command_against_its_own_server() -> None:
     assert report["votes_acked"] == report["votes_sent"] == 40
     assert report["lost"] == report["duplicated"] == 0
     assert report["latency_ms"]["p99"] is not None
+    if sys.platform == "linux":  # latency ends at the kernel's arrival stamp, before the bench reads
+        assert report["latency_end"] == "arrival"
+    for p in ("p50", "p90", "p99", "max"):
+        assert report["seen_latency_ms"][p] >= report["latency_ms"][p]
     assert report["memory_per_connection_bytes"] > 0
 
 
