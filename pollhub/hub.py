@@ -298,6 +298,9 @@ class Hub:
         self._replies: List[Tuple[Client, Message]] = []
         self._changed: Dict[str, None] = {}  # polls whose results go out after this batch, in order
         self._changes = Changes()  # what this batch must commit
+        # Welcomes built since the state last changed, by which polls' results
+        # the newcomer may see: a burst of connections encodes one welcome.
+        self._welcomes: Dict[Tuple[bool, ...], Message] = {}
 
     # Lifecycle ---------------------------------------------------------------------
 
@@ -536,6 +539,7 @@ class Hub:
             if batch:
                 self.metrics.batch_size.observe(len(batch))
             self._flush()
+            self._welcomes.clear()  # they carry this batch's seq and countdowns
         self._fail_pending()
         if self._store is not None:
             self._store.close()
@@ -551,6 +555,8 @@ class Hub:
                 self._replies.append((event.client, Message(protocol.error(internal, event.command.ref))))
 
     def _apply(self, event: Event) -> None:
+        if not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
+            self._welcomes.clear()
         if isinstance(event, _Request):
             try:
                 reply = self._handle(event)
@@ -568,17 +574,24 @@ class Hub:
             if event.client.admin:
                 self._admins.add(event.client)
             self._presence_changed = True
-            sees = self._sees
-            polls = [p.to_json(sees(event.client, p)) for p in self._polls.values()]
-            welcome = protocol.welcome(self._current, polls)
-            welcome["seq"] = self._seq
-            self._outbox.append((event.client, Message(welcome)))
+            self._outbox.append((event.client, self._welcome(event.client)))
         elif isinstance(event, _Call):
             try:
                 event.caller.value = event.fn()
             except Exception as exc:
                 event.caller.error = exc
             event.caller.done.set()
+
+    def _welcome(self, client: Client) -> Message:
+        """The ``welcome`` for ``client``: every poll, with results where it may see them."""
+        sees = tuple(self._sees(client, poll) for poll in self._polls.values())
+        message = self._welcomes.get(sees)
+        if message is None:
+            polls = [poll.to_json(seen) for poll, seen in zip(self._polls.values(), sees)]
+            welcome = protocol.welcome(self._current, polls)
+            welcome["seq"] = self._seq
+            message = self._welcomes[sees] = Message(welcome)
+        return message
 
     def _handle(self, request: _Request) -> Dict[str, Any]:
         """Apply one command and return the reply for the client that sent it."""
@@ -707,6 +720,7 @@ class Hub:
         return max(0.0, min(self._deadlines.values()) - time.time())
 
     def _close_expired(self) -> None:
+        self._welcomes.clear()
         now = time.time()
         for poll_id, closes_at in list(self._deadlines.items()):
             if closes_at <= now:
