@@ -230,6 +230,55 @@ def test_broadcast_is_encoded_once(hub: Hub) -> None:
     assert len(results) == 3 and all(m is results[0] for m in results)
 
 
+def test_welcomes_of_one_batch_are_shared_only_while_they_would_be_equal(hub: Hub) -> None:
+    """Registrations in one batch share a welcome, unless a vote or the client's rights tell them apart."""
+    poll = hub.create_poll("Secret", ["A", "B"], kind=COUNTER, results="hidden")
+    voter = Recorder("voter")
+    hub.register(voter)
+    voter.next("welcome")
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(TIMEOUT)
+
+    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
+    holder.start()
+    assert entered.wait(TIMEOUT)  # everything below queues up and is applied in one batch
+    first, second, third = Recorder("p1"), Recorder("p2"), Recorder("p3")
+    before, after = Recorder("presenter1"), Recorder("presenter2")
+    before.admin = after.admin = True
+    for client in (first, before, second):
+        hub.register(client)
+    hub.submit(voter, Vote("a", poll.id))
+    for client in (third, after):
+        hub.register(client)
+    gate.set()
+    holder.join(TIMEOUT)
+    welcomes = {c.voter: c.next("welcome") for c in (first, second, third, before, after)}
+    assert welcomes["p1"] == welcomes["p2"] == welcomes["p3"]
+    assert welcomes["p1"]["polls"][0]["visible"] is False and "total" not in welcomes["p1"]["polls"][0]
+    assert welcomes["presenter1"]["polls"][0]["total"] == 0  # registered before the vote
+    assert welcomes["presenter2"]["polls"][0]["total"] == 1  # and after it
+    seen: List[Message] = []
+
+    class Keeper(Client):
+        def send(self, message: Message) -> None:
+            seen.append(message)
+
+    gate.clear()
+    entered.clear()
+    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
+    holder.start()
+    assert entered.wait(TIMEOUT)
+    for _ in range(3):
+        hub.register(Keeper())
+    gate.set()
+    holder.join(TIMEOUT)
+    hub.client_count()  # a round trip through the hub: everything before it is flushed
+    assert len(seen) == 3 and seen[0] is seen[1] is seen[2]  # one welcome, encoded once
+
+
 def test_votes_from_many_threads_are_all_counted(hub: Hub) -> None:
     poll = hub.create_poll("Count", ["A", "B"], kind=COUNTER)
 
