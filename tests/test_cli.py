@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
 from typing import Iterator
 
 import pytest
+
+from pollhub.cli import GC_YOUNG_THRESHOLD, SWITCH_INTERVAL, server_settings
 
 from .conftest import TIMEOUT
 from .processes import Process
@@ -190,3 +193,15 @@ def test_bad_kind_flags_are_clear_errors(args: list, message: str) -> None:
     assert result.returncode == 2, result.stdout
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serving_settings_apply_while_serving_and_are_restored() -> None:
+    """The GIL switch interval and the collector's threshold are the CLI's to set, and only while it serves."""
+    interval, threshold = sys.getswitchinterval(), gc.get_threshold()
+    with server_settings():
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    assert sys.getswitchinterval() == pytest.approx(interval)
+    assert gc.get_threshold() == threshold
+    assert gc.get_freeze_count() == 0
