@@ -19,7 +19,8 @@ Scenarios (``--scenarios``), as in the performance issue:
   after 20 s; a server still behind 10 s after the last vote sent is measured
   on the votes it acknowledged by then);
 * ``connections``: 2,000 participants connecting 64 at a time; server memory
-  per connection (its resident memory before and after);
+  per connection (its resident memory before and after), and server CPU per
+  connection and per disconnect (all of them leave at once at the end);
 * ``fan-out-stalled``, ``throughput-stalled``: the fan-out and the
   1,000-participant throughput runs again, with one participant that never reads;
 * ``scale`` (pollhub only): 10,000 participants, 10 votes/s for 10 s.
@@ -43,6 +44,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -125,11 +127,28 @@ class Server:
                 self.proc.wait()
 
 
+def settle(pid: int, quiet: float = 0.5, timeout: float = 120.0) -> float | None:
+    """The server's CPU time once it has used none for ``quiet`` seconds (all disconnects handled)."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(pid)
+        if now is None or now - last < 0.011:  # under one clock tick
+            return now
+        last = now
+    return last
+
+
 def measure(name: str, **options: Any) -> Dict[str, Any]:
     """Run one scenario against a fresh server."""
     server = Server(name)
     try:
         report = Bench(server.url, memory=server.memory, **options).run()
+        closed = cpu_seconds(server.proc.pid)  # the bench has just closed every connection
+        settled = settle(server.proc.pid)
+        if closed is not None and settled is not None and report.get("connected"):
+            report["disconnect_cpu_us"] = round((settled - closed) / report["connected"] * 1e6, 1)
     except (OSError, RuntimeError, TimeoutError) as exc:
         return {"error": str(exc)}
     finally:
@@ -241,6 +260,7 @@ def print_table(results: dict[str, dict[str, list[dict[str, Any]]]], names: list
         ("connections", "refused", "connections refused"),
         ("connections", "memory_per_connection_bytes", "memory per connection, bytes"),
         ("connections", "connect_cpu_us", "server CPU per connection, us"),
+        ("connections", "disconnect_cpu_us", "server CPU per disconnect, us"),
         ("fan-out-stalled", "latency_p99", "fan-out p99 ms, one stalled"),
         ("throughput-stalled", "votes_per_second", "votes/s, 1000 + one stalled"),
     ]
