@@ -11,7 +11,9 @@ design reads at first sight:
 * the write thread takes a frame and writes it with a blocking ``sendall``.
 
 A client whose queue fills (``send_queue_size``, as in pollhub) is dropped,
-the way the original gorilla/websocket hub drops a slow subscriber.
+the way the original gorilla/websocket hub drops a slow subscriber. The
+process runs with the CLI's settings (``server_settings``: GIL switch interval,
+collector), so that only the write path differs.
 
 Run: python benchmarks/naive_pollhub.py PORT
 """
@@ -22,6 +24,7 @@ import sys
 import threading
 
 from pollhub import COUNTER, Hub, PollServer
+from pollhub.cli import server_settings
 from pollhub.connection import Connection
 
 
@@ -74,7 +77,7 @@ signal.signal(signal.SIGTERM, lambda *_: stop.set())
 hub = Hub()
 server = PollServer(hub, "127.0.0.1", int(sys.argv[1]), max_vote_rate=0, direct_writes=False)
 server.RequestHandlerClass = NaiveConnection
-with hub, server:
+with hub, server, server_settings():
     hub.create_poll("Bench", ["a", "b"], kind=COUNTER)
     print(f"listening on {server.url}", flush=True)
     while not stop.wait(1.0):
