@@ -11,16 +11,15 @@ Linux), with just enough WebSocket framing: it reads frame headers, and of each
 ``results`` message only its ``total``, without decoding the JSON.
 
 Latency: the k-th vote sent is counted once a participant's total for the
-bench poll reaches ``base + k``. Its end is when the bytes arrived at that
-participant's socket, as the kernel stamps them (``SO_TIMESTAMPNS``, Linux),
-not when this one thread got round to reading them: with thousands of
-participants, a real hall reads them all at once, and the load generator's own
-pass over every socket would otherwise be counted as the server's latency. Both
-are reported (``latency_ms``, arrival; ``seen_latency_ms``, read here); where
-the kernel gives no stamps they are the same. At a steady rate each results message carries
+bench poll reaches ``base + k``. At a steady rate each results message carries
 one new vote and the figure is exact; when the server folds many votes into
 one message (``--votes``), each of them is charged the latency of the oldest,
-an upper bound.
+an upper bound. The latency ends when the bytes arrived at that participant's
+socket, as the kernel stamps them (``SO_TIMESTAMPNS``, Linux), not when this
+one thread got round to reading them: in a real hall every phone reads its
+own at once, and the load generator's pass over thousands of sockets would
+otherwise count as the server's latency. Both are reported (``latency_ms``,
+arrival; ``seen_latency_ms``, read here); without kernel stamps they are the same.
 """
 
 from __future__ import annotations

@@ -514,10 +514,10 @@ class Connection(websocket_server.WebSocketHandler):
                 break
             if len(buffer) > self.limits.max_header_size:
                 return self._refuse(HTTPError(431, "request headers too large")), b""
+            remaining = deadline - time.monotonic()
             try:
-                data = self._recv_nowait()
+                data = self._recv_nowait() if remaining > 0 else None
                 if data is None:
-                    remaining = deadline - time.monotonic()
                     if remaining <= 0 or not self._wait_readable(remaining):
                         logger.info(
                             "%s: dropped: no complete HTTP request within %.0f s", self.address, self.limits.handshake_timeout
