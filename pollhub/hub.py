@@ -555,7 +555,7 @@ class Hub:
                 self._replies.append((event.client, Message(protocol.error(internal, event.command.ref))))
 
     def _apply(self, event: Event) -> None:
-        if not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
+        if self._welcomes and not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
             self._welcomes.clear()
         if isinstance(event, _Request):
             try:

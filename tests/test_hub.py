@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -47,6 +48,26 @@ class Recorder(Client):
                 items.append(self.messages.get_nowait())
             except queue.Empty:
                 return items
+
+
+@contextlib.contextmanager
+def hub_held(hub: Hub) -> Iterator[None]:
+    """Keep the hub thread busy while the block runs: what it queues is applied as one batch."""
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(TIMEOUT)
+
+    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
+    holder.start()
+    assert entered.wait(TIMEOUT)
+    try:
+        yield
+    finally:
+        gate.set()
+        holder.join(TIMEOUT)
+    assert not holder.is_alive()
 
 
 def test_create_poll_returns_snapshot_with_slug_ids(hub: Hub) -> None:
@@ -193,19 +214,9 @@ def test_a_burst_of_votes_costs_one_broadcast(hub: Hub) -> None:
     recorder = Recorder()
     hub.register(recorder)
     recorder.next("welcome")
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        gate.wait(TIMEOUT)
-
-    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
-    holder.start()
-    assert entered.wait(TIMEOUT)  # the hub thread is busy, so the votes below queue up
-    for _ in range(100):
-        hub.submit(recorder, Vote("a", poll.id))
-    gate.set()
-    holder.join(TIMEOUT)
+    with hub_held(hub):  # the votes below queue up
+        for _ in range(100):
+            hub.submit(recorder, Vote("a", poll.id))
     messages = [recorder.messages.get(timeout=TIMEOUT) for _ in range(101)]
     assert [m["type"] for m in messages] == ["results"] + ["voted"] * 100
     assert messages[0]["total"] == 100
@@ -236,25 +247,15 @@ def test_welcomes_of_one_batch_are_shared_only_while_they_would_be_equal(hub: Hu
     voter = Recorder("voter")
     hub.register(voter)
     voter.next("welcome")
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        gate.wait(TIMEOUT)
-
-    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
-    holder.start()
-    assert entered.wait(TIMEOUT)  # everything below queues up and is applied in one batch
     first, second, third = Recorder("p1"), Recorder("p2"), Recorder("p3")
     before, after = Recorder("presenter1"), Recorder("presenter2")
     before.admin = after.admin = True
-    for client in (first, before, second):
-        hub.register(client)
-    hub.submit(voter, Vote("a", poll.id))
-    for client in (third, after):
-        hub.register(client)
-    gate.set()
-    holder.join(TIMEOUT)
+    with hub_held(hub):
+        for client in (first, before, second):
+            hub.register(client)
+        hub.submit(voter, Vote("a", poll.id))
+        for client in (third, after):
+            hub.register(client)
     welcomes = {c.voter: c.next("welcome") for c in (first, second, third, before, after)}
     assert welcomes["p1"] == welcomes["p2"] == welcomes["p3"]
     assert welcomes["p1"]["polls"][0]["visible"] is False and "total" not in welcomes["p1"]["polls"][0]
@@ -266,15 +267,9 @@ def test_welcomes_of_one_batch_are_shared_only_while_they_would_be_equal(hub: Hu
         def send(self, message: Message) -> None:
             seen.append(message)
 
-    gate.clear()
-    entered.clear()
-    holder = threading.Thread(target=hub._call, args=(hold,), name="test-hold-hub")
-    holder.start()
-    assert entered.wait(TIMEOUT)
-    for _ in range(3):
-        hub.register(Keeper())
-    gate.set()
-    holder.join(TIMEOUT)
+    with hub_held(hub):
+        for _ in range(3):
+            hub.register(Keeper())
     hub.client_count()  # a round trip through the hub: everything before it is flushed
     assert len(seen) == 3 and seen[0] is seen[1] is seen[2]  # one welcome, encoded once
 
