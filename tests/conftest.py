@@ -5,14 +5,18 @@ Every test ends with no pollhub thread left running (see ``no_thread_leaks``).
 
 from __future__ import annotations
 
+import json
+import queue
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
 from pollhub import Hub, PollClient, PollServer
+from pollhub.hub import Client
+from pollhub.protocol import Message
 
 TIMEOUT = 10.0  # seconds any single wait in a test may take
 
@@ -27,6 +31,38 @@ def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, interv
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout} s: {predicate}")
         time.sleep(interval)
+
+
+class Recorder(Client):
+    """A hub client (no network) that keeps what the hub sends it, decoded from the bytes a socket would get."""
+
+    def __init__(self, voter: str = "recorder") -> None:
+        self.voter = voter
+        self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+
+    def send(self, message: Message) -> None:
+        self.messages.put(json.loads(message.payload))
+
+    def next(self, kind: str) -> Dict[str, Any]:
+        """The next message of type ``kind`` (those before it are passed over)."""
+        return self.until(kind)[-1]
+
+    def until(self, kind: str) -> List[Dict[str, Any]]:
+        """Every message up to and including the next of type ``kind``."""
+        seen = []
+        while True:
+            seen.append(self.messages.get(timeout=TIMEOUT))
+            if seen[-1]["type"] == kind:
+                return seen
+
+    def drain(self) -> List[Dict[str, Any]]:
+        """Every message already received."""
+        items = []
+        while True:
+            try:
+                items.append(self.messages.get_nowait())
+            except queue.Empty:
+                return items
 
 
 def pollhub_threads() -> List[str]:

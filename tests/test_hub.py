@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
 from typing import Any, Dict, Iterator, List
@@ -22,32 +21,7 @@ from pollhub import (
 from pollhub.hub import Client
 from pollhub.protocol import Message, Vote
 
-from .conftest import TIMEOUT
-
-
-class Recorder(Client):
-    """A hub client that keeps what the hub sends it."""
-
-    def __init__(self, voter: str = "recorder") -> None:
-        self.voter = voter
-        self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
-
-    def send(self, message: Message) -> None:
-        self.messages.put(message.data)
-
-    def next(self, kind: str) -> Dict[str, Any]:
-        while True:
-            data = self.messages.get(timeout=TIMEOUT)
-            if data["type"] == kind:
-                return data
-
-    def drain(self) -> List[Dict[str, Any]]:
-        items = []
-        while True:
-            try:
-                items.append(self.messages.get_nowait())
-            except queue.Empty:
-                return items
+from .conftest import TIMEOUT, Recorder
 
 
 @contextlib.contextmanager

@@ -32,49 +32,18 @@ from pollhub import (
     UnknownPoll,
     VoteLocked,
 )
-from pollhub.hub import Client
-from pollhub.protocol import Hello, Message, Vote
+from pollhub.protocol import Hello, Vote
 from pollhub.storage import SCHEMA_V1, SCHEMA_VERSION
 
-from .conftest import TIMEOUT, wait_until
+from .conftest import TIMEOUT, Recorder, wait_until
 from .processes import Process
 
 RESULT_FIELDS = {"counts", "total", "voters", "mean"}
 
 
-class Participant(Client):
-    """A non-admin hub client that keeps what the hub sends it."""
-
-    def __init__(self, voter: str) -> None:
-        self.voter = voter
-        self.messages: "queue.Queue[Dict[str, Any]]" = queue.Queue()
-
-    def send(self, message: Message) -> None:
-        self.messages.put(json.loads(message.payload))
-
-    def drain(self) -> List[Dict[str, Any]]:
-        items = []
-        while True:
-            try:
-                items.append(self.messages.get_nowait())
-            except queue.Empty:
-                return items
-
-    def next(self, kind: str) -> Dict[str, Any]:
-        return self.until(kind)[-1]
-
-    def until(self, kind: str) -> List[Dict[str, Any]]:
-        """Every message up to and including the next of type ``kind``."""
-        seen = []
-        while True:
-            seen.append(self.messages.get(timeout=TIMEOUT))
-            if seen[-1]["type"] == kind:
-                return seen
-
-
-def join(hub: Hub, voter: str) -> Participant:
+def join(hub: Hub, voter: str) -> Recorder:
     """Register a participant and wait until the hub has sent its welcome."""
-    participant = Participant(voter)
+    participant = Recorder(voter)
     hub.register(participant)
     participant.next("welcome")
     return participant
@@ -153,7 +122,7 @@ def test_locked_votes_through_the_hub(hub: Hub) -> None:
 def test_hidden_results_reach_presenters_only_until_revealed(hub: Hub) -> None:
     """A hidden poll's counts go to presenters; participants get none until the reveal, then at once."""
     poll = hub.create_poll("Secret?", ["A", "B"], results="hidden")
-    ann = Participant("ann")
+    ann = Recorder("ann")
     hub.register(ann)
     welcome = ann.next("welcome")
     assert welcome["polls"][0]["visible"] is False
