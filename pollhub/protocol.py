@@ -21,6 +21,9 @@ MAX_ID_LENGTH = 128  # voter ids, poll ids, option ids, refs
 MAX_TEXT_LENGTH = 1000  # characters of one answer in a words vote, before the poll's own limit
 MAX_CLOSE_AFTER = 86400  # seconds: the longest countdown
 VOTE_FIELDS = ("option", "options", "value", "text")
+#: Voter ids the server makes (anonymous connections, the Python API) start
+#: with this; a client may not claim one.
+SERVER_VOTER_PREFIX = "~"
 Ref = Union[str, int, None]
 
 
