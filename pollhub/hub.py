@@ -32,16 +32,17 @@ none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
 import queue
+import secrets
+import sqlite3
 import threading
 import time
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from . import protocol
+from . import protocol, text
 from .errors import BadMessage, Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
 from .metrics import Counter, Gauge, Histogram, Registry
 from .polls import (
@@ -75,6 +76,7 @@ from .protocol import (
     check_close_after,
 )
 from .storage import Changes, Store
+from .protocol import SERVER_VOTER_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ MAX_INBOUND = 100_000  # inbound queue size; a full queue blocks the read thread
 SUBMIT_POLL = 0.5  # seconds between checks that the hub still runs while the inbound queue is full
 CALL_TIMEOUT = 10.0  # seconds a Python API call waits for the hub thread
 STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
+RETRY_INTERVAL = 1.0  # seconds between attempts to save after a commit failed (a full disk, say)
+API_VOTER = SERVER_VOTER_PREFIX + "python"  # the voter of the Python API's admin calls
 VOTE_REJECTIONS = (  # metric labels
     "unknown_poll", "unknown_option", "invalid_vote", "poll_closed", "vote_locked", "rate_limited"
 )
@@ -236,6 +240,20 @@ class _Result:
 
 
 _STOP = object()
+
+#: Replies that say a change is on disk, and what a client is told instead when it is not.
+_SAVED_REPLIES = {
+    "voted": Unavailable("your vote was counted but could not be saved yet; please vote again"),
+    "ok": Unavailable("done, but it could not be saved yet: the database cannot be written; please try again"),
+}
+
+
+def _unsaved(message: Message) -> Message:
+    """``message``, unless it says something was saved: then an ``unavailable`` error with its ref."""
+    error = _SAVED_REPLIES.get(message.type)
+    if error is None:
+        return message
+    return Message(protocol.error(error, message.data.get("ref")))
 Event = Union[_Register, _Request, _Call, object]
 
 
@@ -279,12 +297,11 @@ class Hub:
     def __init__(self, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> None:
         self.db_path = db
         self._store: Optional[Store] = None
-        self.saving = True  # False after a commit failed, until one succeeds
+        self.saving = True  # False after a commit failed, until one succeeds (see _commit)
         self._inbox: "queue.Queue[Event]" = queue.Queue(MAX_INBOUND)
         self.metrics = HubMetrics(self._inbox.qsize)
         self._thread: Optional[threading.Thread] = None
         self._running = False
-        self._anonymous = itertools.count(1)
         # Owned by the hub thread:
         self._polls: Dict[str, PollState] = {}
         self._used_ids: Set[str] = set()
@@ -295,9 +312,12 @@ class Hub:
         self._presence_changed = False
         self._seq = 0
         self._outbox: List[Tuple[Union[None, Client, _Seers], Message]] = []  # None: every client
-        self._replies: List[Tuple[Client, Message]] = []
+        self._replies: List[Tuple[Client, Message, str]] = []  # with the voter who asked
         self._changed: Dict[str, None] = {}  # polls whose results go out after this batch, in order
-        self._changes = Changes()  # what this batch must commit
+        # What must be committed: this batch's changes, and those of earlier
+        # batches whose commit failed (kept until a commit writes them).
+        self._changes = Changes()
+        self._unsaved_counts: Dict[str, None] = {}  # polls whose counts are not on disk yet
         # Welcomes built since the state last changed, by which polls' results
         # the newcomer may see: a burst of connections encodes one welcome.
         self._welcomes: Dict[Tuple[bool, ...], Message] = {}
@@ -412,7 +432,7 @@ class Hub:
         ``UnknownPoll``, ``UnknownOption``, ``InvalidVote``, ``PollClosed`` or
         ``VoteLocked``.
         """
-        voter = voter if voter is not None else f"python:{next(self._anonymous)}"
+        voter = voter if voter is not None else SERVER_VOTER_PREFIX + secrets.token_hex(16)
         reply = self._request(Vote(choice, poll_id), voter=voter)
         return next(reply[name] for name in VOTE_FIELDS if name in reply)
 
@@ -500,7 +520,7 @@ class Hub:
         self.register(subscription)
         return subscription
 
-    def _request(self, command: Command, voter: str = "python") -> Dict[str, Any]:
+    def _request(self, command: Command, voter: str = API_VOTER) -> Dict[str, Any]:
         caller = _Caller(voter)
         self.submit(caller, command)
         return caller.wait(CALL_TIMEOUT)
@@ -517,42 +537,68 @@ class Hub:
     # The hub thread ----------------------------------------------------------------
 
     def _run(self) -> None:
-        inbox = self._inbox
+        """The hub thread: take a batch, apply it, commit it, send what it produced; until stop()."""
         stopping = False
-        while not stopping:
+        try:
+            while not stopping:
+                batch = self._next_batch()
+                for event in batch:
+                    if event is _STOP:
+                        stopping = True
+                    else:
+                        self._apply_safely(event)
+                if self._deadlines:
+                    self._guarded("closing polls whose countdown ended", self._close_expired)
+                if batch:
+                    self.metrics.batch_size.observe(len(batch))
+                self._flush()
+                self._welcomes.clear()  # they carry this batch's seq and countdowns
+        except BaseException:  # only a bug in the loop itself gets here: say so, loudly, and stop
+            logger.critical("the hub thread stopped on an unexpected error", exc_info=True)
+        finally:
+            self._running = False  # API calls and read threads fail fast from now on
+            self._guarded("answering the events still queued", self._fail_pending)
+            if self._store is not None:
+                self._guarded("closing the database", self._store.close)
+            logger.debug("hub thread stopped")
+
+    def _next_batch(self) -> List[Event]:
+        """The next event (waiting until a countdown ends or a save is due), then every event already queued."""
+        timeout = self._until_deadline()
+        if not self.saving:
+            timeout = RETRY_INTERVAL if timeout is None else min(timeout, RETRY_INTERVAL)
+        inbox = self._inbox
+        try:
+            batch = [inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(batch) < MAX_BATCH:
             try:
-                batch = [inbox.get(timeout=self._until_deadline())]
+                batch.append(inbox.get_nowait())
             except queue.Empty:
-                batch = []
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(inbox.get_nowait())
-                except queue.Empty:
-                    break
-            for event in batch:
-                if event is _STOP:
-                    stopping = True
-                else:
-                    self._apply_safely(event)
-            if self._deadlines:
-                self._close_expired()
-            if batch:
-                self.metrics.batch_size.observe(len(batch))
-            self._flush()
-            self._welcomes.clear()  # they carry this batch's seq and countdowns
-        self._fail_pending()
-        if self._store is not None:
-            self._store.close()
-        logger.debug("hub thread stopped")
+                break
+        return batch
+
+    def _guarded(self, stage: str, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run one stage of a batch; a bug in it is logged, and the hub thread goes on. False if it raised."""
+        try:
+            fn(*args)
+            return True
+        except Exception:
+            logger.exception("hub: unexpected error %s", stage)
+            return False
 
     def _apply_safely(self, event: Event) -> None:
         try:
             self._apply(event)
         except Exception:  # a bug must not take the hub thread down with it
-            logger.exception("hub: unexpected error applying %r", event)
+            logger.exception("hub: unexpected error applying %s", text.escape(repr(event)))
             if isinstance(event, _Request):
                 internal = PollhubError("internal error")
-                self._replies.append((event.client, Message(protocol.error(internal, event.command.ref))))
+                self._reply(event, protocol.error(internal, event.command.ref))
+
+    def _reply(self, request: _Request, data: Dict[str, Any]) -> None:
+        self._replies.append((request.client, Message(data), request.voter))
 
     def _apply(self, event: Event) -> None:
         if self._welcomes and not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
@@ -564,7 +610,7 @@ class Hub:
                 reply = protocol.error(exc, event.command.ref)
                 if isinstance(event.command, Vote):
                     self.metrics.votes_rejected.inc(label=exc.code)
-            self._replies.append((event.client, Message(reply)))
+            self._reply(event, reply)
         elif isinstance(event, _Unregister):
             self._clients.discard(event.client)
             self._admins.discard(event.client)
@@ -774,56 +820,129 @@ class Hub:
         return client in self._admins or (poll is not None and poll.visible_to(client.voter))
 
     def _commit(self) -> bool:
-        """Commit the batch to the database, if there is one; False if that failed."""
-        if self._store is None or not (self._changes or self._changed):
+        """Commit what is not saved yet, if there is a database; False if that failed.
+
+        After a failure the changes are kept, merged with the next batches'
+        and retried with them (and every ``RETRY_INTERVAL`` while nothing
+        else happens), after :meth:`Store.recover`; so a ballot that could
+        not be saved stays unsaved in the hub's eyes until a commit writes it.
+        """
+        store = self._store
+        if store is None:
             return True
+        self._unsaved_counts.update(self._changed)
+        if not (self._changes or self._unsaved_counts):
+            return True
+        if not self.saving:
+            store.recover()
         started = time.perf_counter()
+        polls = [self._polls[poll_id] for poll_id in self._unsaved_counts if poll_id in self._polls]
         try:
-            self._store.save(self._changes, [self._polls[poll_id] for poll_id in self._changed])
-            self.saving = True
-        except Exception as exc:  # sqlite3.Error, OSError: a full or vanished disk
-            logger.error("could not save to %s: %s", self._store.path, exc)
+            store.save(self._changes, polls)
+        except (sqlite3.OperationalError, OSError) as exc:  # a full, read-only or vanished disk: retried
+            if self.saving:
+                logger.error("could not save to %s: %s; retrying every %g s", store.path, exc, RETRY_INTERVAL)
             self.saving = False
+            return False
+        except Exception as exc:  # something in the batch the database refuses: never retry it as a whole
+            logger.error("could not save to %s: %s; saving item by item", store.path, exc)
+            self._save_item_by_item(store, polls)
+            return False
         finally:
-            self._changes.clear()
-        self.metrics.commit_seconds.observe(time.perf_counter() - started)
-        return self.saving
+            self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        if not self.saving:
+            logger.warning("saving to %s again", store.path)
+        self.saving = True
+        self._changes.clear()
+        self._unsaved_counts.clear()
+        return True
+
+    def _save_item_by_item(self, store: Store, polls: List[PollState]) -> None:
+        """Save each change of a batch that failed as a whole on its own, dropping those the database refuses.
+
+        One bad item must not keep the others off the disk batch after batch.
+        The batch's replies still say it was not saved (the caller returns
+        False): a voter who votes again is then answered from the disk. If
+        the disk itself fails meanwhile, what is left waits for the retry.
+        """
+        pending = [("op", op) for op in self._changes.ops] + [("ballot", b) for b in self._changes.ballots.items()]
+        pending.append(("counts", None))
+        for index, (what, item) in enumerate(pending):
+            changes = Changes()
+            if what == "op":
+                changes.ops.append(item)
+            elif what == "ballot":
+                changes.ballots[item[0]] = item[1]
+            try:
+                store.save(changes, polls if what == "counts" else [])
+            except (sqlite3.OperationalError, OSError) as exc:
+                logger.error("could not save to %s: %s; retrying every %g s", store.path, exc, RETRY_INTERVAL)
+                self.saving = False
+                left = pending[index:]
+                self._changes.ops = [op for kind, op in left if kind == "op"]
+                self._changes.ballots = dict(b for kind, b in left if kind == "ballot")
+                return
+            except Exception as exc:
+                logger.error("dropped a change the database refuses (%s): %s", exc, text.escape(repr(item)))
+        self._changes.clear()
+        self._unsaved_counts.clear()
 
     def _flush(self) -> None:
         """Commit the batch, then send what it produced: changes, results, replies.
 
         One results message goes out per poll whose counts changed. If the
-        commit failed, votes are answered with an error instead of ``voted``.
+        commit failed, ``voted`` and ``ok`` replies become ``unavailable``
+        errors: those two mean "saved". Each stage is guarded: a bug in one
+        poll's results or one client's send costs that item, not the batch.
         """
-        if not self._commit():
-            unsaved = Unavailable("your vote was counted but could not be saved; please vote again")
-            self._replies = [
-                (client, Message(protocol.error(unsaved, message.data.get("ref"))) if message.type == "voted" else message)
-                for client, message in self._replies
-            ]
-        for poll_id in self._changed:
-            poll = self._polls[poll_id]
+        try:
+            saved = self._commit()
+        except Exception:
+            logger.exception("hub: unexpected error committing")
+            saved = False
+        self._guarded("building results", self._queue_results)
+        self._guarded("building the presence count", self._queue_presence)
+        outbox, self._outbox = self._outbox, []
+        replies, self._replies = self._replies, []
+        if not saved:
+            replies = [(client, _unsaved(message), voter) for client, message, voter in replies]
+        outbox.extend((client, message) for client, message, _ in replies)
+        broken: List[Client] = []
+        for audience, message in outbox:
+            try:
+                if isinstance(audience, _Seers):
+                    self._send_to_seers(audience, message, broken)
+                elif audience is None:
+                    self.metrics.broadcasts.inc()
+                    self._send(self._clients, message, broken)
+                else:
+                    self._send((audience,), message, broken)
+            except Exception:
+                logger.exception("hub: unexpected error sending %s", text.escape(repr(message)))
+        self._clients.difference_update(broken)
+        self._admins.difference_update(broken)
+
+    def _queue_results(self) -> None:
+        """One ``results`` message for each poll whose counts changed in this batch."""
+        changed, self._changed = self._changed, {}
+        for poll_id in changed:
+            poll = self._polls.get(poll_id)
+            if poll is None:
+                continue
             self._seq += 1
-            results = protocol.results(poll_id, poll.results(), self._seq)
+            try:
+                results = protocol.results(poll_id, poll.results(), self._seq)
+            except Exception:
+                logger.exception("hub: unexpected error counting the results of poll %s", text.escape(poll_id))
+                continue
             self._outbox.append((_Seers(poll_id), Message(results, key=protocol.results_key(poll_id))))
-        self._changed.clear()
+
+    def _queue_presence(self) -> None:
+        """The number of participants, to presenters, when it changed."""
         if self._presence_changed and self._admins:
             presence = Message(protocol.presence(len(self._clients) - len(self._admins)), key="presence")
             self._outbox.extend((admin, presence) for admin in self._admins)
         self._presence_changed = False
-        outbox, self._outbox = self._outbox, []
-        outbox.extend(self._replies)
-        self._replies = []
-        broken: List[Client] = []
-        for audience, message in outbox:
-            if isinstance(audience, _Seers):
-                self._send_to_seers(audience, message, broken)
-            elif audience is None:
-                self.metrics.broadcasts.inc()
-                self._send(self._clients, message, broken)
-            else:
-                self._send((audience,), message, broken)
-        self._clients.difference_update(broken)
 
     def _send_to_seers(self, audience: _Seers, message: Message, broken: List[Client]) -> None:
         poll = self._polls.get(audience.poll_id)
@@ -863,7 +982,7 @@ class Hub:
             except queue.Empty:
                 break
             if isinstance(event, _Request):
-                event.client.send(Message(protocol.error(stopped, event.command.ref)))
+                self._guarded("answering a request", event.client.send, Message(protocol.error(stopped, event.command.ref)))
             elif isinstance(event, _Call):
                 event.caller.error = stopped
                 event.caller.done.set()
