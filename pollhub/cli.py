@@ -16,21 +16,31 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, connection
+from . import __version__, connection, text
 from .client import PollClient
-from .errors import BadMessage, PollhubError
+from .errors import BadMessage, PollhubError, Unavailable
 from .hub import Hub
 from .lan import lan_addresses
 from .polls import ALLOWED, ALWAYS, CHANGES, KINDS, OPTION_KINDS, SINGLE, VISIBILITIES, check_new_poll
-from .server import DEFAULT_PORT, MAX_VOTE_RATE, PollServer
+from .polls import Poll
+from .server import (
+    DEFAULT_PORT,
+    MAX_ADDRESS_VOTE_RATE,
+    MAX_VOTE_RATE,
+    NEW_VOTER_BURST,
+    NEW_VOTER_RATE,
+    PollServer,
+)
 from .storage import StorageError, Store, default_path
 
 logger = logging.getLogger("pollhub")
 
 COMMANDS = ("serve", "vote", "watch", "export", "bench")
 SHUTDOWN_GRACE = 1.0  # seconds clients get to answer the server's close frame at shutdown
+HUB_CHECK_INTERVAL = 0.25  # seconds between checks, while serving, that the hub thread is alive
+TERMINAL_LIMIT = 2000  # characters of one string from a server that watch and vote print
 # Process settings while serving: see server_settings().
 SWITCH_INTERVAL = 0.2  # seconds a thread may hold the GIL while others wait (CPython's default: 0.005)
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young-generation collections (CPython's default: 700)
@@ -82,12 +92,34 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="admin token (default: a random one, printed at start)")
     parser.add_argument("--db", metavar="PATH", help=f"SQLite database to keep polls and votes in (default: {default_path()})")
     parser.add_argument("--memory", action="store_true", help="keep everything in memory only; nothing is saved")
-    parser.add_argument(
+    votes = parser.add_argument_group("vote limits (0: no limit)")
+    votes.add_argument(
         "--max-vote-rate",
         type=float,
         default=MAX_VOTE_RATE,
         metavar="N",
-        help="votes per second per connection, with a burst of five seconds' worth; 0: no limit (default: %(default)g)",
+        help="votes per second per voter, with a burst of five seconds' worth (default: %(default)g)",
+    )
+    votes.add_argument(
+        "--max-address-vote-rate",
+        type=float,
+        default=MAX_ADDRESS_VOTE_RATE,
+        metavar="N",
+        help="votes per second per client address, with a burst of five seconds' worth (default: %(default)g)",
+    )
+    votes.add_argument(
+        "--new-voter-rate",
+        type=float,
+        default=NEW_VOTER_RATE,
+        metavar="N",
+        help="new voter ids per second per client address, after --new-voter-burst (default: %(default)g)",
+    )
+    votes.add_argument(
+        "--new-voter-burst",
+        type=int,
+        default=NEW_VOTER_BURST,
+        metavar="N",
+        help="new voter ids one client address may add at once (default: %(default)s)",
     )
     limits = parser.add_argument_group("connection limits")
     limits.add_argument("--max-size", type=int, default=connection.MAX_SIZE, metavar="BYTES", help="largest message (default: %(default)s)")
@@ -108,6 +140,9 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     limits.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN", help="also accept browsers from this origin (repeat it)"
+    )
+    limits.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME", help="answer requests for this Host name (repeat it)"
     )
     tls = parser.add_argument_group("TLS (serve wss:// and https://)")
     tls.add_argument("--certfile", help="certificate chain, PEM")
@@ -151,7 +186,11 @@ def serve_command(argv: Sequence[str]) -> int:
             args.port,
             token=args.token,
             max_vote_rate=args.max_vote_rate,
+            max_address_vote_rate=args.max_address_vote_rate,
+            new_voter_rate=args.new_voter_rate,
+            new_voter_burst=args.new_voter_burst,
             allowed_origins=args.allow_origin,
+            allowed_hosts=args.allow_host,
             ssl_context=context,
             max_header_size=args.max_header_size,
             max_size=args.max_size,
@@ -171,23 +210,48 @@ def serve_command(argv: Sequence[str]) -> int:
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    with server_settings():
-        server.start()
-        print_banner(server, args.token is None)
-        print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
-        try:
-            while not stop.wait(1.0):
+    try:
+        with server_settings():
+            server.start()
+            print_banner(server, args.token is None)
+            print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
+            return serve(server, hub, stop, db)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(server: PollServer, hub: Hub, stop: threading.Event, db: Optional[str] = None) -> int:
+    """Serve until ``stop`` is set or the hub thread ends; then stop both and print a summary.
+
+    Returns the exit status: 0 once stopped, 1 when the hub thread ended by
+    itself (the server is then stopped at once). Never waits for a hub that
+    is not running: the summary then says the polls could not be read.
+    """
+    status = 0
+    try:
+        while not stop.wait(HUB_CHECK_INTERVAL):
+            if not hub.running:
+                logger.error("the hub thread has stopped: stopping the server")
+                print("pollhub: the hub thread stopped unexpectedly; exiting.", file=sys.stderr, flush=True)
+                status = 1
+                break
+    finally:
+        server.stop(timeout=SHUTDOWN_GRACE)  # clients get the 1001 close; then the hub commits and stops
+        polls: Optional[List[Poll]] = None
+        if hub.running:
+            try:
+                polls = hub.polls()
+            except Unavailable:
                 pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            server.stop(timeout=SHUTDOWN_GRACE)  # clients get the 1001 close; then the hub commits and stops
-            polls = hub.polls()
-            hub.stop()
-    votes = sum(p.total for p in polls)
+        hub.stop()
     saved = f", saved to {db}" if db else ""
-    print(f"pollhub stopped: {len(polls)} poll(s), {votes} vote(s) counted{saved}.", flush=True)
-    return 0
+    if polls is None:
+        print(f"pollhub stopped: the polls could not be read (the hub was not running){saved}.", flush=True)
+    else:
+        votes = sum(p.total for p in polls)
+        print(f"pollhub stopped: {len(polls)} poll(s), {votes} vote(s) counted{saved}.", flush=True)
+    return status
 
 
 @contextlib.contextmanager
@@ -327,12 +391,12 @@ def vote_command(argv: Sequence[str]) -> int:
             choice = client.vote(args.choice[0] if len(args.choice) == 1 else args.choice, poll=args.poll)
             poll = client.poll(args.poll)
     except PollhubError as exc:
-        print(f"pollhub vote: {exc} ({exc.code})", file=sys.stderr)
+        print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
         return 1
     except (OSError, TimeoutError, ValueError) as exc:
-        print(f"pollhub vote: cannot reach {args.url}: {exc}", file=sys.stderr)
+        print(f"pollhub vote: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
         return 1
-    print(f"Voted {choice!r} in {poll.id!r}: {format_results(poll.result_fields())}")
+    print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}: {format_results(poll.result_fields())}")
     return 0
 
 
@@ -346,7 +410,7 @@ def watch_command(argv: Sequence[str]) -> int:
     try:
         client = PollClient(args.url)
     except (OSError, TimeoutError, ValueError, PollhubError) as exc:
-        print(f"pollhub watch: cannot reach {args.url}: {exc}", file=sys.stderr)
+        print(f"pollhub watch: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
         return 1
     try:
         while not stop.is_set():
@@ -366,25 +430,31 @@ def watch_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def _shown(value: object) -> str:
+    """Text from a server, safe to print: no control, format or bidi character reaches the terminal."""
+    return text.escape(value, TERMINAL_LIMIT)
+
+
 def _describe(message: Dict[str, Any], only: Optional[str]) -> Optional[str]:
+    """The line(s) ``watch`` prints for a message from the server, or None; every server string escaped."""
     kind = message["type"]
     if kind == "welcome":
-        lines = [f"{p['id']}: {format_results(p)}" for p in message["polls"] if only in (None, p["id"])]
+        lines = [f"{_shown(p['id'])}: {format_results(p)}" for p in message["polls"] if only in (None, p["id"])]
         return "\n".join(lines) or "(no polls yet)"
     if kind == "results" and only in (None, message["poll"]):
-        return f"{message['poll']}: {format_results(message)}"
+        return f"{_shown(message['poll'])}: {format_results(message)}"
     if kind == "poll" and only in (None, message["poll"]["id"]):
         poll = message["poll"]
         state = "open" if poll["open"] else "closed"
         if poll.get("closes_in") is not None:
             state += f", closes in {poll['closes_in']:g} s"
-        return f"{poll['id']} ({state}): {format_results(poll)}"
+        return f"{_shown(poll['id'])} ({state}): {format_results(poll)}"
     if kind == "current" and only is None:
-        return f"current poll: {message['poll']}"
+        return f"current poll: {_shown(message['poll'])}"
     if kind == "order" and only is None:
-        return f"poll order: {', '.join(message['polls'])}"
+        return f"poll order: {', '.join(_shown(p) for p in message['polls'])}"
     if kind == "deleted" and only in (None, message["poll"]):
-        return f"{message['poll']}: deleted"
+        return f"{_shown(message['poll'])}: deleted"
     return None
 
 
@@ -393,10 +463,10 @@ def _plural(n: int, noun: str) -> str:
 
 
 def format_results(data: Dict[str, Any]) -> str:
-    """A poll's or a results message's counts on one line: ``a 3, b 1 (4 votes, 3 voters)``."""
+    """A poll's or a results message's counts on one line: ``a 3, b 1 (4 votes, 3 voters)``; keys escaped."""
     if "counts" not in data:
         return "results not shown yet"
-    parts = [f"{key} {count}" for key, count in data["counts"].items()]
+    parts = [f"{_shown(key)} {count}" for key, count in data["counts"].items()]
     summary = f"{_plural(data.get('total', 0), 'vote')}, {_plural(data.get('voters', 0), 'voter')}"
     if data.get("mean") is not None:
         summary += f", mean {data['mean']:g}"

@@ -1,32 +1,43 @@
 """PollServer: the WebSocket endpoint that connects clients to a :class:`~pollhub.Hub`.
 
 Each connection's read thread parses the client's messages
-(:mod:`pollhub.protocol`), checks the admin token and the vote rate, and
+(:mod:`pollhub.protocol`), checks the admin token and the limits, and
 submits commands to the hub's inbound queue; the hub sends replies and
 broadcasts back through :class:`Participant.send`, which only queues frames
 for the connection's write thread (:mod:`pollhub.connection`).
+
+The limits are shared by every connection, so that reconnecting does not
+reset them: votes per voter id and per client address (:class:`RateTable`),
+new voter ids per address (:class:`NewVoters`) and wrong admin tokens per
+address (:class:`TokenGuard`). Many read threads call into them at once; each
+guards its table with one lock held for a dict lookup and a little arithmetic.
+A client address is its IPv4 address, or the /64 prefix of its IPv6 address
+(one subscriber's LAN, and what one host can pick addresses from).
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import hmac
 import io
+import ipaddress
 import json
 import logging
 import os
 import secrets
 import ssl
+import threading
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import frames, metrics, protocol
+from . import frames, metrics, protocol, text
 from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
 from .errors import Forbidden, PollhubError, RateLimited, Unavailable
 from .handshake import Request, response
 from .hub import Client, Hub
 from .lan import lan_addresses
-from .metrics import CounterFunc, Gauge, Registry
+from .metrics import Counter, CounterFunc, Gauge, Registry
 from .pages import StaticFiles
 from .protocol import Hello, Message, Vote
 
@@ -34,8 +45,24 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
 WS_PATH = "/ws"
-MAX_VOTE_RATE = 20.0  # votes per second per connection, on average
-BURST_SECONDS = 5.0  # a connection may save up this many seconds' worth of votes
+MAX_VOTE_RATE = 20.0  # votes per second per voter id, on average, whatever its connections
+# Votes per second per client address. Higher than one voter's: a whole hall
+# may vote through one NAT (a 2,000-person keynote answering a question within
+# five seconds is 400 a second; the burst holds 5,000). One address sending
+# more than this for long is a script, or a tapping contest big enough to raise it.
+MAX_ADDRESS_VOTE_RATE = 1000.0
+BURST_SECONDS = 5.0  # a voter or an address may save up this many seconds' worth of votes
+# New voter ids per client address: a burst that lets a 2,000-person hall behind
+# one NAT join at once, then a rate that slows a script inventing voters to a
+# trickle (36,000 an hour instead of thousands a second).
+NEW_VOTER_BURST = 2000
+NEW_VOTER_RATE = 10.0  # per second, once the burst is spent
+MAX_REMEMBERED_VOTERS = 100_000  # (address, voter id) pairs remembered as not new; the least recent go first
+MAX_TOKEN_FAILURES = 3  # wrong admin tokens before a connection is closed (1008); 0: never
+TOKEN_DELAY = 0.25  # seconds an address waits before its next token check after one wrong token ...
+TOKEN_DELAY_MAX = 30.0  # ... doubling with each further one up to this
+TOKEN_FAILURES_FORGOTTEN = 600.0  # seconds without a wrong token after which an address's failures are forgotten
+LIMITER_SWEEP_SIZE = 10_000  # keys a limiter table holds before it drops the idle ones
 
 
 def resident_memory() -> int:
@@ -61,41 +88,225 @@ def qr_svg(url: str) -> bytes:
     return out.getvalue()
 
 
-class TokenBucket:
-    """``rate`` tokens a second, holding at most ``rate * BURST_SECONDS``; rate 0 is no limit.
+def address_key(host: str) -> str:
+    """The key that client address ``host`` is limited by: an IPv4 address, or an IPv6 /64 prefix.
 
-    Not thread-safe: each connection's read thread owns its bucket.
+    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) counts as its IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class RateTable:
+    """A token bucket per key (a voter id, an address), shared by every connection. Thread-safe.
+
+    Each key may take ``rate`` tokens a second, with a burst of ``burst``;
+    rate 0 is no limit. A key seen for the first time starts with a full
+    bucket. Memory stays bounded: when the table holds more than
+    ``sweep_size`` keys, the buckets that are full again (idle for
+    ``burst / rate`` seconds: nothing to remember) are dropped, so the table
+    holds the keys active in that time, and at least ``sweep_size``. The
+    next sweep waits until the table has doubled, so sweeping costs O(1) per
+    key added. ``clock`` is the monotonic clock (a test may pass its own).
     """
 
-    def __init__(self, rate: float, burst_seconds: float = BURST_SECONDS) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        sweep_size: int = LIMITER_SWEEP_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
-        self.capacity = rate * burst_seconds
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
+        self.burst = max(1.0, burst)  # a key can always save up one token
+        self.sweep_size = sweep_size
+        self.clock = clock
+        self._buckets: Dict[str, List[float]] = {}  # key -> [tokens, when they were counted]
+        self._next_sweep = sweep_size
+        self._lock = threading.Lock()
 
-    def take(self) -> bool:
-        """Spend one token; False when there is none left."""
+    def take(self, key: str) -> bool:
+        """Spend one of ``key``'s tokens; False (nothing spent) when it has none left."""
         if self.rate <= 0:
             return True
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self._next_sweep:
+                    self._sweep(now)
+                self._buckets[key] = [self.burst - 1, now]
+                return True
+            tokens = bucket[0] + (now - bucket[1]) * self.rate
+            if tokens > self.burst:
+                tokens = self.burst
+            bucket[1] = now
+            if tokens < 1:
+                bucket[0] = tokens
+                return False
+            bucket[0] = tokens - 1
+            return True
+
+    def _sweep(self, now: float) -> None:
+        rate, burst = self.rate, self.burst
+        idle = [key for key, (tokens, stamp) in self._buckets.items() if tokens + (now - stamp) * rate >= burst]
+        for key in idle:
+            del self._buckets[key]
+        self._next_sweep = max(self.sweep_size, 2 * len(self._buckets))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._buckets)
+
+
+class NewVoters:
+    """Which voter ids each client address has used, and a rate limit on new ones. Thread-safe.
+
+    :meth:`admit` lets an address use a voter id it used before at once, and
+    a new one only with a token of the address's bucket (``rate`` a second,
+    a burst of ``burst``; rate 0 is no limit). At most ``remember``
+    (address, voter id) pairs are remembered, the least recently used
+    forgotten first (a forgotten pair counts as new again).
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        remember: int = MAX_REMEMBERED_VOTERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.buckets = RateTable(rate, burst, clock=clock)
+        self.remember = remember
+        self.refused = Counter("pollhub_new_voters_refused_total", "New voter ids refused: too many from one client address.")
+        self._seen: "collections.OrderedDict[Tuple[str, str], None]" = collections.OrderedDict()
+        self._per_address: Dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, address: str, voter: str) -> bool:
+        """True when ``address`` may vote as ``voter``: it did before, or it may add a voter now."""
+        key = (address, voter)
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return True
+        if not self.buckets.take(address):
+            self.refused.inc()
             return False
-        self.tokens -= 1
+        with self._lock:
+            if key not in self._seen:
+                self._seen[key] = None
+                self._per_address[address] = self._per_address.get(address, 0) + 1
+                while len(self._seen) > self.remember:
+                    (old, _), _ = self._seen.popitem(last=False)
+                    left = self._per_address[old] - 1
+                    if left:
+                        self._per_address[old] = left
+                    else:
+                        del self._per_address[old]
         return True
+
+    def addresses(self) -> int:
+        """How many client addresses have remembered voter ids."""
+        with self._lock:
+            return len(self._per_address)
+
+    def most_per_address(self) -> int:
+        """The most remembered voter ids of one client address."""
+        with self._lock:
+            return max(self._per_address.values(), default=0)
+
+
+class TokenGuard:
+    """Wrong admin tokens per client address, and how long its next try must wait. Thread-safe.
+
+    After ``n`` wrong tokens from an address (none for ``forget`` seconds
+    before), each hello carrying a token from it waits ``delay * 2 ** (n - 1)``
+    seconds, at most ``delay_max``, after the previous try from it: tries
+    from one address are spread out even over many connections. A try that
+    would have to wait longer than ``delay_max`` is refused at once.
+    Remembers at most ``sweep_size`` addresses, the least recent failures
+    forgotten first.
+    """
+
+    def __init__(
+        self,
+        delay: float = TOKEN_DELAY,
+        delay_max: float = TOKEN_DELAY_MAX,
+        forget: float = TOKEN_FAILURES_FORGOTTEN,
+        sweep_size: int = LIMITER_SWEEP_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.delay = delay
+        self.delay_max = delay_max
+        self.forget = forget
+        self.sweep_size = sweep_size
+        self.clock = clock
+        self.failures = Counter("pollhub_admin_token_failures_total", "Hellos with a wrong admin token.")
+        self._addresses: Dict[str, List[float]] = {}  # address -> [failures, last failure, next try], oldest first
+        self._lock = threading.Lock()
+
+    def wait_for(self, address: str) -> Optional[float]:
+        """Seconds ``address`` must wait before its token is checked (0: none), or None: refused, too many waiting.
+
+        Reserves the try: the next one from the address waits for this one.
+        """
+        now = self.clock()
+        with self._lock:
+            state = self._addresses.get(address)
+            if state is None:
+                return 0.0
+            failures, last, next_try = state
+            if now - last > self.forget:
+                del self._addresses[address]
+                return 0.0
+            wait = max(0.0, next_try - now)
+            if wait > self.delay_max:
+                return None
+            state[2] = now + wait + self._delay(failures)
+            return wait
+
+    def failed(self, address: str) -> None:
+        """Count a wrong token from ``address``."""
+        self.failures.inc()
+        now = self.clock()
+        with self._lock:
+            state = self._addresses.pop(address, None)
+            if state is None or now - state[1] > self.forget:
+                state = [0, now, now]
+            state[0] += 1
+            state[1] = now
+            state[2] = max(state[2], now + self._delay(state[0]))
+            self._addresses[address] = state  # last: the dict stays ordered by last failure
+            if len(self._addresses) > self.sweep_size:
+                oldest = next(iter(self._addresses))
+                del self._addresses[oldest]
+
+    def _delay(self, failures: float) -> float:
+        return min(self.delay_max, self.delay * 2 ** min(failures - 1, 64))
 
 
 class Participant(Client):
     """One WebSocket connection as the hub sees it."""
 
-    __slots__ = ("conn", "voter", "admin", "bucket", "_offer")
+    __slots__ = ("conn", "voter", "admin", "address", "admitted", "token_failures", "_offer")
 
-    def __init__(self, conn: Connection, max_vote_rate: float) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.voter = f"conn:{conn.id}"  # until a hello names the voter
+        # Until a hello names the voter: a voter id nobody can guess, never used
+        # before (voter ids are bearer secrets: whoever says one votes as it).
+        self.voter = protocol.SERVER_VOTER_PREFIX + secrets.token_hex(16)
         self.admin = False
-        self.bucket = TokenBucket(max_vote_rate)
+        self.address = address_key(conn.client_address[0]) if isinstance(conn.client_address, tuple) else str(conn.client_address)
+        self.admitted = False  # whether self.voter counts as one of its address's voters yet
+        self.token_failures = 0  # wrong admin tokens on this connection
         self._offer = conn.offer
 
     def send(self, message: Message) -> None:
@@ -116,10 +327,22 @@ class PollServer(ConnectionServer):
     ``ssl_context`` (see :func:`pollhub.connection.tls_context`) it serves
     ``wss://`` and ``https://``. ``join_url`` is the address the pages show
     and encode in the QR code (default: this machine's LAN address and the
-    port). ``max_vote_rate``
-    limits votes per second per connection (0: no limit). Connection limits
-    (``max_size``, ``max_connections``, ``handshake_timeout``, ``ping_interval``,
-    ...) are keyword arguments documented in :mod:`pollhub.connection`.
+    port). ``allowed_hosts`` (passed on to the connection server) lists the
+    ``Host`` names it answers to.
+
+    Limits, shared by all connections (0 turns one off; see the module's
+    constants for the defaults and why): ``max_vote_rate`` votes per second
+    per voter id and ``max_address_vote_rate`` per client address, each with
+    a burst of ``BURST_SECONDS`` worth; ``new_voter_rate`` new voter ids per
+    second per address after a burst of ``new_voter_burst``. A vote or hello
+    over a limit gets a ``rate_limited`` error; the connection stays open.
+    After ``max_token_failures`` wrong admin tokens a connection is closed
+    (1008), and later hellos with a token from its address wait
+    ``token_delay`` seconds, doubling per further wrong token up to
+    ``token_delay_max``. ``clock`` is the limits' monotonic clock (for
+    tests). Connection limits (``max_size``, ``max_connections``,
+    ``handshake_timeout``, ``ping_interval``, ...) are keyword arguments
+    documented in :mod:`pollhub.connection`.
 
     :meth:`start` also starts the hub if it is not running yet, and then
     :meth:`stop` stops it too.
@@ -133,15 +356,32 @@ class PollServer(ConnectionServer):
         *,
         token: Optional[str] = None,
         max_vote_rate: float = MAX_VOTE_RATE,
+        max_address_vote_rate: float = MAX_ADDRESS_VOTE_RATE,
+        new_voter_rate: float = NEW_VOTER_RATE,
+        new_voter_burst: int = NEW_VOTER_BURST,
+        max_token_failures: int = MAX_TOKEN_FAILURES,
+        token_delay: float = TOKEN_DELAY,
+        token_delay_max: float = TOKEN_DELAY_MAX,
         allowed_origins: Sequence[str] = (),
+        allowed_hosts: Sequence[str] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         join_url: Optional[str] = None,
+        clock: Callable[[], float] = time.monotonic,
         **limits: Any,
     ) -> None:
+        if allowed_hosts:
+            limits["allowed_hosts"] = list(allowed_hosts)
         super().__init__(host, port, allowed_origins=allowed_origins, ssl_context=ssl_context, **limits)
         self.hub = hub
         self.token = token or secrets.token_urlsafe(16)
         self.max_vote_rate = max_vote_rate
+        self.max_address_vote_rate = max_address_vote_rate
+        self.max_token_failures = max_token_failures
+        self.voter_votes = RateTable(max_vote_rate, max_vote_rate * BURST_SECONDS, clock=clock)
+        self.address_votes = RateTable(max_address_vote_rate, max_address_vote_rate * BURST_SECONDS, clock=clock)
+        self.new_voters = NewVoters(new_voter_rate, new_voter_burst, clock=clock)
+        self.token_guard = TokenGuard(token_delay, token_delay_max, clock=clock)
+        self._stopping = threading.Event()  # ends the token delays of read threads at stop()
         self.static = StaticFiles()
         self.metrics = Registry()
         self.metrics.add(Gauge("pollhub_connections", "Open WebSocket connections.", lambda: self.connection_count))
@@ -155,6 +395,18 @@ class PollServer(ConnectionServer):
         )
         self.metrics.add(self.dropped_stalled)
         self.metrics.add(Gauge("pollhub_process_resident_memory_bytes", "Resident memory of this process.", resident_memory))
+        self.metrics.add(
+            Gauge("pollhub_client_addresses", "Client addresses with voter ids remembered.", self.new_voters.addresses)
+        )
+        self.metrics.add(
+            Gauge(
+                "pollhub_voters_per_address_max",
+                "The most voter ids remembered for one client address.",
+                self.new_voters.most_per_address,
+            )
+        )
+        self.metrics.add(self.new_voters.refused)
+        self.metrics.add(self.token_guard.failures)
         self._join_url = join_url
         self._owns_hub = False
 
@@ -193,6 +445,7 @@ class PollServer(ConnectionServer):
 
         Clients get ``timeout`` seconds (default: ``close_timeout``) to answer.
         """
+        self._stopping.set()
         super().stop(timeout)
         if self._owns_hub:
             self.hub.stop()
@@ -238,7 +491,7 @@ class PollServer(ConnectionServer):
         return response(404, b"not found\n", head_only=head)
 
     def on_open(self, conn: Connection) -> None:
-        participant = Participant(conn, self.max_vote_rate)
+        participant = Participant(conn)
         conn.participant = participant  # type: ignore[attr-defined]
         try:
             self.hub.register(participant)
@@ -255,7 +508,7 @@ class PollServer(ConnectionServer):
             self.hub.unregister(participant)
         except Unavailable:
             pass
-        logger.info("%s: disconnected (voter %s)", conn.address, participant.voter)
+        logger.info("%s: disconnected (voter %s)", conn.address, text.escape(participant.voter))
 
     def on_text(self, conn: Connection, text: str) -> None:
         participant: Participant = conn.participant  # type: ignore[attr-defined]
@@ -265,18 +518,55 @@ class PollServer(ConnectionServer):
             ref = command.ref
             if isinstance(command, Hello):
                 self._hello(participant, command)
-            elif isinstance(command, Vote) and not participant.bucket.take():
-                self.hub.metrics.votes_rejected.inc(label=RateLimited.code)
-                raise RateLimited(f"too many votes: at most {self.max_vote_rate:g} a second")
+            elif isinstance(command, Vote):
+                self._check_vote(participant)
             self.hub.submit(participant, command)
         except PollhubError as exc:
             participant.send(Message(protocol.error(exc, ref if ref is not None else exc.ref)))
+            if 0 < self.max_token_failures <= participant.token_failures and not conn.closing:
+                logger.warning("%s: closed after %d wrong admin tokens", conn.address, participant.token_failures)
+                conn.close(frames.CLOSE_POLICY_VIOLATION, "too many wrong admin tokens")
+
+    def _check_vote(self, participant: Participant) -> None:
+        """Raise RateLimited for a vote over its voter's or its address's rate, or a new voter over its address's."""
+        if not participant.admitted:
+            if not self.new_voters.admit(participant.address, participant.voter):
+                self.hub.metrics.votes_rejected.inc(label=RateLimited.code)
+                raise RateLimited("too many new voters from your address: try again in a few seconds")
+            participant.admitted = True
+        # The voter's bucket first: a voter over its own rate does not spend its address's votes.
+        if not self.voter_votes.take(participant.voter):
+            self.hub.metrics.votes_rejected.inc(label=RateLimited.code)
+            raise RateLimited(f"too many votes: at most {self.max_vote_rate:g} a second")
+        if not self.address_votes.take(participant.address):
+            self.hub.metrics.votes_rejected.inc(label=RateLimited.code)
+            raise RateLimited(f"too many votes from your address: at most {self.max_address_vote_rate:g} a second")
 
     def _hello(self, participant: Participant, hello: Hello) -> None:
+        """Check the hello's token and new voter id in this read thread; change nothing if either is refused."""
+        admin = participant.admin
         if hello.token is not None:
-            if not hmac.compare_digest(hello.token.encode("utf-8"), self.token.encode("utf-8")):
-                logger.warning("%s: hello with a wrong admin token", participant.conn.address)
-                raise Forbidden("wrong admin token")
-            participant.admin = True
-        if hello.voter is not None:
+            admin = self._check_token(participant, hello.token)
+        if hello.voter is not None and hello.voter != participant.voter:
+            if not self.new_voters.admit(participant.address, hello.voter):
+                raise RateLimited("too many new voters from your address: try again in a few seconds")
             participant.voter = hello.voter
+            participant.admitted = True
+        participant.admin = admin
+
+    def _check_token(self, participant: Participant, token: str) -> bool:
+        """Wait as long as this address must, then check ``token``; raises Forbidden or RateLimited."""
+        address = participant.conn.address
+        wait = self.token_guard.wait_for(participant.address)
+        if wait is None:
+            participant.token_failures += 1
+            logger.warning("%s: hello with an admin token refused: too many tries from this address", address)
+            raise RateLimited("too many admin token tries from your address: try again later")
+        if wait > 0 and self._stopping.wait(wait):
+            raise Unavailable("the server is stopping")
+        if not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), self.token.encode("utf-8")):
+            participant.token_failures += 1
+            self.token_guard.failed(participant.address)
+            logger.warning("%s: hello with a wrong admin token", address)
+            raise Forbidden("wrong admin token")
+        return True

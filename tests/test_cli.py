@@ -6,7 +6,9 @@ import gc
 import signal
 import subprocess
 import sys
-from typing import Iterator
+import threading
+import time
+from typing import Iterator, List
 
 import pytest
 
@@ -205,3 +207,106 @@ def test_serving_settings_apply_while_serving_and_are_restored() -> None:
     assert sys.getswitchinterval() == pytest.approx(interval)
     assert gc.get_threshold() == threshold
     assert gc.get_freeze_count() == 0
+
+
+# Hardening ---------------------------------------------------------------------------
+
+
+def test_watch_lines_escape_what_the_server_sent() -> None:
+    """Poll ids, answers and option keys from a server reach the terminal with no escape sequence or bidi override."""
+    from pollhub.cli import _describe
+
+    evil = "x\x1b[2J\x1b]0;owned\x07\u202eevil\nline"
+    counts = {evil: 2, "ok": 1}
+    messages = [
+        {"type": "welcome", "polls": [{"id": evil, "counts": counts, "total": 3, "voters": 2}]},
+        {"type": "results", "poll": evil, "counts": counts, "total": 3, "voters": 2, "seq": 1},
+        {"type": "poll", "poll": {"id": evil, "open": True, "counts": counts, "total": 3, "voters": 2}},
+        {"type": "current", "poll": evil},
+        {"type": "order", "polls": [evil, "b"]},
+        {"type": "deleted", "poll": evil},
+    ]
+    for message in messages:
+        line = _describe(message, None)
+        assert line is not None and "\\x1b[2J" in line, line
+        assert not any(ch in line for ch in "\x1b\x07\u202e\n"), repr(line)
+
+
+def test_sigterm_exits_within_two_seconds() -> None:
+    process = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory")
+    try:
+        url_of(process)
+        process.expect(r"Keeping everything in memory")
+        started = time.monotonic()
+        finished = process.stop(signal.SIGTERM)
+        assert time.monotonic() - started < 2.0
+    finally:
+        process.kill()
+    assert finished.returncode == 0, finished.stderr
+    assert "pollhub stopped: 0 poll(s), 0 vote(s) counted." in finished.stdout
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the hub thread's death, on purpose
+def test_serving_ends_at_once_with_status_1_when_the_hub_thread_dies(capsys: pytest.CaptureFixture) -> None:
+    """The serving loop notices a dead hub thread, stops the server (clients get their close) and returns 1, fast."""
+    from pollhub import Hub, PollClient, PollServer
+    from pollhub.cli import serve
+    from pollhub.hub import _Call, _Result
+
+    hub = Hub().start()
+    server = PollServer(hub, port=0, close_timeout=0.5).start()
+    stop = threading.Event()
+    status: List[int] = []
+    loop = threading.Thread(target=lambda: status.append(serve(server, hub, stop)), name="test-serve")
+    client = PollClient(server.url, timeout=TIMEOUT)
+    try:
+        loop.start()
+
+        def die() -> None:
+            raise SystemExit  # not an Exception: nothing in the hub thread catches it
+
+        hub._put(_Call(die, _Result()))  # the hub thread ends as if by a bug
+        started = time.monotonic()
+        loop.join(TIMEOUT)
+        assert not loop.is_alive() and status == [1]
+        assert time.monotonic() - started < 2.0
+        client.wait_for(lambda c: c.closed)
+    finally:
+        stop.set()
+        loop.join(TIMEOUT)
+        client.close()
+        server.stop()
+        hub.stop()
+    out, err = capsys.readouterr()
+    assert "the hub thread stopped unexpectedly" in err
+    assert "pollhub stopped: the polls could not be read" in out
+
+
+def test_limit_flags_reach_the_server() -> None:
+    """--new-voter-burst and --new-voter-rate: a second new voter from this address is refused."""
+    from pollhub import PollClient, RateLimited
+
+    process = Process.pollhub(
+        "--host", "127.0.0.1", "--port", "0", "--memory", "--new-voter-burst", "1", "--new-voter-rate", "0.001",
+        "--max-vote-rate", "5", "--max-address-vote-rate", "50", "--allow-origin", "https://example.org",
+    )  # fmt: skip
+    try:
+        url = url_of(process)
+        with PollClient(url, voter="ann", timeout=TIMEOUT):
+            pass
+        with pytest.raises(RateLimited):
+            PollClient(url, voter="bob", timeout=TIMEOUT)
+        with PollClient(url, voter="ann", timeout=TIMEOUT):  # known: no new voter
+            pass
+        finished = process.stop()
+    finally:
+        process.kill()
+    assert finished.returncode == 0 and "Traceback" not in finished.stderr
+
+
+def test_allow_host_is_repeatable() -> None:
+    from pollhub.cli import serve_parser
+
+    args = serve_parser().parse_args(["--allow-host", "polls.example.org", "--allow-host", "10.0.0.5"])
+    assert args.allow_host == ["polls.example.org", "10.0.0.5"]
+    assert serve_parser().parse_args([]).allow_host == []
