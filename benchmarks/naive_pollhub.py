@@ -75,7 +75,7 @@ stop = threading.Event()
 signal.signal(signal.SIGINT, lambda *_: stop.set())
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 hub = Hub()
-server = PollServer(hub, "127.0.0.1", int(sys.argv[1]), max_vote_rate=0, direct_writes=False)
+server = PollServer(hub, "127.0.0.1", int(sys.argv[1]), max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0, direct_writes=False)
 server.RequestHandlerClass = NaiveConnection
 with hub, server:
     hub.create_poll("Bench", ["a", "b"], kind=COUNTER)

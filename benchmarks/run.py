@@ -59,7 +59,7 @@ from pollhub.bench import Bench
 from pollhub.cli import raise_file_limit
 
 POLLHUB = [sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "{port}", "--memory", "--question", "Bench",
-           "--option", "a", "--option", "b", "--kind", "counter", "--max-vote-rate", "0", "--log-level", "error"]  # fmt: skip
+           "--option", "a", "--option", "b", "--kind", "counter", "--max-vote-rate", "0", "--max-address-vote-rate", "0", "--new-voter-rate", "0", "--log-level", "error"]  # fmt: skip
 SERVERS: Dict[str, List[str]] = {
     "pollhub": POLLHUB,
     "naive": [sys.executable, str(HERE / "naive_pollhub.py"), "{port}"],

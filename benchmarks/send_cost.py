@@ -43,7 +43,7 @@ def main() -> int:
     raise_file_limit()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
-    with Hub() as hub, PollServer(hub, port=0, max_vote_rate=0) as server:
+    with Hub() as hub, PollServer(hub, port=0, max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0) as server:
         hub.create_poll("Bench", ["a", "b"], kind=COUNTER)
         clients = []
         for _ in range(args.clients):

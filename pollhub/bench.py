@@ -579,7 +579,9 @@ def start_own_server() -> Tuple[subprocess.Popen, str]:  # type: ignore[type-arg
     """``--self``: a pollhub server on a free loopback port, as the benchmarks start it."""
     command = [
         sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Bench",
-        "--option", "a", "--option", "b", "--kind", "counter", "--max-vote-rate", "0", "--log-level", "warning",
+        "--option", "a", "--option", "b", "--kind", "counter", "--log-level", "warning",
+        # Every simulated participant comes from one address: no per-voter or per-address limits.
+        "--max-vote-rate", "0", "--max-address-vote-rate", "0", "--new-voter-rate", "0",
     ]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
