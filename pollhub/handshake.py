@@ -198,7 +198,10 @@ def origin_allowed(origin: str, host: str, allowed_origins: Iterable[str] = ()) 
     """True when ``origin`` is the server's own (same host and port) or listed."""
     if origin.rstrip("/") in {o.rstrip("/") for o in allowed_origins}:
         return True
-    netloc = urlsplit(origin).netloc
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "Invalid IPv6 URL": an unbalanced bracket
+        return False
     return bool(netloc) and netloc.lower() == host.lower()
 
 
