@@ -195,7 +195,7 @@ def test_out_of_descriptors_the_accept_loop_backs_off_and_warns(sockets: List[so
         time.sleep(1.0)  # a measurement interval, not a wait for an event
         used = cpu_seconds(server.proc.pid) - before
         elapsed = time.monotonic() - started
-        assert used < 0.25 * elapsed, f"{used:.2f} s of CPU in {elapsed:.2f} s"
+        assert used < 0.1 * elapsed, f"{used:.2f} s of CPU in {elapsed:.2f} s"  # spinning: 0.3 to 1
 
         for sock in sockets:
             sock.close()
