@@ -66,7 +66,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -871,8 +871,10 @@ class ConnectionServer(websocket_server.WebsocketServer):
                 with socket.socket(family, socket.SOCK_DGRAM) as probe:
                     probe.bind((address, 0))
                 local = True
-            except OSError:  # EADDRNOTAVAIL: not ours (or out of descriptors: not now)
-                local = False
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    return False  # out of descriptors, say: not now, and not remembered
+                local = False  # not an address of this machine
         if len(self._local_addresses) >= _LOCAL_ADDRESS_CACHE:
             self._local_addresses.clear()
         self._local_addresses[address] = local

@@ -10,6 +10,7 @@ import os
 import select
 import socket
 import sys
+import threading
 import time
 from typing import Iterator, List
 
@@ -52,8 +53,7 @@ def read_to_end(sock: socket.socket) -> bytes:
 
 
 def read_threads() -> int:
-    import threading
-
+    """Connection read threads running in this process."""
     return sum(1 for t in threading.enumerate() if t.name.startswith("pollhub-read"))
 
 
