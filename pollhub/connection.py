@@ -32,6 +32,12 @@ it says so in a comment starting ``websocket-server:``. In short, the package:
 5. echoes pings through a text encoder: pongs carry the exact payload bytes;
 6. keeps ``socketserver``'s listen backlog of 5 and anonymous threads: the
    backlog is ``LISTEN_BACKLOG`` and every thread has a name;
+   ``socketserver`` also starts a thread for every connection it accepts, with
+   no bound on those still in their handshake, and swallows the errors of
+   ``accept()``, so that out of file descriptors its loop spins at full CPU
+   without a word: :meth:`ConnectionServer.process_request` sheds connections
+   past ``max_handshakes`` (in all, and per client address) before any thread
+   starts, and :meth:`ConnectionServer.get_request` backs off and warns;
 7. uses ``ssl.wrap_socket``, removed in Python 3.12: pollhub never passes the
    package a key or certificate, so that code never runs; TLS comes from the
    ``ssl_context`` given to :class:`ConnectionServer`, and its handshake runs
@@ -39,10 +45,19 @@ it says so in a comment starting ``websocket-server:``. In short, the package:
 
 Limits are named keyword arguments of :class:`ConnectionServer` (and of
 ``PollServer``), with the defaults below.
+
+Before anything else, every request's ``Host`` header must name this server
+(see :meth:`ConnectionServer.known_hosts`), or it gets 421: a web page on a
+foreign domain that resolves its name to this machine (DNS rebinding) would
+otherwise pass the ``Origin`` check, which compares the ``Origin`` with the
+``Host``. Anything a client controls is passed through
+:func:`pollhub.text.escape` before it is logged.
 """
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import itertools
 import logging
 import queue
@@ -51,12 +66,14 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
 from .handshake import HTTPError, Request
-from .metrics import Counter
+from .lan import lan_addresses
+from .metrics import Counter, Gauge, Metric
+from .text import escape
 
 
 def _import_websocket_server() -> Any:
@@ -78,8 +95,11 @@ websocket_server = _import_websocket_server()
 logger = logging.getLogger(__name__)
 
 MAX_SIZE = 64 * 1024  # bytes in one message (a vote is tiny); more is closed with 1009
+MAX_FRAGMENTS = frames.MAX_FRAGMENTS  # frames in one message (1024); more is closed with 1009
 MAX_CONNECTIONS = 10240  # open WebSocket connections (two threads each); more get HTTP 503
 HANDSHAKE_TIMEOUT = 10.0  # seconds to send a whole HTTP request
+MAX_HANDSHAKES = 512  # connections still in their handshake (a thread each); more are closed at accept
+MAX_HANDSHAKES_PER_ADDRESS = 64  # of those, from one client IP address (a hall behind one NAT shares one)
 MAX_HEADER_SIZE = 16 * 1024  # bytes in the request line and headers together
 PING_INTERVAL = 20.0  # seconds of silence before the server pings a client
 PING_TIMEOUT = 20.0  # seconds to answer that ping before being dropped
@@ -88,10 +108,27 @@ WRITE_TIMEOUT = 10.0  # seconds one write may block before the client counts as 
 SEND_QUEUE_SIZE = 1000  # frames waiting for a client; a client that lets it fill is dropped
 LISTEN_BACKLOG = 1024  # pending TCP connections the kernel may hold
 ACCEPT_POLL_INTERVAL = 0.1  # seconds between the accept loop's checks for stop()
+ACCEPT_BACKOFF_MIN = 0.01  # seconds the accept loop pauses when accept() runs out of descriptors ...
+ACCEPT_BACKOFF_MAX = 1.0  # ... doubling at each failure up to this, back to none at the first success
+WARNING_INTERVAL = 5.0  # seconds between two warnings about running out of descriptors, or shedding
+SHED_RETRY_AFTER = 5  # seconds a shed connection is told to wait (Retry-After), when it can be told
 RECV_SIZE = 65536
 
 _poll = getattr(select, "poll", None)
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # Linux and BSD; elsewhere every write goes through sendall
+
+#: accept() errors that mean the process or the system is out of something: back off.
+_OUT_OF_RESOURCES = frozenset(
+    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM") if hasattr(errno, name)
+)
+_OUT_OF_DESCRIPTORS = frozenset(getattr(errno, name) for name in ("EMFILE", "ENFILE") if hasattr(errno, name))
+#: Why a connection was closed at accept time (the label of ``pollhub_connections_shed_total``).
+SHED_REASONS = ("handshakes", "per_address", "threads")
+_SHED_RESPONSE = handshake.error_response(
+    HTTPError(503, "too many connections in progress, try again later", {"Retry-After": str(SHED_RETRY_AFTER)})
+)
+_WILDCARDS = ("", "0.0.0.0", "::")
+_LOCAL_ADDRESS_CACHE = 256  # IP addresses remembered by ConnectionServer.is_local_address
 
 
 def _wait(sock: socket.socket, writing: bool, timeout: float) -> bool:
@@ -109,7 +146,10 @@ class Limits:
 
     __slots__ = (
         "max_size",
+        "max_fragments",
         "max_connections",
+        "max_handshakes",
+        "max_handshakes_per_address",
         "handshake_timeout",
         "max_header_size",
         "ping_interval",
@@ -122,7 +162,10 @@ class Limits:
     def __init__(
         self,
         max_size: int = MAX_SIZE,
+        max_fragments: int = MAX_FRAGMENTS,
         max_connections: int = MAX_CONNECTIONS,
+        max_handshakes: int = MAX_HANDSHAKES,
+        max_handshakes_per_address: int = MAX_HANDSHAKES_PER_ADDRESS,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
         max_header_size: int = MAX_HEADER_SIZE,
         ping_interval: float = PING_INTERVAL,
@@ -132,7 +175,10 @@ class Limits:
         send_queue_size: int = SEND_QUEUE_SIZE,
     ) -> None:
         self.max_size = max_size
+        self.max_fragments = max_fragments
         self.max_connections = max_connections
+        self.max_handshakes = max_handshakes
+        self.max_handshakes_per_address = max_handshakes_per_address
         self.handshake_timeout = handshake_timeout
         self.max_header_size = max_header_size
         self.ping_interval = ping_interval
@@ -206,8 +252,11 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
             self._send = sock.send
             self.ready = not self.busy and not self.queue and not self.closed
 
-    def offer(self, frame: bytes, key: Any = None, seal: Any = None, last: bool = False) -> bool:
+    def offer(self, frame: Union[bytes, memoryview], key: Any = None, seal: Any = None, last: bool = False) -> bool:
         """Write ``frame`` now or queue it; ``last`` ends the queue after it.
+
+        What is left of a frame after a partial write waits as a ``memoryview``
+        of it: a frame sent to many clients is never copied for each.
 
         Returns False if the queue was already ended. Raises ``queue.Full``,
         or the ``OSError`` of a failed direct write.
@@ -225,7 +274,9 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
                         return True
                     frame = b""
                 else:  # the rest of a frame must go next: never replaced
-                    frame, key, seal = frame[sent:], None, None
+                    # A view, not a copy: a broadcast's frame (or a welcome
+                    # of megabytes) stays one object shared by every queue.
+                    frame, key, seal = memoryview(frame)[sent:], None, None
             elif self.closed:
                 return False
             if frame:
@@ -254,7 +305,7 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
             self.busy = False
             self.ready = self.direct is not None and not self.queue and not self.closed
 
-    def _put(self, item: Tuple[Optional[bytes], Any, Any]) -> None:
+    def _put(self, item: Tuple[Optional[Union[bytes, memoryview]], Any, Any]) -> None:
         self.ready = False
         frame, key, seal = item
         if seal is not None:
@@ -271,7 +322,7 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         else:
             self.queue.append([frame, None])
 
-    def _get(self) -> Optional[bytes]:
+    def _get(self) -> Optional[Union[bytes, memoryview]]:
         cell = self.queue.popleft()
         if cell[1] is not None and self._waiting.get(cell[1]) is cell:
             del self._waiting[cell[1]]
@@ -346,7 +397,7 @@ class Connection(websocket_server.WebSocketHandler):
                 self._read_loop(rest)
             except OSError as exc:
                 if not self._aborted:
-                    logger.debug("%s: connection lost: %s", self.address, exc)
+                    logger.debug("%s: connection lost: %s", self.address, escape(exc))
             finally:
                 self.server.on_close(self)
                 self._finish_writer()
@@ -378,7 +429,7 @@ class Connection(websocket_server.WebSocketHandler):
             self.sock.do_handshake()
             self._use_timeouts()
         except (OSError, ValueError) as exc:  # ssl.SSLError and socket.timeout are OSErrors
-            logger.info("%s: TLS handshake failed: %s", self.address, exc)
+            logger.info("%s: TLS handshake failed: %s", self.address, escape(exc))
             return False
         return True
 
@@ -461,7 +512,7 @@ class Connection(websocket_server.WebSocketHandler):
                     self.server.dropped_stalled.inc()
             self.abort()
 
-    def _write_all(self, data: bytes) -> None:
+    def _write_all(self, data: Union[bytes, memoryview]) -> None:
         """Write all of ``data`` within ``write_timeout`` (``socket.timeout`` after it)."""
         # websocket-server: the package writes with socket.send, which may
         # write only part of the data; the rest was lost and the stream broken.
@@ -539,27 +590,37 @@ class Connection(websocket_server.WebSocketHandler):
     def _refuse(self, error: HTTPError, request: Optional[Request] = None) -> None:
         head_only = request is not None and request.method == "HEAD"
         self._send_raw(handshake.error_response(error, head_only=head_only))
-        logger.info("%s: HTTP %d: %s", self.address, error.status, error.message)
+        # The message may quote the client (its Origin, its Host): one escaped line.
+        logger.info("%s: HTTP %d: %s", self.address, error.status, escape(error.message))
         return None
 
     def _upgrade(self, request: Request) -> bool:
         """Answer the request: True once upgraded, False after an HTTP response."""
+        server = self.server
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: %s %s", self.address, escape(request.method), escape(request.path))
         try:
-            response = self.server.http_response(request)
+            # Before anything looks at the request: a foreign Host is DNS
+            # rebinding (or a misdirected request), whatever the path.
+            handshake.check_host(request, server.host_names(), server.is_local_address)
+            response = server.http_response(request)
             if response is not None:
                 self._send_raw(response)
                 return False
-            key = handshake.check_upgrade(request, self.server.allowed_origins)
-            if not self.server._admit(self):
-                raise HTTPError(503, "too many connections, try again later", {"Retry-After": "5"})
+            key = handshake.check_upgrade(request, server.allowed_origins)
+            if not server._admit(self):
+                raise HTTPError(503, "too many connections, try again later", {"Retry-After": str(SHED_RETRY_AFTER)})
         except HTTPError as error:
             self._refuse(error, request)
             return False
+        # Counted by max_connections from now on; its handshake slot is free
+        # before the client can see the 101 (and open its next connection).
+        server._end_handshake(threading.current_thread())
         self._send_raw(handshake.upgrade_response(key))
         return True
 
     def _read_loop(self, data: bytes) -> None:
-        reader = MessageReader(self.limits.max_size)
+        reader = MessageReader(self.limits.max_size, self.limits.max_fragments)
         while True:
             if data:
                 self._last_heard = time.monotonic()
@@ -569,7 +630,7 @@ class Connection(websocket_server.WebSocketHandler):
                         if not self._on_event(event):
                             return
                 except ProtocolError as error:
-                    logger.warning("%s: closing with %d: %s", self.address, error.code, error.reason)
+                    logger.warning("%s: closing with %d: %s", self.address, error.code, escape(error.reason))
                     self.close(error.code, error.reason)
                     return
             data = self._receive()
@@ -644,6 +705,7 @@ class Connection(websocket_server.WebSocketHandler):
         elif isinstance(event, Pong):
             self._ping_sent = None
         elif isinstance(event, Close):
+            logger.debug("%s: close frame from the client: %d %s", self.address, event.code, escape(event.reason))
             # websocket-server: the package drops the connection without
             # answering; RFC 6455 section 5.5.1 wants the close echoed.
             if not self._queue.closed:
@@ -664,8 +726,16 @@ class ConnectionServer(websocket_server.WebsocketServer):
     constants for their defaults). ``direct_writes=False`` sends every frame
     through the connection's write thread, never from the sending thread
     (see :class:`SendQueue`): much slower with many clients; for comparison. ``allowed_origins`` lists the browser
-    origins accepted besides the server's own. With an ``ssl_context`` (see
+    origins accepted besides the server's own. ``allowed_hosts`` lists names
+    a request's ``Host`` may carry besides those of :meth:`known_hosts`
+    (others get 421). With an ``ssl_context`` (see
     :func:`tls_context`) every connection speaks TLS: ``wss://`` and ``https://``.
+
+    A connection still in its handshake (TLS, then the HTTP request) holds a
+    slot: past ``max_handshakes`` of them, or ``max_handshakes_per_address``
+    from one client address, a new connection is closed as soon as it is
+    accepted (after a best-effort 503), before any thread starts. Its
+    :meth:`connection_metrics` count that.
     """
 
     request_queue_size = LISTEN_BACKLOG
@@ -677,12 +747,14 @@ class ConnectionServer(websocket_server.WebsocketServer):
         port: int = 0,
         *,
         allowed_origins: Sequence[str] = (),
+        allowed_hosts: Sequence[str] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         direct_writes: bool = True,
         **limits: Any,
     ) -> None:
         self.limits = Limits(**limits)
         self.allowed_origins = tuple(allowed_origins)
+        self.allowed_hosts = tuple(allowed_hosts)
         self.ssl_context = ssl_context
         self.direct_writes = direct_writes
         self._ids = itertools.count(1)
@@ -691,6 +763,32 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self._connections: Dict[int, Connection] = {}
         self._open_count = 0
         self.dropped_stalled = Counter("pollhub_clients_dropped_stalled_total", "Clients dropped because they stopped reading.")
+        # Connections in their handshake: read thread -> client address, and how many per address.
+        self._handshaking: Dict[threading.Thread, str] = {}
+        self._handshakes_from: Dict[str, int] = {}
+        self.handshakes_in_progress = Gauge(
+            "pollhub_handshakes_in_progress",
+            "Connections accepted and still in their handshake (TLS, HTTP request).",
+            lambda: len(self._handshaking),
+        )
+        self.connections_shed = Counter(
+            "pollhub_connections_shed_total",
+            "Connections closed as soon as accepted, with no thread started, by the limit they met.",
+            "reason",
+            SHED_REASONS,
+        )
+        self.accept_errors = Counter(
+            "pollhub_accept_errors_total",
+            "Failures of accept(), by error (EMFILE: the process is out of file descriptors).",
+            "error",
+            ("EMFILE", "ENFILE"),
+        )
+        self._host_names: Optional[FrozenSet[str]] = None  # known_hosts(), computed once
+        self._local_addresses: Dict[str, bool] = {}  # IP address -> is it this machine's (cache)
+        self._wakeup = threading.Event()  # set by stop(): ends the accept loop's pauses
+        self._accept_backoff = 0.0  # seconds the accept loop pauses after its next failure; 0: none yet
+        self._accept_warned = -WARNING_INTERVAL  # time.monotonic() of the last warning about accept()
+        self._shed_warned = -WARNING_INTERVAL  # ... and of the last one about shedding
         self._superseded_closed = 0  # replaced results of connections that have ended
         self._accept_thread: Optional[threading.Thread] = None
         self._serving = False
@@ -723,6 +821,74 @@ class ConnectionServer(websocket_server.WebsocketServer):
     def on_close(self, conn: Connection) -> None:
         """A WebSocket connection is over; called once for each ``on_open``."""
 
+    def known_hosts(self) -> List[str]:
+        """The names and addresses a request's ``Host`` header may carry; any other gets 421.
+
+        By default: the address the server is bound to, this machine's own
+        addresses (every one when bound to a wildcard address; loopback
+        included), ``localhost``, the machine's host name, its short form and
+        that with ``.local``, and ``allowed_hosts``. Called once, when the
+        server starts serving; a subclass adds its names to the list
+        (``return [*super().known_hosts(), name]``). Names are compared
+        without case, port or trailing dot. Any IP address of this machine
+        is accepted, listed or not.
+        """
+        names = ["localhost", "127.0.0.1", "::1"]
+        if self.host in _WILDCARDS:  # every address of the machine leads here
+            names += local_addresses()
+        else:
+            names.append(self.host)
+        hostname = socket.gethostname()
+        if hostname:
+            short = hostname.split(".")[0]
+            names += [hostname, short, f"{short}.local"]
+        names += self.allowed_hosts
+        return names
+
+    # Host names (any thread) -------------------------------------------------------
+
+    def host_names(self) -> FrozenSet[str]:
+        """:meth:`known_hosts` as :func:`pollhub.handshake.host_name` compares them (computed once)."""
+        names = self._host_names
+        if names is None:
+            names = frozenset(filter(None, map(handshake.host_name, self.known_hosts())))
+            self._host_names = names
+        return names
+
+    def is_local_address(self, address: str) -> bool:
+        """True when the IP ``address`` is one of this machine's (it can be bound to)."""
+        known = self._local_addresses.get(address)
+        if known is not None:
+            return known
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        local = ip.is_loopback
+        if not local and not ip.is_unspecified and not ip.is_multicast:
+            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+            try:
+                with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                    probe.bind((address, 0))
+                local = True
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    return False  # out of descriptors, say: not now, and not remembered
+                local = False  # not an address of this machine
+        if len(self._local_addresses) >= _LOCAL_ADDRESS_CACHE:
+            self._local_addresses.clear()
+        self._local_addresses[address] = local
+        return local
+
+    def connection_metrics(self) -> List[Metric]:
+        """What this server counts about its connections, for a metrics registry.
+
+        ``pollhub_clients_dropped_stalled_total``, ``pollhub_handshakes_in_progress``,
+        ``pollhub_connections_shed_total`` (by ``reason``) and ``pollhub_accept_errors_total``
+        (by ``error``).
+        """
+        return [self.dropped_stalled, self.handshakes_in_progress, self.connections_shed, self.accept_errors]
+
     # Lifecycle ---------------------------------------------------------------------
 
     def start(self) -> "ConnectionServer":
@@ -734,6 +900,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
     def serve_forever(self, poll_interval: float = ACCEPT_POLL_INTERVAL) -> None:
         """Accept connections until :meth:`stop` (from another thread)."""
         self._serving = True
+        self.host_names()  # once, before the first request
         try:
             super(websocket_server.WebsocketServer, self).serve_forever(poll_interval)
         finally:
@@ -749,6 +916,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
         if self._stopped:
             return
         self._stopped = True
+        self._wakeup.set()
         if self._serving or (self._accept_thread is not None and self._accept_thread.is_alive()):
             self.shutdown()
         if self._accept_thread is not None:
@@ -788,22 +956,116 @@ class ConnectionServer(websocket_server.WebsocketServer):
 
     # socketserver plumbing ---------------------------------------------------------
 
+    def get_request(self) -> Tuple[socket.socket, Any]:
+        # socketserver: _handle_request_noblock swallows every OSError of
+        # accept(). Out of file descriptors (EMFILE), the connection stays in
+        # the backlog, the listening socket stays readable, and the accept
+        # loop spins at full CPU without a word while clients time out. Pause
+        # (a little longer at each failure) and say so.
+        try:
+            pair = self.socket.accept()
+        except OSError as exc:
+            self._accept_failed(exc)
+            raise
+        if self._accept_backoff:
+            self._accept_backoff = 0.0
+        return pair
+
+    def _accept_failed(self, exc: OSError) -> None:
+        code = exc.errno
+        self.accept_errors.inc(label=errno.errorcode.get(code, "other") if code else type(exc).__name__)
+        if code not in _OUT_OF_RESOURCES:
+            return  # ECONNABORTED and the like: that connection is gone, the next one is fine
+        self._accept_backoff = min(ACCEPT_BACKOFF_MAX, self._accept_backoff * 2) or ACCEPT_BACKOFF_MIN
+        now = time.monotonic()
+        if now - self._accept_warned >= WARNING_INTERVAL:
+            self._accept_warned = now
+            with self._lock:
+                threads, handshakes = len(self._threads), len(self._handshaking)
+            logger.warning(
+                "cannot accept connections: %s (%s) with %d connections open (%d WebSocket, %d in their handshake); "
+                "new clients wait, and the accept loop pauses up to %g s between tries",
+                "out of file descriptors" if code in _OUT_OF_DESCRIPTORS else "out of memory",
+                exc.strerror or exc,
+                threads,
+                self._open_count,
+                handshakes,
+                ACCEPT_BACKOFF_MAX,
+            )
+        self._wakeup.wait(self._accept_backoff)
+
     def process_request(self, request: Any, client_address: Any) -> None:
         # Like ThreadingMixIn.process_request, with a named thread that is
         # forgotten when it ends (ThreadingMixIn keeps every thread until
         # server_close, a leak on a long-running server).
+        # socketserver: and with a bound on the connections still in their
+        # handshake, checked here in the accept loop: past it a connection is
+        # closed at once and costs no thread (thousands of sockets that never
+        # finish their request would each hold one for handshake_timeout).
+        peer = client_address[0] if isinstance(client_address, tuple) else str(client_address)
+        limits = self.limits
         thread = threading.Thread(
             target=self._connection_thread, args=(request, client_address), name="pollhub-read", daemon=True
         )
         with self._lock:
-            self._threads.add(thread)
+            from_peer = self._handshakes_from.get(peer, 0)
+            if len(self._handshaking) >= limits.max_handshakes:
+                shed: Optional[str] = "handshakes"
+            elif from_peer >= limits.max_handshakes_per_address:
+                shed = "per_address"
+            else:
+                shed = None
+                self._handshaking[thread] = peer
+                self._handshakes_from[peer] = from_peer + 1
+                self._threads.add(thread)
+        if shed is not None:
+            self._shed(request, client_address, shed)
+            return
         try:
             thread.start()
         except RuntimeError as exc:  # "can't start new thread": the system's thread limit
-            logger.warning("%s: refused: %s", format_address(client_address), exc)
             with self._lock:
                 self._threads.discard(thread)
-            self.shutdown_request(request)
+            self._end_handshake(thread)
+            self._shed(request, client_address, "threads", str(exc))
+
+    def _shed(self, request: socket.socket, client_address: Any, reason: str, detail: str = "") -> None:
+        """Close a connection just accepted, telling it 503 if that cannot block."""
+        self.connections_shed.inc(label=reason)
+        if self.ssl_context is None and _DONTWAIT:
+            try:
+                request.send(_SHED_RESPONSE, _DONTWAIT)
+            except OSError:
+                pass
+        self.shutdown_request(request)
+        now = time.monotonic()
+        if now - self._shed_warned >= WARNING_INTERVAL:
+            self._shed_warned = now
+            limits = self.limits
+            why = {
+                "handshakes": f"{limits.max_handshakes} connections in their handshake (max_handshakes)",
+                "per_address": f"{limits.max_handshakes_per_address} connections from "
+                f"{escape(format_address(client_address))} in their handshake (max_handshakes_per_address)",
+                "threads": f"no thread for it: {detail}",
+            }[reason]
+            logger.warning(
+                "%s: closed at once: %s; %d shed so far (warned at most once in %g s)",
+                format_address(client_address),
+                why,
+                sum(self.connections_shed.value(r) for r in SHED_REASONS),
+                WARNING_INTERVAL,
+            )
+
+    def _end_handshake(self, thread: threading.Thread) -> None:
+        """Free the handshake slot of a connection's read thread (once; later calls do nothing)."""
+        with self._lock:
+            peer = self._handshaking.pop(thread, None)
+            if peer is not None:
+                left = self._handshakes_from[peer] - 1
+                if left:
+                    self._handshakes_from[peer] = left
+                else:
+                    del self._handshakes_from[peer]
 
     def _connection_thread(self, request: Any, client_address: Any) -> None:
         try:
@@ -812,8 +1074,10 @@ class ConnectionServer(websocket_server.WebsocketServer):
             logger.exception("%s: unexpected error", format_address(client_address))
         finally:
             self.shutdown_request(request)
+            thread = threading.current_thread()
+            self._end_handshake(thread)
             with self._lock:
-                self._threads.discard(threading.current_thread())
+                self._threads.discard(thread)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.exception("%s: unexpected error", format_address(client_address))
@@ -836,6 +1100,20 @@ class ConnectionServer(websocket_server.WebsocketServer):
                 return False
             self._open_count += 1
             return True
+
+
+def local_addresses() -> List[str]:
+    """This machine's IP addresses: IPv4 on its interfaces, and IPv6 where Linux lists them."""
+    found = list(lan_addresses())
+    try:
+        with open("/proc/net/if_inet6") as table:
+            for line in table:
+                digits = line.split()[0] if line.strip() else ""
+                if len(digits) == 32:
+                    found.append(str(ipaddress.IPv6Address(int(digits, 16))))
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 class _Tracked:

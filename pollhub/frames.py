@@ -35,6 +35,7 @@ CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 
 MAX_CONTROL_PAYLOAD = 125
+MAX_FRAGMENTS = 1024  # frames in one message; more is closed with 1009
 
 #: Codes a peer may put in a close frame: the registered ones that are meant to
 #: be sent, plus the ranges for libraries (3000-3999) and applications (4000-4999).
@@ -139,13 +140,21 @@ class MessageReader:
     continue and a new message must wait for the last one to end (1002);
     text must be UTF-8, checked as its bytes arrive, so a bad byte fails at
     once, even in the middle of a frame (1007); a message over ``max_size`` bytes fails as soon as its
-    frame header says so, before its payload is buffered (1009).
+    frame header says so, before its payload is buffered (1009); so does a
+    message of more than ``max_fragments`` frames (1009).
+
+    A message's size counts its payload and, for every frame after its first,
+    that frame's header (2 to 14 bytes with the mask): a message of endless
+    empty fragments costs its bytes like any other, and a message sent in one
+    frame may still carry exactly ``max_size`` bytes.
 
     Not thread-safe: one reader belongs to one connection's read thread.
     """
 
-    def __init__(self, max_size: int) -> None:
+    def __init__(self, max_size: int, max_fragments: int = MAX_FRAGMENTS) -> None:
         self.max_size = max_size
+        self.max_fragments = max_fragments
+        self._fragments = 0  # frames of the message being reassembled
         self._buffer = bytearray()
         self._message_opcode: Optional[int] = None  # opcode of the message being reassembled
         self._parts: List[bytes] = []
@@ -210,9 +219,11 @@ class MessageReader:
     def _decode(self, data: bytes, final: bool) -> None:
         assert self._decoder is not None
         try:
-            self._parts.append(self._decoder.decode(data, final=final))
+            text = self._decoder.decode(data, final=final)
         except UnicodeDecodeError:
             raise ProtocolError(CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
+        if text:
+            self._parts.append(text)
 
     def _parse_header(self) -> Optional[Tuple[bool, int, int, int]]:
         buf = self._buffer
@@ -246,10 +257,10 @@ class MessageReader:
             if length > MAX_CONTROL_PAYLOAD:
                 raise ProtocolError(CLOSE_PROTOCOL_ERROR, "control frame over 125 bytes")
         else:
-            self._start_frame(opcode, length)
+            self._start_frame(opcode, length, offset + 4)
         return fin, opcode, length, offset
 
-    def _start_frame(self, opcode: int, length: int) -> None:
+    def _start_frame(self, opcode: int, length: int, header_size: int) -> None:
         """Check a data frame's place in its message and the message's size."""
         if opcode == OP_CONTINUATION and self._message_opcode is None:
             raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
@@ -259,6 +270,13 @@ class MessageReader:
             self._message_opcode = opcode
             if opcode == OP_TEXT:
                 self._decoder = codecs.getincrementaldecoder("utf-8")()
+        else:
+            # Not the message's first frame: its header counts against max_size,
+            # so endless empty fragments are a message too big like any other.
+            length += header_size
+            if self._fragments >= self.max_fragments:
+                raise ProtocolError(CLOSE_TOO_BIG, f"message in over {self.max_fragments} fragments")
+        self._fragments += 1
         if self._size + length > self.max_size:
             raise ProtocolError(CLOSE_TOO_BIG, f"message over {self.max_size} bytes")
         self._size += length
@@ -273,13 +291,13 @@ class MessageReader:
     def _data_event(self, fin: bool, payload: bytes) -> Optional[Event]:
         if self._decoder is not None:
             self._decode(payload, final=fin)
-        else:
+        elif payload:
             self._parts.append(payload)
         if not fin:
             return None
         parts, self._parts = self._parts, []
         is_text = self._message_opcode == OP_TEXT
-        self._message_opcode, self._decoder, self._size = None, None, 0
+        self._message_opcode, self._decoder, self._size, self._fragments = None, None, 0, 0
         if is_text:
             return Text("".join(parts))  # type: ignore[arg-type]
         return Binary(b"".join(parts))  # type: ignore[arg-type]

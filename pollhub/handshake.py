@@ -1,7 +1,12 @@
 """The HTTP side of a connection, with no I/O: parse a request, build responses.
 
 Every request gets a real HTTP answer: the WebSocket upgrade (101), or an
-error a person or a script can read (400, 404, 426, 503, ...).
+error a person or a script can read (400, 404, 421, 426, 503, ...).
+
+:func:`check_host` is the defence against DNS rebinding: a page on a foreign
+domain that resolves its name to this server's address sends requests whose
+``Host`` (and ``Origin``) name that domain, so the ``Host`` header must name
+this server before anything else is looked at.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Dict, Iterable, NamedTuple, Optional, Tuple
+import ipaddress
+from typing import Callable, Collection, Dict, Iterable, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -22,6 +28,7 @@ REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     408: "Request Timeout",
+    421: "Misdirected Request",
     426: "Upgrade Required",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
@@ -80,6 +87,78 @@ def parse_request(head: bytes) -> Request:
     return Request(method, path, query, headers)
 
 
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header value or an address, comparable with ``==``.
+
+    Lower-cased, without its port, its IPv6 brackets or a trailing dot; an IP
+    address in its canonical form (``[0:0::1]:80`` is ``::1``). Returns ``""``
+    for a value that is not a host name at all.
+    """
+    host = host.strip().lower()
+    if host.startswith("["):
+        literal, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not _is_port(rest)):
+            return ""
+        host = literal
+    elif host.count(":") == 1:
+        host, port = host.split(":")
+        if not _is_port(":" + port):
+            return ""
+    if host.endswith(".") and ":" not in host:
+        host = host[:-1]  # the root of the DNS: "localhost." is "localhost"
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if not host or ":" in host or ".." in host or host.startswith("."):
+        return ""
+    if any(c.isspace() or c in "/\\@,;?#%[]" or not c.isprintable() for c in host):
+        return ""
+    return host
+
+
+def _is_port(suffix: str) -> bool:
+    return len(suffix) <= 6 and suffix[:1] == ":" and suffix[1:].isdigit() and suffix[1:].isascii()
+
+
+def is_ip_address(name: str) -> bool:
+    """True when ``name`` (as :func:`host_name` returns it) is an IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def check_host(
+    request: Request,
+    known: Collection[str],
+    is_local_address: Optional[Callable[[str], bool]] = None,
+) -> None:
+    """Check that the request's ``Host`` names this server (against DNS rebinding).
+
+    ``known`` holds the names and addresses the server answers to, as
+    :func:`host_name` returns them. An IP address that is not in ``known`` is
+    still accepted when ``is_local_address`` says it is one of the machine's
+    own. A request without a ``Host`` header (HTTP/1.0) is accepted: a browser
+    always sends one.
+
+    Raises :class:`HTTPError`: 421 for a name the server is not known by, 400
+    for a ``Host`` that is not a host name (several ``Host`` headers included).
+    """
+    value = request.headers.get("host")
+    if value is None or not value.strip():
+        return
+    name = host_name(value)
+    if not name:
+        raise HTTPError(400, f"malformed Host header {value!r}")
+    if name in known:
+        return
+    if is_local_address is not None and is_ip_address(name) and is_local_address(name):
+        return
+    raise HTTPError(421, f"this server is not {name}")
+
+
 def accept_key(key: str) -> str:
     """The ``Sec-WebSocket-Accept`` value for a client's ``Sec-WebSocket-Key``."""
     digest = hashlib.sha1((key + WEBSOCKET_GUID).encode("ascii")).digest()
@@ -119,7 +198,10 @@ def origin_allowed(origin: str, host: str, allowed_origins: Iterable[str] = ()) 
     """True when ``origin`` is the server's own (same host and port) or listed."""
     if origin.rstrip("/") in {o.rstrip("/") for o in allowed_origins}:
         return True
-    netloc = urlsplit(origin).netloc
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "Invalid IPv6 URL": an unbalanced bracket
+        return False
     return bool(netloc) and netloc.lower() == host.lower()
 
 

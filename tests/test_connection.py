@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
+import tracemalloc
+from typing import Any, List, Optional
+
+import pytest
 
 from pollhub import Hub, PollServer, protocol
+from pollhub.connection import MAX_FRAGMENTS, Connection, ConnectionServer
 from pollhub.frames import encode_frame
+from pollhub.handshake import Request, response
 
-from .conftest import wait_until
+from .conftest import TIMEOUT, wait_until
 from .rawws import (
     ACCEPT,
     OP_BINARY,
@@ -276,3 +285,204 @@ def test_bad_json_gets_an_error_reply(server: PollServer) -> None:
         assert error["code"] == "bad_json"
         client.send(mask_frame(OP_PING, b"still open"))
         assert client.read_until(OP_PONG).payload == b"still open"
+
+
+# Fragments -----------------------------------------------------------------------
+
+
+def test_endless_empty_fragments_are_closed_with_1009(server: PollServer) -> None:
+    """A message of empty continuation frames that never ends gets 1009 once it passes max_fragments."""
+    with RawClient(server.port) as client:
+        client.handshake()
+        client.send(mask_frame(OP_TEXT, b"", fin=False) + mask_frame(OP_CONT, b"", fin=False) * (MAX_FRAGMENTS + 10))
+        expect_close(client, 1009)
+
+
+def test_max_fragments_is_a_server_limit(hub: Hub) -> None:
+    """max_fragments=4: a vote in 4 frames is counted, the same vote in 5 frames gets 1009."""
+    poll = hub.create_poll("Q?", ["a", "b"])
+    text = b'{"type":"vote","option":"a"}'
+    in_four = b"".join(mask_frame(OP_CONT if i else OP_TEXT, text[i * 7 : i * 7 + 7], fin=i == 3) for i in range(4))
+    with PollServer(hub, port=0, max_fragments=4) as server:
+        with RawClient(server.port) as client:
+            client.handshake()
+            client.send(in_four)
+            assert client.read_message("voted")["option"] == "a"
+            in_five = mask_frame(OP_TEXT, b"", fin=False) + b"".join(
+                mask_frame(OP_CONT, text[i * 7 : i * 7 + 7], fin=i == 3) for i in range(4)
+            )
+            client.send(in_five)
+            expect_close(client, 1009)
+    assert hub.results(poll.id) == {"a": 1, "b": 0}
+
+
+# Host header (DNS rebinding) -----------------------------------------------------
+
+
+def get(port: int, path: str = "/healthz", host: Optional[str] = "127.0.0.1", version: str = "1.1") -> int:
+    """The status of a plain GET with this Host header (None: no Host header)."""
+    head = f"GET {path} HTTP/{version}\r\n" + (f"Host: {host}\r\n" if host is not None else "") + "\r\n"
+    with RawClient(port) as client:
+        client.send(head.encode("latin-1"))
+        return client.read_response().status
+
+
+def test_foreign_host_is_421_for_pages_and_upgrades(server: PollServer) -> None:
+    """A name the server is not known by gets 421 for a page, /healthz and the WebSocket upgrade."""
+    evil = f"evil.example:{server.port}"
+    assert get(server.port, "/", host=evil) == 421
+    assert get(server.port, "/healthz", host=evil) == 421
+    with RawClient(server.port) as client:
+        client.send(upgrade_request(extra={"Host": evil}))
+        response = client.read_response()
+        assert response.status == 421
+        assert b"evil.example" in client.read_to_end()
+
+
+def test_dns_rebinding_upgrade_is_refused(server: PollServer) -> None:
+    """A page of evil.example whose name now resolves to this server: its Origin matches its Host, yet 421."""
+    evil = f"evil.example:{server.port}"
+    with RawClient(server.port) as client:
+        client.send(upgrade_request(extra={"Host": evil, "Origin": f"http://{evil}"}))
+        assert client.read_response().status == 421
+    assert server.connection_count == 0
+
+
+class Recording(ConnectionServer):
+    """A server that answers every request with 200 and remembers the paths it was asked for."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asked: List[str] = []
+
+    def http_response(self, request: Request) -> Optional[bytes]:
+        self.asked.append(request.path)
+        return response(200, b"ok\n")
+
+    def known_hosts(self) -> List[str]:
+        return [*super().known_hosts(), "Slides.Example."]
+
+
+def test_foreign_host_never_reaches_http_response() -> None:
+    """The Host check comes before the server's hook: a foreign Host never gets to http_response."""
+    with Recording() as server:
+        assert get(server.port, "/secret", host="evil.example") == 421
+        assert get(server.port, "/fine", host="localhost") == 200
+        assert server.asked == ["/fine"]
+
+
+def test_names_the_server_is_known_by(hub: Hub) -> None:
+    """localhost, loopback addresses, the host name, allowed_hosts and the known_hosts hook; no Host at all."""
+    with Recording(allowed_hosts=["poll.example"]) as server:
+        port = server.port
+        hostname = socket.gethostname()
+        short = hostname.split(".")[0]
+        hosts = [
+            f"localhost:{port}",
+            f"LOCALHOST.:{port}",
+            f"127.0.0.1:{port}",
+            f"[::1]:{port}",
+            f"{hostname}:{port}",
+            f"{short}.local:{port}",
+            f"poll.example:{port}",
+            f"slides.example:{port}",
+        ]
+        for host in hosts:
+            assert get(port, "/", host=host) == 200, host
+        assert get(port, "/", host=None, version="1.0") == 200
+        assert get(port, "/", host="poll.example.evil.example") == 421
+        assert server.asked == ["/"] * (len(hosts) + 1)
+
+
+def test_any_address_of_this_machine_is_a_known_host() -> None:
+    """Bound to one address, the server still answers requests naming its other addresses (127.0.0.2, say)."""
+    with Recording(host="127.0.0.1") as server:
+        assert get(server.port, "/", host=f"127.0.0.2:{server.port}") == 200
+        assert get(server.port, "/", host="192.0.2.254") == 421  # TEST-NET-1: not this machine's
+    with PollServer(Hub(), port=0, allowed_hosts=["poll.example"]) as poll_server:  # PollServer passes it on
+        assert get(poll_server.port, "/healthz", host="poll.example") == 200
+        assert get(poll_server.port, "/healthz", host="other.example") == 421
+
+
+# Logs ----------------------------------------------------------------------------
+
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def test_client_text_is_escaped_in_logs(server: PollServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A path, an Origin and a close reason holding controls or a line separator are logged on one line."""
+    caplog.set_level(logging.DEBUG, logger="pollhub")
+    with RawClient(server.port) as client:
+        client.send(b"GET /x\x1b[31mred\xe2\x80\xa8forged HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert client.read_response().status == 404
+    with RawClient(server.port) as client:
+        client.send(upgrade_request(extra={"Origin": "http://evil\x1b[2J.example\x85x"}))
+        assert client.read_response().status == 403
+    with RawClient(server.port) as client:
+        client.handshake()
+        client.send(mask_frame(OP_CLOSE, close_payload(1000, "bye\nERROR forged line\u2028too".encode())))
+        assert client.read_until(OP_CLOSE).close_code == 1000
+
+    def logged(fragment: str) -> bool:
+        return any(fragment in record.getMessage() for record in caplog.records)
+
+    wait_until(lambda: logged("forged line"))
+    assert logged("/x\\x1b[31mred")
+    assert logged("evil\\x1b[2J.example\\x85x")
+    assert logged("bye\\x0aERROR forged line\\u2028too")
+    for record in caplog.records:
+        assert not CONTROL.search(record.getMessage()), record.getMessage()
+
+
+# Shared frames -------------------------------------------------------------------
+
+
+class Collecting(ConnectionServer):
+    """A server that keeps its open connections, for tests that send to them directly."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.open: List[Connection] = []
+
+    def on_open(self, conn: Connection) -> None:
+        self.open.append(conn)
+
+
+def silent_client(port: int) -> socket.socket:
+    """An upgraded raw connection with a small receive buffer, that will never read again."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(upgrade_request())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    return sock
+
+
+def test_a_large_frame_is_shared_by_the_queues_of_slow_clients() -> None:
+    """One 4 MiB frame sent to 8 clients that do not read: the rest of a partial write waits as a view
+    of that one object, so Python memory grows by much less than one copy, not by a copy per client."""
+    clients = 8
+    frame = encode_frame(OP_BINARY, b"x" * (4 << 20))
+    with Collecting(write_timeout=TIMEOUT) as server:
+        socks = [silent_client(server.port) for _ in range(clients)]
+        try:
+            wait_until(lambda: len(server.open) == clients)
+            tracemalloc.start()
+            try:
+                before = tracemalloc.get_traced_memory()[0]
+                for conn in server.open:
+                    assert conn.send_frame(frame)
+                grown = tracemalloc.get_traced_memory()[0] - before
+            finally:
+                tracemalloc.stop()
+            assert grown < len(frame) // 4, f"{grown} bytes for {clients} clients"
+            assert all(conn._queue.qsize() + conn._queue.busy for conn in server.open), "no client was slow"
+        finally:
+            for sock in socks:
+                sock.close()

@@ -26,17 +26,17 @@ from .rawws import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, clos
 BIG = 1 << 20  # a max_size no test message reaches
 
 
-def read_all(data: bytes, max_size: int = BIG) -> List[frames.Event]:
+def read_all(data: bytes, max_size: int = BIG, max_fragments: int = frames.MAX_FRAGMENTS) -> List[frames.Event]:
     """Every event in ``data`` fed at once."""
-    reader = MessageReader(max_size)
+    reader = MessageReader(max_size, max_fragments)
     reader.feed(data)
     return list(reader.events())
 
 
-def close_code_for(data: bytes, max_size: int = BIG) -> int:
+def close_code_for(data: bytes, max_size: int = BIG, max_fragments: int = frames.MAX_FRAGMENTS) -> int:
     """The close code of the ProtocolError that ``data`` raises."""
     with pytest.raises(ProtocolError) as info:
-        read_all(data, max_size)
+        read_all(data, max_size, max_fragments)
     return info.value.code
 
 
@@ -352,3 +352,56 @@ def test_text_decoded_ahead_is_not_decoded_twice() -> None:
         reader.feed(frame[i : i + 7])
         events.extend(reader.events())
     assert events == [Text(text)]
+
+
+# Fragments -----------------------------------------------------------------------
+
+
+def empty_fragments(count: int) -> bytes:
+    """A text message opened by an empty frame, then ``count`` empty continuation frames, never ended."""
+    return mask_frame(OP_TEXT, b"", fin=False) + mask_frame(OP_CONT, b"", fin=False) * count
+
+
+def test_endless_empty_fragments_are_closed_with_1009() -> None:
+    """Empty fragments carry no payload, yet a message may not have more than max_fragments of them."""
+    reader = MessageReader(BIG, max_fragments=50)
+    reader.feed(empty_fragments(49))
+    assert list(reader.events()) == []
+    reader.feed(mask_frame(OP_CONT, b"", fin=False))
+    with pytest.raises(ProtocolError) as info:
+        list(reader.events())
+    assert info.value.code == 1009
+
+
+def test_max_fragments_is_inclusive_and_per_message() -> None:
+    """A message of exactly max_fragments frames passes; the next message starts counting again."""
+    message = mask_frame(OP_TEXT, b"a", fin=False) + mask_frame(OP_CONT, b"b", fin=False) + mask_frame(OP_CONT, b"c")
+    assert read_all(message * 3, max_fragments=3) == [Text("abc")] * 3
+    four = message[:-7] + mask_frame(OP_CONT, b"c", fin=False) + mask_frame(OP_CONT, b"d")
+    assert close_code_for(four, max_fragments=3) == 1009
+
+
+def test_default_fragment_limit() -> None:
+    """Without max_fragments, frames.MAX_FRAGMENTS applies."""
+    reader = MessageReader(BIG)
+    reader.feed(empty_fragments(frames.MAX_FRAGMENTS))
+    with pytest.raises(ProtocolError) as info:
+        list(reader.events())
+    assert info.value.code == 1009
+
+
+def test_fragment_headers_count_against_max_size() -> None:
+    """Each frame after the first costs its header (6 bytes with the mask): 20 empty ones pass max_size=100."""
+    assert close_code_for(empty_fragments(20), max_size=100) == 1009
+    reader = MessageReader(max_size=100)
+    reader.feed(empty_fragments(16) + mask_frame(OP_CONT, b""))  # 17 * 6 = 102 bytes: over
+    with pytest.raises(ProtocolError):
+        list(reader.events())
+    # 16 continuation headers (96 bytes) and 4 payload bytes: exactly 100, accepted.
+    message = mask_frame(OP_TEXT, b"ab", fin=False) + mask_frame(OP_CONT, b"", fin=False) * 15 + mask_frame(OP_CONT, b"cd")
+    assert read_all(message, max_size=100) == [Text("abcd")]
+
+
+def test_a_single_frame_message_may_fill_max_size() -> None:
+    """The first frame's header is free: one frame of exactly max_size bytes still passes."""
+    assert read_all(mask_frame(OP_TEXT, b"x" * 100), max_size=100) == [Text("x" * 100)]

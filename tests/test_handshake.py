@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -11,8 +11,10 @@ from pollhub.handshake import (
     HTTPError,
     Request,
     accept_key,
+    check_host,
     check_upgrade,
     error_response,
+    host_name,
     parse_request,
     response,
     upgrade_response,
@@ -151,7 +153,14 @@ def test_other_method_is_405(method: str) -> None:
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://evil.example", "http://poll.example:9999", "http://poll.example", "null", "poll.example:8765"],
+    [
+        "https://evil.example",
+        "http://poll.example:9999",
+        "http://poll.example",
+        "null",
+        "poll.example:8765",
+        "http://[poll.example:8765",  # urlsplit raises ValueError: still a 403
+    ],
 )
 def test_foreign_origin_is_403(origin: str) -> None:
     """A browser page from another host or port may not connect: 403."""
@@ -174,6 +183,93 @@ def test_no_origin_is_accepted() -> None:
     """A request without Origin (a script, not a browser) is accepted."""
     assert "origin" not in upgrade().headers
     assert check_upgrade(upgrade()) == KEY
+
+
+# check_host ----------------------------------------------------------------------
+
+KNOWN = frozenset({"localhost", "127.0.0.1", "::1", "poll.example", "192.0.2.7"})
+
+
+def with_host(host: Optional[str]) -> Request:
+    head = "GET / HTTP/1.1" + (f"\r\nHost: {host}" if host is not None else "")
+    return parse_request(head.encode("latin-1"))
+
+
+def host_refusal(host: Optional[str], is_local_address: Optional[Callable[[str], bool]] = None) -> HTTPError:
+    with pytest.raises(HTTPError) as info:
+        check_host(with_host(host), KNOWN, is_local_address)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "value, name",
+    [
+        ("localhost", "localhost"),
+        ("LocalHost:8765", "localhost"),
+        ("localhost.", "localhost"),
+        ("Poll.Example.:443", "poll.example"),
+        ("127.0.0.1:8765", "127.0.0.1"),
+        ("[::1]:8765", "::1"),
+        ("[0:0:0:0:0:0:0:1]", "::1"),
+        ("[::1]", "::1"),
+        ("evil.example:8765", "evil.example"),
+    ],
+)
+def test_host_name_normalizes(value: str, name: str) -> None:
+    """Case, port, IPv6 brackets and a trailing dot make no difference; IPv6 in canonical form."""
+    assert host_name(value) == name
+
+
+@pytest.mark.parametrize("value", ["", "a b", "x:y", "[::1", "[::1]x", "host, host", "h/ost", ".", "a..b", "x:99999999"])
+def test_host_name_of_garbage_is_empty(value: str) -> None:
+    """A value that is not a host (several Host headers joined with a comma included) has no name."""
+    assert host_name(value) == ""
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost:8765", "LOCALHOST.:8765", "127.0.0.1:1", "[::1]:8765", "poll.example", "192.0.2.7:80"]
+)
+def test_known_host_is_accepted(host: str) -> None:
+    check_host(with_host(host), KNOWN)
+
+
+def test_no_host_is_accepted() -> None:
+    """HTTP/1.0 tools send no Host; a browser always does. An empty Host is no Host."""
+    check_host(with_host(None), KNOWN)
+    check_host(with_host(""), KNOWN)
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example:8765", "evil.example", "localhost.evil.example", "poll.example.evil", "10.1.2.3"]
+)
+def test_unknown_host_is_421(host: str) -> None:
+    """A name the server is not known by (DNS rebinding): 421 Misdirected Request."""
+    error = host_refusal(host)
+    assert error.status == 421
+    assert error_response(error).startswith(b"HTTP/1.1 421 Misdirected Request\r\n")
+
+
+def test_ip_address_of_this_machine_is_accepted() -> None:
+    """An IP address not listed passes when is_local_address says it is the machine's; a name never does."""
+    asked = []
+
+    def local(address: str) -> bool:
+        asked.append(address)
+        return address in ("10.1.2.3", "fd00::5")
+
+    check_host(with_host("10.1.2.3:8765"), KNOWN, local)
+    check_host(with_host("[FD00:0::5]:8765"), KNOWN, local)
+    assert host_refusal("10.1.2.4", local).status == 421
+    assert host_refusal("evil.example", local).status == 421
+    assert asked == ["10.1.2.3", "fd00::5", "10.1.2.4"]
+
+
+def test_malformed_or_repeated_host_is_400() -> None:
+    """Two Host headers, or one that is not a host name: 400."""
+    assert host_refusal("a b").status == 400
+    with pytest.raises(HTTPError) as info:
+        check_host(parse_request(b"GET / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example"), KNOWN)
+    assert info.value.status == 400
 
 
 # Keys and responses --------------------------------------------------------------
