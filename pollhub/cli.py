@@ -139,6 +139,23 @@ def serve_parser() -> argparse.ArgumentParser:
         "--max-header-size", type=int, default=connection.MAX_HEADER_SIZE, metavar="BYTES", help="HTTP request line and headers (default: %(default)s)"
     )
     limits.add_argument(
+        "--max-fragments", type=int, default=connection.MAX_FRAGMENTS, metavar="N", help="frames in one message (default: %(default)s)"
+    )
+    limits.add_argument(
+        "--max-handshakes",
+        type=int,
+        default=connection.MAX_HANDSHAKES,
+        metavar="N",
+        help="connections still in their HTTP handshake; more are closed at once (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-handshakes-per-address",
+        type=int,
+        default=connection.MAX_HANDSHAKES_PER_ADDRESS,
+        metavar="N",
+        help="of those, from one client address (default: %(default)s)",
+    )
+    limits.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN", help="also accept browsers from this origin (repeat it)"
     )
     limits.add_argument(
@@ -198,6 +215,9 @@ def serve_command(argv: Sequence[str]) -> int:
             handshake_timeout=args.handshake_timeout,
             ping_interval=args.ping_interval,
             ping_timeout=args.ping_timeout,
+            max_fragments=args.max_fragments,
+            max_handshakes=args.max_handshakes,
+            max_handshakes_per_address=args.max_handshakes_per_address,
         )
     except PollhubError as exc:
         hub.stop()

@@ -30,6 +30,7 @@ import ssl
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
 from . import frames, metrics, protocol, text
 from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
@@ -369,9 +370,9 @@ class PollServer(ConnectionServer):
         clock: Callable[[], float] = time.monotonic,
         **limits: Any,
     ) -> None:
-        if allowed_hosts:
-            limits["allowed_hosts"] = list(allowed_hosts)
-        super().__init__(host, port, allowed_origins=allowed_origins, ssl_context=ssl_context, **limits)
+        super().__init__(
+            host, port, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts, ssl_context=ssl_context, **limits
+        )
         self.hub = hub
         self.token = token or secrets.token_urlsafe(16)
         self.max_vote_rate = max_vote_rate
@@ -393,7 +394,7 @@ class PollServer(ConnectionServer):
                 self.superseded_count,
             )
         )
-        self.metrics.add(self.dropped_stalled)
+        self.metrics.metrics.extend(self.connection_metrics())
         self.metrics.add(Gauge("pollhub_process_resident_memory_bytes", "Resident memory of this process.", resident_memory))
         self.metrics.add(
             Gauge("pollhub_client_addresses", "Client addresses with voter ids remembered.", self.new_voters.addresses)
@@ -409,6 +410,15 @@ class PollServer(ConnectionServer):
         self.metrics.add(self.token_guard.failures)
         self._join_url = join_url
         self._owns_hub = False
+
+    def known_hosts(self) -> List[str]:
+        """The names a request's ``Host`` may carry: the connection server's, and the join URL's host."""
+        names = super().known_hosts()
+        if self._join_url is not None:
+            host = urlsplit(self._join_url).hostname
+            if host:
+                names.append(host)
+        return names
 
     @property
     def url(self) -> str:

@@ -587,3 +587,38 @@ def test_shutdown_sends_close_1001(server: PollServer, raw: Callable[..., Any]) 
     finally:
         stopper.join(TIMEOUT)
     assert not stopper.is_alive()
+
+
+def test_the_join_urls_host_is_a_known_name_and_others_are_misdirected(hub: Hub) -> None:
+    with PollServer(hub, port=0, join_url="http://poll.example.org:8765/") as server:
+
+        def status(host: str) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+            try:
+                conn.request("GET", "/healthz", headers={"Host": host})
+                return conn.getresponse().status
+            finally:
+                conn.close()
+
+        assert status(f"poll.example.org:{server.port}") == 200
+        assert status(f"localhost:{server.port}") == 200
+        assert status(f"rebound.example.com:{server.port}") == 421
+
+
+def test_metrics_list_the_connection_layers_counters(server: PollServer) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode("utf-8")
+    finally:
+        conn.close()
+    for name in (
+        "pollhub_handshakes_in_progress",
+        "pollhub_connections_shed_total",
+        "pollhub_accept_errors_total",
+        "pollhub_clients_dropped_stalled_total",
+        "pollhub_admin_token_failures_total",
+        "pollhub_new_voters_refused_total",
+    ):
+        assert f"# TYPE {name}" in text
+    assert text.count("# TYPE pollhub_clients_dropped_stalled_total") == 1
