@@ -51,17 +51,20 @@ MAX_ANSWERS_LIMIT = 10
 MAX_ANSWER_LENGTH = 40  # characters, once whitespace is collapsed
 WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
 #: Polls in one event. Every new connection gets a ``welcome`` holding every
-#: poll (and every change sends a poll's state again), so the number of polls
-#: bounds that message: 2,000 polls made a 14.6 MB welcome. At the limits
-#: above the biggest poll is a single/multiple/counter poll with a 300
-#: character question, 32 options of 100 character labels and 40 character
-#: ids (the ids again as keys of its counts), every character 4 bytes in
-#: UTF-8 (an emoji, say): about 19 KB encoded (a words poll is smaller: 50
-#: answers of 40 characters are about 9 KB). 200 polls could then make a
-#: 3.9 MB welcome, 100 polls 1.9 MB; ordinary polls (short ASCII labels) are
-#: under 1 KB each, so 100 polls is more than any talk needs and keeps the
-#: worst-case welcome under 2 MB. tests/test_polls.py measures it.
-MAX_POLLS = 100
+#: poll (and the hub sends a poll's whole state again whenever it changes),
+#: so the number of polls bounds that message: 2,000 polls made a 14.6 MB
+#: welcome. At the limits above the biggest poll is a single, multiple or
+#: counter poll with a 300 character question and 32 options of 100
+#: character labels, every character 4 bytes in UTF-8 (CJK Extension B
+#: letters, which also make 40 character option and poll ids of 160 bytes,
+#: and the ids come again as the keys of the counts): 1.2 KB of question,
+#: 32 x 580 B of options and 32 x 165 B of counts, about 25.3 KB encoded (a
+#: words poll's 50 answers of 40 such characters are about 9.7 KB). 200
+#: polls could then make a 5.1 MB welcome for every participant who joins,
+#: 100 polls 2.5 MB; 75 keep it under 2 MB (1.9 MB). Ordinary polls (short
+#: ASCII labels) are under 1 KB each, and 75 polls is more than a talk or a
+#: workshop day needs. tests/test_polls.py measures the worst case.
+MAX_POLLS = 75
 
 
 def slugify(text: str, fallback: str = "option") -> str:

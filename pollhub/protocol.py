@@ -16,8 +16,8 @@ import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, Union
 
 from . import frames
-from .errors import BadJSON, BadMessage, PollhubError
-from .polls import CHOICE_FIELDS, MAX_OPTIONS, MAX_POLLS, Choice, Settings, check_new_poll, check_update
+from .errors import BadJSON, BadMessage, InternalError, PollhubError
+from .polls import CHOICE_FIELDS, MAX_OPTIONS, Choice, Settings, check_new_poll, check_update
 from .text import escape, has_visible, is_text
 
 logger = logging.getLogger(__name__)
@@ -273,7 +273,6 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
         polls = data.get("polls")
         if (
             not isinstance(polls, list)
-            or len(polls) > MAX_POLLS
             or not all(isinstance(p, str) and _is_id(p) for p in polls)
         ):
             raise BadMessage("'polls' must be the list of every poll id in the new order")
@@ -442,7 +441,7 @@ def _type_of(data: Any) -> str:
 
 
 def _internal_error(data: Any) -> bytes:
-    reply: Dict[str, Any] = {"type": "error", "code": "internal", "message": "internal error: a reply could not be sent"}
+    reply = error(InternalError("internal error: the server could not encode its reply"))
     ref = data.get("ref") if isinstance(data, dict) else None
     if (isinstance(ref, int) and not isinstance(ref, bool)) or (isinstance(ref, str) and _is_id(ref)):
         reply["ref"] = ref
