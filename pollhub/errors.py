@@ -75,6 +75,18 @@ class RateLimited(PollhubError):
     code = "rate_limited"
 
 
+class TooManyPolls(PollhubError):
+    """A new poll when the event already has ``polls.MAX_POLLS`` polls: delete one first."""
+
+    code = "too_many_polls"
+
+
+class InternalError(PollhubError):
+    """A bug in the server: a reply it could not build or encode (the server logs it)."""
+
+    code = "internal"
+
+
 class Unavailable(PollhubError):
     """The hub is not running (not started yet, or stopped)."""
 
@@ -85,7 +97,7 @@ ERRORS: Dict[str, Type[PollhubError]] = {
     cls.code: cls
     for cls in (
         BadMessage, BadJSON, UnknownPoll, UnknownOption, PollClosed, InvalidVote, VoteLocked, Forbidden, RateLimited,
-        Unavailable,
+        TooManyPolls, InternalError, Unavailable,
     )
 }
 

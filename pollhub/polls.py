@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from .errors import BadMessage, InvalidVote, PollClosed, UnknownOption, VoteLocked
+from .text import has_visible, is_text, strip_format
 
 SINGLE = "single"  # each voter holds one option; voting again moves it
 MULTIPLE = "multiple"  # each voter holds a selection of 1 to max_choices options
@@ -49,6 +50,21 @@ MAX_ANSWERS_DEFAULT = 3  # answers one voter may give in a words poll
 MAX_ANSWERS_LIMIT = 10
 MAX_ANSWER_LENGTH = 40  # characters, once whitespace is collapsed
 WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
+#: Polls in one event. Every new connection gets a ``welcome`` holding every
+#: poll (and the hub sends a poll's whole state again whenever it changes),
+#: so the number of polls bounds that message: 2,000 polls made a 14.6 MB
+#: welcome. At the limits above the biggest poll is a single, multiple or
+#: counter poll with a 300 character question and 32 options of 100
+#: character labels, every character 4 bytes in UTF-8 (CJK Extension B
+#: letters, which also make 40 character option and poll ids of 160 bytes,
+#: and the ids come again as the keys of the counts): 1.2 KB of question,
+#: 32 x 580 B of options and 32 x 165 B of counts, about 25.3 KB encoded (a
+#: words poll's 50 answers of 40 such characters are about 9.7 KB). 200
+#: polls could then make a 5.1 MB welcome for every participant who joins,
+#: 100 polls 2.5 MB; 75 keep it under 2 MB (1.9 MB). Ordinary polls (short
+#: ASCII labels) are under 1 KB each, and 75 polls is more than a talk or a
+#: workshop day needs. tests/test_polls.py measures the worst case.
+MAX_POLLS = 75
 
 
 def slugify(text: str, fallback: str = "option") -> str:
@@ -219,13 +235,13 @@ def check_new_poll(question: Any, labels: Any, fields: Mapping[str, Any]) -> Tup
     Returns the cleaned question, labels and :class:`Settings`; raises
     :class:`BadMessage` saying what is wrong.
     """
-    if not isinstance(question, str) or not question.strip():
-        raise BadMessage("a poll needs a question")
-    question = " ".join(question.split())
+    question = _clean_text(question, "a poll needs a question", "the question")
     if len(question) > MAX_QUESTION_LENGTH:
         raise BadMessage(f"the question is longer than {MAX_QUESTION_LENGTH} characters")
-    kind = fields.get("kind") or SINGLE
-    if kind not in KINDS:
+    kind = fields.get("kind")
+    if kind is None:
+        kind = SINGLE
+    elif not isinstance(kind, str) or kind not in KINDS:
         raise BadMessage(f"kind must be one of {', '.join(KINDS)}")
     cleaned = _check_labels(labels, kind)
     settings = Settings(kind, results=ALWAYS, changes=ALLOWED)
@@ -252,9 +268,27 @@ def check_new_poll(question: Any, labels: Any, fields: Mapping[str, Any]) -> Tup
 _KIND_FIELDS = {SINGLE: (), COUNTER: (), MULTIPLE: ("max_choices",), SCALE: ("min", "max"), WORDS: ("max_answers",)}
 
 
+def _clean_text(value: Any, missing: str, name: str) -> str:
+    """A question or label with its whitespace collapsed; raises :class:`BadMessage`.
+
+    Tab, newline and carriage return count as spaces; any other control
+    character or a lone surrogate is refused, and so is text with nothing
+    visible in it (only spaces or format characters). Format characters
+    themselves (joiners, bidirectional marks) are kept: scripts and emoji
+    need them, and only a presenter writes questions and labels.
+    """
+    if not isinstance(value, str):
+        raise BadMessage(missing)
+    if not is_text(value, multiline=True):
+        raise BadMessage(f"{name} holds a control character or a lone surrogate")
+    if not has_visible(value):
+        raise BadMessage(missing)
+    return " ".join(value.split())
+
+
 def _check_labels(labels: Any, kind: str) -> List[str]:
     if kind not in OPTION_KINDS:
-        if labels:
+        if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence) or labels):
             raise BadMessage(f"{kind} polls take no options")
         return []
     if isinstance(labels, str) or not isinstance(labels, Sequence):
@@ -263,9 +297,7 @@ def _check_labels(labels: Any, kind: str) -> List[str]:
         raise BadMessage(f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options")
     cleaned = []
     for label in labels:
-        if not isinstance(label, str) or not label.strip():
-            raise BadMessage("every option needs a label")
-        label = " ".join(label.split())
+        label = _clean_text(label, "every option needs a label", "an option label")
         if len(label) > MAX_LABEL_LENGTH:
             raise BadMessage(f"option labels are at most {MAX_LABEL_LENGTH} characters")
         cleaned.append(label)
@@ -288,13 +320,31 @@ def check_update(settings: Settings, results: Any = None, changes: Any = None) -
 
 
 def normalize_answer(text: str) -> str:
-    """A words answer with its whitespace collapsed (``"  New\tYork "`` -> ``"New York"``)."""
+    """A words answer as it is counted and shown.
+
+    Format characters (category Cf: zero-width spaces and joiners, the soft
+    hyphen, bidirectional controls) are removed, the text is put in Unicode
+    NFKC form (full-width ``"Ｓｐａｍ"`` -> ``"Spam"``, ``"ﬁ"`` -> ``"fi"``)
+    and its whitespace is collapsed (``"  New\tYork "`` -> ``"New York"``).
+    Letters of other scripts that merely look alike (Cyrillic ``"а"``, Latin
+    ``"a"``) stay distinct. Never raises.
+    """
+    if not text.isascii():  # ASCII text has no format characters and is already NFKC
+        text = strip_format(unicodedata.normalize("NFKC", strip_format(text)))
     return " ".join(text.split())
 
 
 def answer_key(text: str) -> str:
-    """What two answers are compared by: the normalised answer, case-folded."""
-    return normalize_answer(text).casefold()
+    """What two answers are compared (and hidden) by: the normalised answer, case-folded.
+
+    ``answer_key(answer_key(text)) == answer_key(text)``, so a key saved by an
+    older version (which only collapsed whitespace and case-folded) still
+    finds the answers it hid once it is passed through here again.
+    """
+    text = normalize_answer(text)
+    if text.isascii():
+        return text.lower()  # the same as casefold() for ASCII, and cheaper
+    return normalize_answer(unicodedata.normalize("NFKC", text.casefold()).casefold())
 
 
 class PollState:
@@ -340,11 +390,15 @@ class PollState:
 
         Counts are recounted from the ballots, but for ``counter`` polls
         (where every vote counts, not only each voter's last) they are the
-        saved ones.
+        saved ones. Hidden answer keys and words answers saved by an older
+        version are normalised as answers are now.
         """
         poll = cls(poll_id, question, [], settings)
         poll.open, poll.revealed, poll.closes_at, poll.resets = is_open, revealed, closes_at, resets
-        poll.hidden = set(hidden)
+        poll.hidden = {answer_key(key) for key in hidden}
+        if poll.kind == WORDS:
+            renormalized = ((voter, _renormalized(ballot)) for voter, ballot in ballots.items())
+            ballots = {voter: ballot for voter, ballot in renormalized if ballot}
         poll._set_options([Option(option_id, label) for option_id, label, _ in options])
         poll._clear()
         if poll.kind == COUNTER:
@@ -427,12 +481,14 @@ class PollState:
             return (str(self._value(choice)),)
         answers: Dict[str, str] = {}
         for item in _strings(choice, "a vote in a words poll is one or more answers"):
+            if not is_text(item, multiline=True):
+                raise InvalidVote("an answer cannot hold control characters or lone surrogates")
             text = normalize_answer(item)
-            if not text:
-                raise InvalidVote("an answer cannot be empty")
+            if not has_visible(text):
+                raise InvalidVote("an answer needs a letter, digit or symbol: it cannot be empty or invisible")
             if len(text) > MAX_ANSWER_LENGTH:
                 raise InvalidVote(f"answers are at most {MAX_ANSWER_LENGTH} characters")
-            answers.setdefault(text.casefold(), text)
+            answers.setdefault(answer_key(text), text)
         if len(answers) > self.settings.max_answers:  # type: ignore[operator]
             raise InvalidVote(f"give at most {self.settings.max_answers} answers in poll {self.id!r}")
         return tuple(answers.values())
@@ -457,7 +513,7 @@ class PollState:
 
     def _same(self, a: Ballot, b: Ballot) -> bool:
         if self.kind == WORDS:
-            return {t.casefold() for t in a} == {t.casefold() for t in b}
+            return {answer_key(t) for t in a} == {answer_key(t) for t in b}
         return a == b if self.kind != MULTIPLE else set(a) == set(b)
 
     def choice_json(self, ballot: Ballot) -> Choice:
@@ -472,7 +528,7 @@ class PollState:
         counts = self.counts
         if self.kind == WORDS:
             for text in ballot:
-                key = text.casefold()
+                key = answer_key(text)
                 counts[key] = counts.get(key, 0) + 1
                 self._spellings.setdefault(key, text)
         else:
@@ -485,7 +541,7 @@ class PollState:
     def _remove(self, ballot: Ballot) -> None:
         counts = self.counts
         for item in ballot:
-            key = item.casefold() if self.kind == WORDS else item
+            key = answer_key(item) if self.kind == WORDS else item
             counts[key] -= 1
             if self.kind == WORDS and not counts[key]:
                 del counts[key], self._spellings[key]
@@ -512,9 +568,17 @@ class PollState:
         self.ballots.clear()
 
     def hide(self, text: str) -> bool:
-        """Leave a words answer out of the results from now on; False if it already was."""
+        """Leave a words answer out of the results from now on; False if it already was.
+
+        Every answer with the same :func:`answer_key` is hidden: ``"Spam"``
+        hides ``"SPAM"``, ``"Sp\u200bam"`` and full-width ``"Ｓｐａｍ"`` too.
+        Raises :class:`BadMessage` for text holding a control character or
+        a lone surrogate; text with nothing visible hides nothing (False).
+        """
+        if not is_text(text, multiline=True):
+            raise BadMessage("'text' holds a control character or a lone surrogate")
         key = answer_key(text)
-        if not key or key in self.hidden:
+        if not has_visible(key) or key in self.hidden:
             return False
         self.hidden.add(key)
         return True
@@ -595,6 +659,16 @@ class PollState:
             self.closes_in(),
             self.resets,
         )
+
+
+def _renormalized(ballot: Ballot) -> Ballot:
+    """A saved words ballot as :meth:`PollState.ballot` would make it now: one answer per key, none empty."""
+    answers: Dict[str, str] = {}
+    for item in ballot:
+        text = normalize_answer(item)
+        if has_visible(text):
+            answers.setdefault(answer_key(text), text)
+    return tuple(answers.values())
 
 
 def _strings(choice: Choice, message: str) -> List[str]:

@@ -10,16 +10,25 @@ documents the protocol with an example session.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+import logging
+import math
+import re
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, Union
 
 from . import frames
-from .errors import BadJSON, BadMessage, PollhubError
+from .errors import BadJSON, BadMessage, InternalError, PollhubError
 from .polls import CHOICE_FIELDS, MAX_OPTIONS, Choice, Settings, check_new_poll, check_update
+from .text import escape, has_visible, is_text
+
+logger = logging.getLogger(__name__)
 
 VERSION = 2  # 2 added poll kinds and presenter control; a version 1 client works with "always" polls
 MAX_ID_LENGTH = 128  # voter ids, poll ids, option ids, refs
 MAX_TEXT_LENGTH = 1000  # characters of one answer in a words vote, before the poll's own limit
+MIN_CLOSE_AFTER = 1  # seconds: the shortest countdown
 MAX_CLOSE_AFTER = 86400  # seconds: the longest countdown
+MAX_DEPTH = 8  # arrays and objects inside one another in a message (a valid one needs 2)
+MAX_NUMBER_LENGTH = 40  # characters of one JSON number (a 128-bit integer has 39 digits)
 VOTE_FIELDS = ("option", "options", "value", "text")
 #: Voter ids the server makes (anonymous connections, the Python API) start
 #: with this; a client may not claim one.
@@ -114,24 +123,99 @@ ADMIN_TYPES = frozenset(POLL_ACTIONS) | {
 }
 
 
+# JSON decoding -------------------------------------------------------------------
+
+# A string (its closing quote optional, so that no input makes the search
+# backtrack) or a bracket: what _too_deep() walks through.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    """True when arrays and objects in ``text`` nest more than :data:`MAX_DEPTH` deep.
+
+    Cheap for every vote (two counts); only text with more brackets is
+    walked, once, in linear time. Brackets inside strings do not count;
+    unbalanced brackets are left for the JSON decoder to refuse.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        first = match.group()[0]
+        if first == "[" or first == "{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif first == "]" or first == "}":
+            depth -= 1
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > MAX_NUMBER_LENGTH:
+        raise ValueError(f"a number longer than {MAX_NUMBER_LENGTH} characters")
+    return int(digits)
+
+
+def _parse_float(digits: str) -> float:
+    value = float(digits) if len(digits) <= MAX_NUMBER_LENGTH else math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"a number too big or longer than {MAX_NUMBER_LENGTH} characters")
+    return value
+
+
+# Standard JSON only: no NaN or Infinity, numbers of a sane length (Python
+# 3.9 has no limit on integer digits, and turning a long integer back into
+# text, as a ref is, takes quadratic time).
+_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_no_constant)
+
+
+def decode(text: str) -> Any:
+    """Decode a JSON text as pollhub accepts it; raises :class:`BadJSON`.
+
+    Beyond invalid JSON, refused are ``NaN``, ``Infinity`` and
+    ``-Infinity``, numbers longer than :data:`MAX_NUMBER_LENGTH` characters
+    or too big for a float, and nesting deeper than :data:`MAX_DEPTH`.
+    """
+    if _too_deep(text):
+        raise BadJSON(f"invalid JSON: arrays and objects nested more than {MAX_DEPTH} deep")
+    try:
+        return _DECODER.decode(text)
+    except ValueError as exc:  # json.JSONDecodeError, and what the parse_* functions raise
+        raise BadJSON(f"invalid JSON: {exc}") from None
+    except RecursionError:  # not reached past _too_deep(); kept so that nothing else escapes
+        raise BadJSON("invalid JSON: nested too deep") from None
+
+
 def parse(text: str) -> Command:
     """Parse one text message from a client.
 
     A message that is not a JSON object is taken as a vote in the current
     poll: an option's id or label, a scale's value or a words answer (so
-    ``wscat`` works).
-    Raises :class:`BadMessage` for a JSON object that is not a valid message.
+    ``wscat`` works); so is a JSON string. Bare text holding a control
+    character other than tab or newline raises :class:`BadJSON`, as text
+    that does not decode does (see :func:`decode`); a JSON string vote
+    that is not text, or a JSON object that is not a valid message, raises
+    :class:`BadMessage`. Never raises anything else.
     """
     stripped = text.strip()
     if not stripped.startswith(("{", "[", '"')):
         if not stripped or len(stripped) > MAX_ID_LENGTH:
             raise BadJSON("expected a JSON object, or the id or label of an option to vote for")
+        if not is_text(stripped, multiline=True):
+            raise BadJSON("a bare-text vote cannot hold control characters")
         return Vote(stripped)
-    try:
-        data = json.loads(stripped)
-    except ValueError as exc:
-        raise BadJSON(f"invalid JSON: {exc}") from None
+    data = decode(stripped)
     if isinstance(data, str) and data.strip():
+        if len(data) > MAX_TEXT_LENGTH or not is_text(data, multiline=True):
+            raise BadMessage(
+                f"a JSON string vote must be text of at most {MAX_TEXT_LENGTH} characters,"
+                " without control characters or lone surrogates"
+            )
         return Vote(data)
     if not isinstance(data, dict):
         raise BadMessage("expected a JSON object with a \"type\"")
@@ -150,13 +234,18 @@ def parse_object(data: Mapping[str, Any]) -> Command:
 
 def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
     kind = data.get("type")
+    if not isinstance(kind, str):  # before any lookup: a list or an object cannot be hashed
+        raise BadMessage("every message needs a \"type\"")
     if kind == "vote":
         return Vote(_choice(data), _id(data, "poll", required=False), ref)
     if kind == "hello":
         token = data.get("token")
-        if token is not None and not isinstance(token, str):
-            raise BadMessage("token must be a string")
-        return Hello(voter=_id(data, "voter", required=False), token=token, ref=ref)
+        if token is not None and (not isinstance(token, str) or not is_text(token)):
+            raise BadMessage("'token' must be a string without control characters or lone surrogates")
+        voter = _id(data, "voter", required=False)
+        if voter is not None and voter.startswith(SERVER_VOTER_PREFIX):
+            raise BadMessage(f"'voter' ids starting with {SERVER_VOTER_PREFIX!r} are the server's")
+        return Hello(voter=voter, token=token, ref=ref)
     if kind == "create_poll":
         question, options, settings = check_new_poll(data.get("question"), data.get("options"), data)
         return CreatePoll(question, tuple(options), settings, ref)
@@ -169,27 +258,45 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
         return UpdatePoll(_id(data, "poll"), data.get("results"), data.get("changes"), ref)
     if kind == "hide_answer":
         text = data.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
-            raise BadMessage(f"'text' must be the answer to hide, at most {MAX_TEXT_LENGTH} characters")
+        if (
+            not isinstance(text, str)
+            or len(text) > MAX_TEXT_LENGTH
+            or not is_text(text, multiline=True)
+            or not has_visible(text)
+        ):
+            raise BadMessage(
+                f"'text' must be the answer to hide: at most {MAX_TEXT_LENGTH} characters, something visible,"
+                " no control characters or lone surrogates"
+            )
         return HideAnswer(_id(data, "poll"), text, ref)
     if kind == "order_polls":
         polls = data.get("polls")
-        if not isinstance(polls, list) or not all(isinstance(p, str) for p in polls):
+        if (
+            not isinstance(polls, list)
+            or not all(isinstance(p, str) and _is_id(p) for p in polls)
+        ):
             raise BadMessage("'polls' must be the list of every poll id in the new order")
         return OrderPolls(tuple(polls), ref)
     if kind in ("next_poll", "previous_poll"):
         return Step(1 if kind == "next_poll" else -1, ref)
-    if not isinstance(kind, str):
-        raise BadMessage("every message needs a \"type\"")
-    raise BadMessage(f"unknown message type {kind!r}")
+    raise BadMessage(f"unknown message type '{escape(kind, 40)}'")
+
+
+def _is_id(value: str) -> bool:
+    """True for a string that can be an id or a ref: 1 to 128 characters, no control character or lone surrogate."""
+    return 0 < len(value) <= MAX_ID_LENGTH and is_text(value)
 
 
 def _id(data: Mapping[str, Any], name: str, required: bool = True) -> Optional[str]:
+    """The id in field ``name``; raises :class:`BadMessage` naming the field."""
     value = data.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
-        raise BadMessage(f"{name!r} must be a string of 1 to {MAX_ID_LENGTH} characters")
+    if not isinstance(value, str) or not _is_id(value):
+        raise BadMessage(
+            f"{name!r} must be a string of 1 to {MAX_ID_LENGTH} characters, without control characters"
+            " or lone surrogates"
+        )
     return value
 
 
@@ -207,31 +314,48 @@ def _choice(data: Mapping[str, Any]) -> Choice:
         return value
     longest = MAX_ID_LENGTH if name == "options" else MAX_TEXT_LENGTH
     items = [value] if name == "text" and isinstance(value, str) else value
+    multiline = name == "text"  # an answer's tabs and newlines are collapsed like its spaces
     if (
         not isinstance(items, list)
         or not 1 <= len(items) <= MAX_OPTIONS
-        or not all(isinstance(item, str) and 0 < len(item) <= longest for item in items)
+        or not all(isinstance(item, str) and 0 < len(item) <= longest and is_text(item, multiline) for item in items)
     ):
-        raise BadMessage(f"{name!r} must be a list of 1 to {MAX_OPTIONS} strings of at most {longest} characters")
+        raise BadMessage(
+            f"{name!r} must be a list of 1 to {MAX_OPTIONS} strings of at most {longest} characters,"
+            " without control characters or lone surrogates"
+        )
     return value
 
 
 def check_close_after(value: Any) -> Optional[float]:
-    """A countdown's length in seconds (None: no countdown); raises :class:`BadMessage`."""
+    """A countdown's length in seconds (None: no countdown).
+
+    Raises :class:`BadMessage` for anything but a number from
+    :data:`MIN_CLOSE_AFTER` to :data:`MAX_CLOSE_AFTER` (booleans, NaN and
+    infinities included).
+    """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_CLOSE_AFTER:
-        raise BadMessage(f"'close_after' must be a number of seconds from 1 to {MAX_CLOSE_AFTER}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not MIN_CLOSE_AFTER <= value <= MAX_CLOSE_AFTER  # False for NaN
+    ):
+        raise BadMessage(f"'close_after' must be a number of seconds from {MIN_CLOSE_AFTER} to {MAX_CLOSE_AFTER}")
     return float(value)
 
 
 def _ref(data: Mapping[str, Any]) -> Ref:
+    """The message's ref: an integer or a string of at most 128 characters; raises :class:`BadMessage`."""
     ref = data.get("ref")
     if ref is None or (isinstance(ref, int) and not isinstance(ref, bool)):
         return ref
-    if isinstance(ref, str) and len(ref) <= MAX_ID_LENGTH:
+    if isinstance(ref, str) and len(ref) <= MAX_ID_LENGTH and is_text(ref):
         return ref
-    raise BadMessage(f"'ref' must be an integer or a string of at most {MAX_ID_LENGTH} characters")
+    raise BadMessage(
+        f"'ref' must be an integer or a string of at most {MAX_ID_LENGTH} characters,"
+        " without control characters or lone surrogates"
+    )
 
 
 # Server to client -----------------------------------------------------------------
@@ -245,6 +369,7 @@ class Message:
     (the results of one poll), so a slow client's queue keeps only the newest;
     ``seal`` marks a message that older ones with that key must not jump
     over (a poll's full state). See :class:`pollhub.connection.SendQueue`.
+    Encoding never raises (the hub thread builds messages): see :func:`encode`.
     """
 
     __slots__ = ("data", "key", "seal", "payload", "_frame")
@@ -253,7 +378,7 @@ class Message:
         self.data = data
         self.key = key
         self.seal = seal
-        self.payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        self.payload = encode(data)
         self._frame: Optional[bytes] = None
 
     @property
@@ -268,6 +393,59 @@ class Message:
 
     def __repr__(self) -> str:
         return f"Message({self.data!r})"
+
+
+_logged: Set[str] = set()  # what encode() has logged, so each problem is logged once
+
+
+def _log_once(level: int, problem: str, text: str, exc_info: bool = False) -> None:
+    if problem not in _logged:
+        _logged.add(problem)
+        logger.log(level, "%s (logged once)", text, exc_info=exc_info)
+
+
+def encode(data: Dict[str, Any]) -> bytes:
+    """A server message as compact JSON in UTF-8. Never raises.
+
+    A lone surrogate anywhere in ``data`` (which UTF-8 cannot hold) is sent
+    as a ``\\udXXX`` escape, with a warning logged once. Data JSON cannot
+    hold at all (an object of another type, NaN, a cycle) is a bug: the
+    message becomes an ``error`` with code ``internal`` (keeping ``data``'s
+    ``ref`` if it has a valid one), and the error is logged once per kind
+    of problem with its traceback.
+    """
+    try:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        _log_once(
+            logging.ERROR,
+            f"dumps:{type(exc).__name__}:{data.get('type') if isinstance(data, dict) else None}",
+            f"cannot encode a {escape(_type_of(data), 40)} message as JSON: {escape(exc)}",
+            exc_info=True,
+        )
+        return _internal_error(data)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        _log_once(
+            logging.WARNING,
+            f"surrogate:{_type_of(data)}",
+            f"a {escape(_type_of(data), 40)} message holds a lone surrogate: sent as an escape",
+        )
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def _type_of(data: Any) -> str:
+    kind = data.get("type") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else "?"
+
+
+def _internal_error(data: Any) -> bytes:
+    reply = error(InternalError("internal error: the server could not encode its reply"))
+    ref = data.get("ref") if isinstance(data, dict) else None
+    if (isinstance(ref, int) and not isinstance(ref, bool)) or (isinstance(ref, str) and _is_id(ref)):
+        reply["ref"] = ref
+    return json.dumps(reply, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _with_ref(data: Dict[str, Any], ref: Ref) -> Dict[str, Any]:

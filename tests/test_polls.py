@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from typing import Any, Dict, Tuple
 
 import pytest
 
 from pollhub import COUNTER, MULTIPLE, SCALE, SINGLE, WORDS, BadMessage, InvalidVote, PollClosed, UnknownOption, VoteLocked
-from pollhub.polls import WORDS_SHOWN, Option, Poll, PollState, Settings, check_new_poll, slugify, unique_slug
+from pollhub import protocol
+from pollhub.errors import InternalError, TooManyPolls, error_from_code
+from pollhub.polls import (
+    MAX_LABEL_LENGTH,
+    MAX_OPTIONS,
+    MAX_POLLS,
+    MAX_QUESTION_LENGTH,
+    WORDS_SHOWN,
+    Option,
+    Poll,
+    PollState,
+    Settings,
+    answer_key,
+    check_new_poll,
+    slugify,
+    unique_slug,
+)
+from pollhub.protocol import Message
+from pollhub.text import strip_format
 
 
 def state(*labels: str, kind: str = SINGLE) -> PollState:
@@ -443,3 +463,174 @@ def test_restore_recounts_from_ballots() -> None:
     poll.hide("green")
     again = PollState.restore("p", "Q?", poll.settings, [], dict(poll.ballots), hidden=poll.hidden)
     assert again.results() == poll.results() == {"counts": {"Blue": 2}, "total": 2, "voters": 2}
+
+
+# Text that is not what it looks like ---------------------------------------------
+
+SPAM_VARIANTS = ["Spam", "Sp\u200bam", "Sp\u00adam", "\uff33\uff50\uff41\uff4d", "S\u2060pam\ufeff", "\u202aSPAM\u202c", " spam\t"]
+
+
+def test_answers_that_look_the_same_count_as_one() -> None:
+    """Zero-width and format characters, the soft hyphen and full-width letters do not make a new answer."""
+    poll = make(WORDS, max_answers=1)
+    for i, variant in enumerate(SPAM_VARIANTS):
+        poll.vote(f"v{i}", variant)
+    assert poll.results() == {"counts": {"Spam": len(SPAM_VARIANTS)}, "total": len(SPAM_VARIANTS), "voters": 7}
+    assert poll.choice_json(poll.ballots["v3"]) == ["Spam"]  # shown as normalised: no full-width on the projector
+
+
+def test_one_voter_cannot_give_the_same_answer_twice_in_disguise() -> None:
+    """A voter's answers that look the same are one answer, and voting them again changes nothing."""
+    poll = make(WORDS, max_answers=3)
+    assert poll.vote("ann", ["Spam", "Sp\u200bam", "\uff33\uff50\uff41\uff4d"]) == (("Spam",), True)
+    assert poll.vote("ann", "SP\u00adAM") == (("Spam",), False)
+    assert poll.results()["total"] == 1
+
+
+@pytest.mark.parametrize("hidden", SPAM_VARIANTS)
+def test_one_hide_hides_every_variant(hidden: str) -> None:
+    """Hiding any spelling hides all those that look the same, given before or after."""
+    poll = make(WORDS, max_answers=1)
+    poll.vote("ann", "Spam")
+    poll.vote("bob", "Sp\u200bam")
+    poll.vote("keep", "Eggs")
+    assert poll.hide(hidden) is True
+    poll.vote("cy", "\uff33\uff50\uff41\uff4d")
+    poll.vote("dee", "Sp\u00adam")
+    assert poll.results() == {"counts": {"Eggs": 1}, "total": 1, "voters": 5}
+    assert all(poll.hide(variant) is False for variant in SPAM_VARIANTS)
+
+
+@pytest.mark.parametrize(
+    "answer", ["\u200b\u200b", "\u00ad", "\u200d", "\ufeff \u2060", "\u3164", "\u2800", "\u0301", "\u202e\u202c"]
+)
+def test_answers_with_nothing_visible_are_refused(answer: str) -> None:
+    """An answer of only format characters, fillers or combining marks shows nothing: InvalidVote."""
+    poll = make(WORDS)
+    with pytest.raises(InvalidVote, match="visible"):
+        poll.vote("ann", answer)
+    assert not poll.ballots
+
+
+@pytest.mark.parametrize("answer", ["a\ud800", "\udfff", "a\x00b", "\x1b[2J", "a\x85"])
+def test_answers_that_are_not_text_are_refused(answer: str) -> None:
+    """Lone surrogates and control characters (from the Python API too) are InvalidVote, never counted."""
+    poll = make(WORDS)
+    with pytest.raises(InvalidVote, match="control characters or lone surrogates"):
+        poll.vote("ann", ["fine", answer])
+    assert not poll.ballots and poll.counts == {}
+
+
+def test_tabs_and_newlines_in_answers_are_collapsed() -> None:
+    poll = make(WORDS)
+    assert poll.vote("ann", "New\tYork\r\n") == (("New York",), True)
+
+
+def test_look_alikes_from_other_scripts_stay_distinct() -> None:
+    """Cyrillic "а" is not Latin "a": NFKC does not fold them, and pollhub does not either."""
+    poll = make(WORDS, max_answers=1)
+    poll.vote("ann", "Spam")
+    poll.vote("bob", "Sp\u0430m")  # CYRILLIC SMALL LETTER A
+    assert poll.results()["counts"] == {"Spam": 1, "Sp\u0430m": 1}
+    poll.hide("spam")
+    assert poll.results()["counts"] == {"Sp\u0430m": 1}  # a presenter hides that one too, when it shows
+
+
+def test_hide_refuses_text_that_is_not_text() -> None:
+    """The Python API's hide_answer goes through PollState.hide: surrogates would break the database."""
+    poll = make(WORDS)
+    with pytest.raises(BadMessage):
+        poll.hide("sp\ud800am")
+    assert poll.hide("\u200b") is False and not poll.hidden
+
+
+def test_restore_keeps_keys_saved_by_the_old_answer_key() -> None:
+    """Hidden keys saved before normalisation still hide the same answers, and now their look-alikes."""
+    old_keys = ["spam", "sp\u200bam", "\uff45\uff47\uff47\uff53"]  # what " ".join(t.split()).casefold() saved
+    poll = PollState.restore("p", "Q?", make(WORDS).settings, [], {}, hidden=old_keys)
+    for i, answer in enumerate(["SPAM", "Sp\u00adam", "eggs", "Eggs", "Ham"]):
+        poll.vote(f"v{i}", answer)
+    assert poll.results()["counts"] == {"Ham": 1}
+
+
+def test_restore_normalises_old_ballots() -> None:
+    """Ballots saved before normalisation merge their look-alikes; answers with nothing visible are dropped."""
+    ballots = {"ann": ("Spam", "Sp\u200bam"), "bob": ("\uff33\uff50\uff41\uff4d",), "cy": ("\u200b",)}
+    poll = PollState.restore("p", "Q?", make(WORDS).settings, [], ballots)
+    assert poll.results() == {"counts": {"Spam": 2}, "total": 2, "voters": 2}
+
+
+def test_answer_key_of_an_old_key_is_the_new_key() -> None:
+    """answer_key is idempotent, and agrees with the old key (collapse + casefold) for text in NFC."""
+    for text in SPAM_VARIANTS + ["Straße", "ǅemal", "ΣΊΣΥΦΟΣ", "ﬁsh", "İstanbul", "Ⅻ", "①", "℃", "café", "cafe\u0301"]:
+        key = answer_key(text)
+        assert answer_key(key) == key
+        assert answer_key(" ".join(text.split()).casefold()) == key
+    assert answer_key("cafe\u0301") == answer_key("café") == "café"
+
+
+def test_format_characters_are_all_known() -> None:
+    """text.strip_format removes every character this Python's unicodedata puts in category Cf."""
+    cf = "".join(chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf")
+    assert strip_format(cf) == ""
+    assert strip_format("a\u200bb\u00adc") == "abc"
+
+
+@pytest.mark.parametrize(
+    "question, labels, message",
+    [
+        ("Q\ud800?", ["a", "b"], "the question holds a control character or a lone surrogate"),
+        ("Q\x00?", ["a", "b"], "the question holds a control character or a lone surrogate"),
+        ("\u200b\u200b", ["a", "b"], "a poll needs a question"),
+        ("Q?", ["a", "b\udc80"], "an option label holds a control character or a lone surrogate"),
+        ("Q?", ["a", "\x1b[31mb"], "an option label holds a control character or a lone surrogate"),
+        ("Q?", ["a", "\u00ad"], "every option needs a label"),
+    ],
+)
+def test_questions_and_labels_must_be_text(question: str, labels: Any, message: str) -> None:
+    """check_new_poll (create_poll, the Python API, the CLI) refuses what is not text, naming it."""
+    with pytest.raises(BadMessage, match=re.escape(message)):
+        check_new_poll(question, labels, {})
+
+
+def test_whitespace_controls_in_questions_and_labels_are_collapsed() -> None:
+    question, labels, _ = check_new_poll("Lunch\ttoday?\r\n", ["Ice\ncream", "Pizza"], {})
+    assert (question, labels) == ("Lunch today?", ["Ice cream", "Pizza"])
+
+
+@pytest.mark.parametrize("kind", [[], {}, 1, True, ""])
+def test_kind_must_be_a_kind_name(kind: Any) -> None:
+    """A kind of the wrong type is BadMessage (an unhashable one used to raise TypeError)."""
+    with pytest.raises(BadMessage, match="kind must be one of"):
+        check_new_poll("Q?", ["a", "b"], {"kind": kind})
+
+
+@pytest.mark.parametrize("labels", [0, False, "ab", {"a": 1}, ["a"]])
+def test_polls_without_options_refuse_any_options_value(labels: Any) -> None:
+    """Scale and words polls take no options: only null or an empty list."""
+    with pytest.raises(BadMessage, match="take no options"):
+        check_new_poll("Q?", labels, {"kind": WORDS})
+    assert check_new_poll("Q?", [], {"kind": WORDS})[1] == check_new_poll("Q?", None, {"kind": WORDS})[1] == []
+
+
+# The cap on polls ----------------------------------------------------------------
+
+
+def test_worst_case_welcome_at_max_polls_is_under_2_mb() -> None:
+    """MAX_POLLS polls, each as big as the limits allow, make a welcome under 2 MB (the comment's figure)."""
+    wide = [chr(0x20000 + i * MAX_LABEL_LENGTH) for i in range(MAX_OPTIONS + 1)]  # 4-byte letters, kept in slugs
+    question = wide[-1] * MAX_QUESTION_LENGTH
+    _, labels, settings = check_new_poll(question, [c * MAX_LABEL_LENGTH for c in wide[:-1]], {"kind": MULTIPLE})
+    polls = []
+    for n in range(MAX_POLLS):
+        poll = PollState(unique_slug(question, [p.id for p in polls]), question, labels, settings)
+        poll.counts = {option_id: 10**6 for option_id in poll.counts}
+        polls.append(poll)
+    size = len(Message(protocol.welcome(polls[0].id, [p.to_json() for p in polls])).payload)
+    assert 1_800_000 < size < 2_000_000
+    assert len(json.dumps(polls[0].to_json(), ensure_ascii=False).encode()) > 25_000  # the comment's 25.3 KB
+
+
+def test_too_many_polls_is_an_error_code() -> None:
+    assert error_from_code("too_many_polls", "x").__class__ is TooManyPolls
+    assert error_from_code("internal", "x").__class__ is InternalError

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import Any, Dict
 
 import pytest
 
@@ -221,3 +222,223 @@ def test_message_is_encoded_once_as_compact_utf8() -> None:
 def test_welcome_names_the_protocol_version() -> None:
     """The welcome message says which protocol version the server speaks."""
     assert protocol.welcome(None, []) == {"type": "welcome", "version": 2, "current": None, "polls": []}
+
+
+# Strings that are not text ------------------------------------------------------
+
+NOT_TEXT = ["\ud800", "a\udfffb", "\x00", "a\x1bb", "\x7f", "\x85", "a\nb"]
+
+
+def with_field(kind: str, name: str, value: Any) -> str:
+    """A valid message of type ``kind`` with field ``name`` set to ``value`` (surrogates as JSON escapes)."""
+    base: Dict[str, Any] = {
+        "vote": {"option": "a"},
+        "hello": {},
+        "create_poll": {"question": "Q?", "options": ["a", "b"]},
+        "hide_answer": {"poll": "p", "text": "spam"},
+        "order_polls": {"polls": ["p"]},
+    }.get(kind, {"poll": "p"})
+    return json.dumps({"type": kind, **base, name: value})
+
+
+@pytest.mark.parametrize("value", NOT_TEXT)
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        ("vote", "option"),
+        ("vote", "poll"),
+        ("vote", "ref"),
+        ("hello", "voter"),
+        ("hello", "token"),
+        ("close_poll", "poll"),
+        ("open_poll", "poll"),
+        ("hide_answer", "poll"),
+    ],
+)
+def test_ids_tokens_and_refs_must_be_text(kind: str, name: str, value: str) -> None:
+    """A lone surrogate or any control character (newline too) in an id, token or ref: bad_message naming it."""
+    error = bad(with_field(kind, name, value))
+    assert error.code == "bad_message" and f"'{name}'" in error.message
+    assert "lone surrogates" in error.message
+
+
+@pytest.mark.parametrize("value", [v for v in NOT_TEXT if v != "a\nb"])
+@pytest.mark.parametrize(
+    "kind, name, wrap, field",
+    [
+        ("vote", "text", lambda v: v, "'text'"),
+        ("vote", "text", lambda v: ["ok", v], "'text'"),
+        ("vote", "options", lambda v: ["a", v], "'options'"),
+        ("hide_answer", "text", lambda v: v, "'text'"),
+        ("order_polls", "polls", lambda v: ["p", v], "'polls'"),
+        ("create_poll", "question", lambda v: v, "question"),
+        ("create_poll", "options", lambda v: ["a", v], "option label"),
+    ],
+)
+def test_answers_questions_and_labels_must_be_text(kind: str, name: str, wrap: Any, field: str, value: str) -> None:
+    """Where a newline may be collapsed, other control characters and lone surrogates are still refused."""
+    error = bad(with_field(kind, name, wrap(value)))
+    assert error.code == "bad_message" and field in error.message
+
+
+def test_tabs_and_newlines_are_allowed_where_they_collapse() -> None:
+    """Words answers, answers to hide, questions and labels may hold tab, newline and carriage return."""
+    assert parse(msg(type="vote", text="New\nYork")) == Vote("New\nYork")
+    assert parse(msg(type="hide_answer", poll="p", text="bad\tword")).text == "bad\tword"
+    assert parse(msg(type="create_poll", question="Q\r\n?", options=["a\tb", "c"])).options == ("a b", "c")
+
+
+def test_hide_answer_needs_something_visible() -> None:
+    assert "visible" in bad(msg(type="hide_answer", poll="p", text="\u200b\u00ad")).message
+
+
+@pytest.mark.parametrize("text", ["pi\x00zza", "\x1b[2Jpizza", "a\x7fb", "a\x9bb"])
+def test_bare_text_must_be_text(text: str) -> None:
+    """A bare-text vote holding a control character: bad_json, like other bare text that is not a vote."""
+    error = bad(text)
+    assert isinstance(error, BadJSON) and "control characters" in error.message
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\u0000"', '"' + "x" * 1001 + '"'])
+def test_json_string_vote_must_be_text(text: str) -> None:
+    assert bad(text).code == "bad_message"
+
+
+def test_clients_cannot_claim_server_voter_ids() -> None:
+    """Voter ids starting with "~" are the server's (anonymous connections, the Python API)."""
+    error = bad(msg(type="hello", voter="~1"))
+    assert error.code == "bad_message" and "'~'" in error.message and "server" in error.message
+    assert parse(msg(type="hello", voter="a~")).voter == "a~"
+
+
+def test_unknown_type_is_shown_escaped_and_short() -> None:
+    """The error message cannot carry a client's control characters or a whole long string back."""
+    message = bad(msg(type="x\x1b[31m" + "y" * 500)).message
+    assert "\x1b" not in message and len(message) < 100
+
+
+# Wrong types and nesting --------------------------------------------------------
+
+JSON_VALUES = [None, True, False, 0, -1, 2**63, 1.5, -0.0, "", "x", "\ud800", [], [1], ["a", "b"], {}, {"a": 1}, [[[]]]]
+FIELDS = {
+    "vote": ["poll", "option", "options", "value", "text"],
+    "hello": ["voter", "token"],
+    "create_poll": ["question", "options", "kind", "max_choices", "min", "max", "max_answers", "results", "changes"],
+    "close_poll": ["poll"],
+    "open_poll": ["poll", "close_after"],
+    "reset_poll": ["poll"],
+    "delete_poll": ["poll"],
+    "set_current": ["poll"],
+    "reveal_poll": ["poll"],
+    "update_poll": ["poll", "results", "changes"],
+    "hide_answer": ["poll", "text"],
+    "order_polls": ["polls"],
+    "next_poll": [],
+    "previous_poll": [],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FIELDS))
+def test_every_field_of_every_type_takes_any_json_value(kind: str) -> None:
+    """Any JSON value in any field (type and ref too) parses or raises BadMessage: never another exception."""
+    for name in FIELDS[kind] + ["type", "ref"]:
+        for value in JSON_VALUES:
+            try:
+                parse(with_field(kind, name, value))
+            except BadMessage:
+                pass
+
+
+@pytest.mark.parametrize("kind", [[], {}, ["vote"], {"a": "b"}, 1.5, True])
+def test_type_of_the_wrong_json_type_is_bad_message(kind: Any) -> None:
+    """An unhashable "type" used to raise TypeError (and drop the connection)."""
+    assert bad(msg(type=kind)).message == 'every message needs a "type"'
+
+
+@pytest.mark.parametrize("text", ["[" * 40000 + "]" * 40000, '{"a":' * 20000 + "1" + "}" * 20000, "[" * 9 + "]" * 9])
+def test_deep_nesting_is_bad_json(text: str) -> None:
+    """Nesting deeper than MAX_DEPTH is refused before the decoder recurses (it used to raise RecursionError)."""
+    error = bad(text)
+    assert isinstance(error, BadJSON) and f"more than {protocol.MAX_DEPTH} deep" in error.message
+
+
+def test_nesting_up_to_the_limit_and_brackets_in_strings_are_fine() -> None:
+    nested = '{"type":"vote","text":' + "[" * (protocol.MAX_DEPTH - 1) + '"a"' + "]" * (protocol.MAX_DEPTH - 1) + "}"
+    assert bad(nested).code == "bad_message"  # decoded, then refused as a vote
+    quoted = msg(type="vote", text="[[[[[[[[[[{{{{{{{{ \\\"[[[[[[[[[")
+    assert parse(quoted) == Vote("[[[[[[[[[[{{{{{{{{ \\\"[[[[[[[[[")
+    escaped = '{"type":"vote","text":"\\"[[[[[[[[[[[[[[\\\\"}'
+    assert parse(escaped).choice == '"[[[[[[[[[[[[[[\\'
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999", "-1e400"])
+def test_nan_and_infinity_are_bad_json(constant: str) -> None:
+    """Only standard JSON numbers: NaN and Infinity are not JSON, and 1e999 would become one."""
+    for text in (f'{{"type":"open_poll","poll":"p","close_after":{constant}}}', f'{{"type":"vote","value":{constant}}}'):
+        assert isinstance(bad(text), BadJSON)
+
+
+@pytest.mark.parametrize("digits", [protocol.MAX_NUMBER_LENGTH + 1, 5000, 60000])
+def test_long_numbers_are_bad_json(digits: int) -> None:
+    """Numbers are at most MAX_NUMBER_LENGTH characters, on every Python version (3.9 has no digit limit)."""
+    for number in ("9" * digits, "-" + "9" * digits, "1." + "5" * digits, "1e" + "1" * digits):
+        error = bad(f'{{"type":"vote","option":"a","ref":{number}}}')
+        assert isinstance(error, BadJSON) and "number" in error.message
+
+
+def test_numbers_up_to_the_limit_are_kept() -> None:
+    ref = int("9" * protocol.MAX_NUMBER_LENGTH)
+    assert parse(msg(type="vote", option="a", ref=ref)).ref == ref
+    assert parse(msg(type="open_poll", poll="p", close_after=1.25)).close_after == 1.25
+
+
+# Countdown range -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, 0.001, 0.999, -5, 86400.5, float("nan"), float("inf"), -float("inf"), True, "60"])
+def test_close_after_out_of_range(value: Any) -> None:
+    """close_after is 1 to 86400 seconds: less than a second (0.001 was accepted), NaN, inf and bools are not."""
+    with pytest.raises(BadMessage, match="from 1 to 86400"):
+        protocol.check_close_after(value)
+
+
+@pytest.mark.parametrize("value", [1, 1.0, 2.5, 86400])
+def test_close_after_in_range(value: Any) -> None:
+    assert protocol.check_close_after(value) == float(value)
+
+
+# Encoding never raises ------------------------------------------------------------
+
+
+def test_message_with_a_lone_surrogate_is_sent_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    """UTF-8 cannot hold a lone surrogate: the message falls back to \\u escapes (valid UTF-8) instead of raising."""
+    data = {"type": "results", "poll": "p", "counts": {"a\ud800": 1, "crème": 2}}
+    protocol._logged.clear()
+    with caplog.at_level(logging.WARNING, logger="pollhub"):
+        message = Message(data)
+        Message(dict(data))
+    assert message.payload.decode("utf-8") == '{"type":"results","poll":"p","counts":{"a\\ud800":1,"cr\\u00e8me":2}}'
+    assert json.loads(message.payload) == data
+    assert message.frame[2:] == message.payload
+    assert [r.levelno for r in caplog.records if "surrogate" in r.getMessage()] == [logging.WARNING]  # once
+
+
+@pytest.mark.parametrize("value", [object(), {1, 2}, float("nan"), b"bytes"])
+def test_message_json_cannot_hold_becomes_an_internal_error(value: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A value JSON cannot hold is a bug: the client gets an internal error with the ref, the log says so once."""
+    caplog.set_level(logging.ERROR, logger="pollhub")
+    protocol._logged.clear()
+    message = Message({"type": "ok", "poll": value, "ref": 7})
+    assert json.loads(message.payload) == {
+        "type": "error",
+        "code": "internal",
+        "message": "internal error: the server could not encode its reply",
+        "ref": 7,
+    }
+    Message({"type": "ok", "poll": value, "ref": 8})
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+
+
+def test_internal_error_leaves_out_a_ref_that_is_not_text() -> None:
+    assert "ref" not in json.loads(Message({"type": "ok", "poll": object(), "ref": "\ud800"}).payload)
