@@ -16,6 +16,7 @@ from .errors import (
     PollClosed,
     PollhubError,
     RateLimited,
+    TooManyPolls,
     Unavailable,
     UnknownOption,
     UnknownPoll,
@@ -49,6 +50,7 @@ __all__ = [
     "VoteLocked",
     "Forbidden",
     "RateLimited",
+    "TooManyPolls",
     "Unavailable",
     "ConnectionClosed",
 ]

@@ -43,12 +43,22 @@ import time
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from . import protocol, text
-from .errors import BadMessage, Forbidden, PollhubError, Unavailable, UnknownPoll, error_from_code
+from .errors import (
+    BadMessage,
+    Forbidden,
+    InternalError,
+    PollhubError,
+    TooManyPolls,
+    Unavailable,
+    UnknownPoll,
+    error_from_code,
+)
 from .metrics import Counter, Gauge, Histogram, Registry
 from .polls import (
     AFTER_VOTE,
     ALLOWED,
     ALWAYS,
+    MAX_POLLS,
     SINGLE,
     WORDS,
     Choice,
@@ -407,7 +417,7 @@ class Hub:
         results: str = ALWAYS,
         changes: str = ALLOWED,
     ) -> Poll:
-        """Create an open poll; it becomes current if there is none. Raises ``BadMessage``.
+        """Create an open poll; it becomes current if there is none. Raises ``BadMessage`` or ``TooManyPolls``.
 
         ``kind`` is ``single``, ``multiple`` (each voter picks up to
         ``max_choices`` options, all by default), ``counter``, ``scale``
@@ -428,11 +438,12 @@ class Hub:
         ``poll_id`` None means the current poll. ``choice`` is an option's id
         or label, a list of them for ``multiple`` polls, a whole number for
         ``scale`` polls, one answer or a list of answers for ``words`` polls.
-        Without a ``voter`` each call is a new anonymous voter. Raises
-        ``UnknownPoll``, ``UnknownOption``, ``InvalidVote``, ``PollClosed`` or
-        ``VoteLocked``.
+        Without a ``voter`` each call is a new anonymous voter (a random id
+        starting with ``~``). Raises ``UnknownPoll``, ``UnknownOption``,
+        ``InvalidVote``, ``PollClosed``, ``VoteLocked``, or ``BadMessage`` for
+        a voter id that the protocol would refuse.
         """
-        voter = voter if voter is not None else SERVER_VOTER_PREFIX + secrets.token_hex(16)
+        voter = SERVER_VOTER_PREFIX + secrets.token_hex(16) if voter is None else protocol.check_voter(voter)
         reply = self._request(Vote(choice, poll_id), voter=voter)
         return next(reply[name] for name in VOTE_FIELDS if name in reply)
 
@@ -594,7 +605,7 @@ class Hub:
         except Exception:  # a bug must not take the hub thread down with it
             logger.exception("hub: unexpected error applying %s", text.escape(repr(event)))
             if isinstance(event, _Request):
-                internal = PollhubError("internal error")
+                internal = InternalError("internal error: the server's log says more")
                 self._reply(event, protocol.error(internal, event.command.ref))
 
     def _reply(self, request: _Request, data: Dict[str, Any]) -> None:
@@ -694,6 +705,8 @@ class Hub:
         return protocol.hello_reply(voter, request.admin, choices, command.ref)
 
     def _create(self, command: CreatePoll) -> PollState:
+        if len(self._polls) >= MAX_POLLS:
+            raise TooManyPolls(f"an event holds at most {MAX_POLLS} polls: delete one first")
         poll_id = unique_slug(command.question, self._used_ids, fallback="poll")
         poll = PollState(poll_id, command.question, command.options, command.settings)
         self._polls[poll_id] = poll

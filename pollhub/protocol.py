@@ -282,6 +282,13 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
     raise BadMessage(f"unknown message type '{escape(kind, 40)}'")
 
 
+def check_voter(voter: Any) -> str:
+    """A voter id as a client may give it; raises :class:`BadMessage` (for ``Hub.vote`` as for ``hello``)."""
+    checked = _id({"voter": voter}, "voter")
+    assert checked is not None
+    return checked
+
+
 def _is_id(value: str) -> bool:
     """True for a string that can be an id or a ref: 1 to 128 characters, no control character or lone surrogate."""
     return 0 < len(value) <= MAX_ID_LENGTH and is_text(value)

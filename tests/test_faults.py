@@ -98,7 +98,7 @@ def test_a_failing_message_encoder_costs_one_reply_not_the_hub(hub: Hub, monkeyp
     monkeypatch.setattr(hub_module, "Message", flaky)
     hub.submit(client, Vote("a", poll.id, ref=7))
     reply = client.next("error")  # the voted reply could not be built: the client hears of it
-    assert reply["ref"] == 7 and reply["code"] == "error"
+    assert reply["ref"] == 7 and reply["code"] == "internal"
     monkeypatch.setattr(hub_module, "Message", real)
     assert hub.vote(poll.id, "b", voter="bob") == "b"
     assert hub.running
@@ -247,3 +247,28 @@ def test_one_change_the_database_refuses_does_not_keep_the_others_off_the_disk(
         store.close()
     assert saved[poll.id].ballots == {"ann": ("a",), "bob": ("b",)}
     assert any("item by item" in r.getMessage() for r in caplog.records)
+
+
+# What the Python API takes ---------------------------------------------------------
+
+
+def test_an_event_holds_a_bounded_number_of_polls(hub: Hub) -> None:
+    from pollhub import TooManyPolls
+    from pollhub.polls import MAX_POLLS
+
+    for n in range(MAX_POLLS):
+        hub.create_poll(f"Question {n}?", ["A", "B"])
+    with pytest.raises(TooManyPolls, match="delete one"):
+        hub.create_poll("One too many?", ["A", "B"])
+    hub.delete_poll("question-0")
+    assert hub.create_poll("Room again?", ["A", "B"]).id == "room-again"
+
+
+@pytest.mark.parametrize("voter", ["\ud800", "a\nb", "", "x" * 129])
+def test_the_python_api_refuses_voter_ids_the_protocol_refuses(hub: Hub, voter: str) -> None:
+    from pollhub import BadMessage
+
+    poll = hub.create_poll("Q?", ["A", "B"])
+    with pytest.raises(BadMessage):
+        hub.vote(poll.id, "a", voter=voter)
+    assert hub.results(poll.id) == {"a": 0, "b": 0}
