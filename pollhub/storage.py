@@ -361,7 +361,10 @@ class Store:
         """
         rows = self.db.execute(f"PRAGMA quick_check({QUICK_CHECK_LIMIT})").fetchall()
         if rows != [("ok",)]:
-            raise StorageError(_unusable(self.path, rows[0][0] if rows else "quick_check gave no answer"))
+            problem = str(rows[0][0]) if rows else "quick_check gave no answer"
+            # One line: "*** in database main ***" is a heading, then the problem.
+            problem = " ".join(line for line in problem.splitlines() if not line.startswith("***"))
+            raise StorageError(_unusable(self.path, problem))
 
     def _write_problem(self) -> Optional[str]:
         """None if a real write transaction commits, else SQLite's reason.
@@ -481,8 +484,11 @@ class Store:
             self._rollback_quietly()
             if self._connection_broken():
                 self._reopen()
-            self._checkpoint()
-            return self._write_problem() is None
+            problem = self._write_problem()
+            self._checkpoint()  # after the probe, which writes to the WAL too
+            if problem is not None:
+                logger.warning("%s: still cannot write: %s", self.path, problem)
+            return problem is None
         except Exception as exc:  # the hub thread must keep running
             logger.warning("%s: cannot recover yet: %s", self.path, exc)
             return False
