@@ -14,7 +14,7 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import pytest
 
@@ -138,7 +138,7 @@ def build_database(db: Path, voters: int = 3000) -> List[PollState]:
     return [poll]
 
 
-def loaded(db: Path) -> Tuple[list, object, set]:
+def loaded(db: Path) -> Tuple[list, Optional[str], Set[str]]:
     """What a readonly store loads: snapshots, the current poll, the used ids (and every ballot)."""
     store = Store(db, readonly=True)
     try:
