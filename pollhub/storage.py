@@ -10,12 +10,22 @@ writer.
 
 The schema has a version (``PRAGMA user_version``); :class:`Store` migrates
 an older database forward and refuses one written by a newer pollhub. A file
-that is not a pollhub database is an error, never replaced.
+that is not a pollhub database, or whose pages are damaged, is an error,
+never replaced.
+
+A writable store holds an exclusive lock on ``<database>.lock`` for as long
+as it is open, so two servers never write one file; the operating system
+drops the lock when the process ends, even by ``kill -9``. It also proves at
+open that the file can take a write, so a read-only file is refused at start
+rather than at the first vote. After a failed :meth:`Store.save` (a full
+disk), :meth:`Store.recover` makes the store usable again.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -24,7 +34,28 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .polls import Ballot, PollState, Settings
 
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+try:  # Windows
+    import msvcrt
+except ImportError:
+    msvcrt = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 2
+
+#: Appended to the database's path to name the file a writable store locks.
+LOCK_SUFFIX = ".lock"
+#: Windows locks a byte range, and a locked range cannot be read by others:
+#: the lock takes one byte far past the holder's pid, which stays readable.
+WINDOWS_LOCK_OFFSET = 1 << 30
+#: Problems ``PRAGMA quick_check`` reports at most (the first one is shown).
+QUICK_CHECK_LIMIT = 1
+#: Words in an error that mean the connection itself may be broken.
+BROKEN_CONNECTION_WORDS = ("disk i/o error", "closed database")
 
 SCHEMA_V1 = """
 CREATE TABLE polls (
@@ -77,7 +108,7 @@ MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 
 
 class StorageError(Exception):
-    """The database cannot be used: unreadable, not pollhub's, or from a newer pollhub."""
+    """The database cannot be used: in use, unwritable, unreadable, damaged, not pollhub's, or from a newer pollhub."""
 
 
 def default_path() -> Path:
@@ -149,34 +180,144 @@ def _settings_json(settings: Settings) -> str:
     return json.dumps(settings.to_json(), separators=(",", ":"))
 
 
+class _ProcessLock:
+    """An exclusive lock on ``<database>.lock``, dropped by the OS when the process ends.
+
+    ``flock`` (POSIX) and ``msvcrt.locking`` (Windows) locks belong to one
+    open file, so a second store in the same process is refused too, and a
+    killed process never leaves a stale lock. The file keeps the holder's pid
+    for the message others get; it is never deleted, because a process that
+    opened it just before the deletion would lock a file nobody else sees.
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: Optional[int] = fd
+
+    @classmethod
+    def acquire(cls, database: Path) -> "Optional[_ProcessLock]":
+        """Lock ``database``'s lock file; None where the platform has no locks.
+
+        Raises :class:`StorageError` if another store holds it, or if the
+        lock file cannot be created (a read-only directory or mount).
+        """
+        if fcntl is None and msvcrt is None:  # pragma: no cover - neither POSIX nor Windows
+            logger.warning("no file locking here: nothing stops a second pollhub from using %s", database)
+            return None
+        path = Path(str(database.resolve()) + LOCK_SUFFIX)
+        try:
+            fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(_unwritable(database, f"cannot create {path}: {exc.strerror}")) from None
+        try:
+            _lock_fd(fd)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK):
+                raise StorageError(
+                    f"{database} is in use by another pollhub{_holder(path)}; stop it first or pick another --db"
+                ) from None
+            raise StorageError(f"{database}: cannot lock {path}: {exc.strerror}") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        except OSError as exc:  # only the message others get would lack the pid
+            logger.debug("could not write the pid into %s: %s", path, exc)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        """Unlock and close; idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if msvcrt is not None and fcntl is None:  # closing alone would not unlock on Windows
+                os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError as exc:
+            logger.debug("could not unlock %s: %s", self.path, exc)
+        finally:
+            os.close(fd)  # drops an flock
+
+
+def _lock_fd(fd: int) -> None:
+    """Take the lock on ``fd`` without waiting; OSError if it is held."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:  # pragma: no cover - Windows
+        os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
+def _holder(lock_path: Path) -> str:
+    """`` (pid N)`` from the lock file, or nothing if it cannot be read."""
+    try:
+        pid = int(lock_path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return ""
+    return f" (pid {pid})"
+
+
+def _unwritable(path: Path, reason: str) -> str:
+    return f"{path}: the database cannot be written ({reason}); check the file's permissions and the disk"
+
+
+def _unusable(path: Path, reason: object) -> str:
+    return f"{path}: not a usable pollhub database ({reason}); it was left untouched"
+
+
 class Store:
     """One SQLite database, opened (and migrated) by the constructor.
 
-    Raises :class:`StorageError` for a file that cannot be used. After that,
-    only one thread may use it at a time (the hub thread, once started).
+    A writable store locks the database for this process until :meth:`close`
+    and proves that the file takes a write; a readonly one (``export``) does
+    neither and writes nothing. Raises :class:`StorageError` for a file that
+    cannot be used: in use by another store, unwritable, damaged, not
+    pollhub's or from a newer pollhub; the file is left untouched. After
+    that, only one thread may use it at a time (the hub thread, once
+    started).
     """
 
     def __init__(self, path: "os.PathLike[str] | str", readonly: bool = False) -> None:
         self.path = Path(path)
-        try:
-            if readonly:
-                if not self.path.exists():
-                    raise StorageError(f"{self.path}: no such database")
-                uri = self.path.resolve().as_uri() + "?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-            else:
+        self.readonly = readonly
+        self._lock: Optional[_ProcessLock] = None
+        # The error of the last save() when it failed: recover() reads it, and
+        # the next successful save() checkpoints the WAL that grew meanwhile.
+        self._failure: Optional[BaseException] = None
+        if not readonly:
+            try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            except OSError as exc:
+                raise StorageError(f"{self.path}: cannot open the database: {exc}") from None
+            self._lock = _ProcessLock.acquire(self.path)
+        try:
+            self.db = self._connect()
         except (sqlite3.Error, OSError) as exc:
+            self._release_lock()
             raise StorageError(f"{self.path}: cannot open the database: {exc}") from None
         try:
             self._prepare(readonly)
         except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise StorageError(f"{self.path}: not a usable pollhub database ({exc}); it was left untouched") from None
-        except StorageError:
-            self.db.close()
+            self.close()
+            raise StorageError(_unusable(self.path, exc)) from None
+        except BaseException:
+            self.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            if not self.path.exists():
+                raise StorageError(f"{self.path}: no such database")
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        return sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+
+    def _configure(self) -> None:
+        """The pragmas of a writable connection (they do not persist across connections)."""
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.execute("PRAGMA foreign_keys = ON")
 
     def _prepare(self, readonly: bool) -> None:
         db = self.db
@@ -189,13 +330,17 @@ class Store:
             )
         if version == 0 and tables:
             raise StorageError(f"{self.path}: this SQLite file is not a pollhub database; it was left untouched")
+        self._check_pages()
         if readonly:
             if version < SCHEMA_VERSION:
                 raise StorageError(f"{self.path}: schema version {version} needs a pollhub server start to upgrade it")
             return
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA foreign_keys = ON")
+        # Before anything else writes: a read-only file must fail here, with
+        # this message, not at the first vote nor as "not usable" in a migration.
+        problem = self._write_problem()
+        if problem is not None:
+            raise StorageError(_unwritable(self.path, problem))
+        self._configure()
         for target in range(version + 1, SCHEMA_VERSION + 1):
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -208,10 +353,50 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
 
+    def _check_pages(self) -> None:
+        """Raise StorageError if a page is damaged: the header alone can look fine.
+
+        ``quick_check`` reads every page (not the indexes' agreement with the
+        tables, which ``integrity_check`` would add at a much higher cost).
+        """
+        rows = self.db.execute(f"PRAGMA quick_check({QUICK_CHECK_LIMIT})").fetchall()
+        if rows != [("ok",)]:
+            problem = str(rows[0][0]) if rows else "quick_check gave no answer"
+            # One line: "*** in database main ***" is a heading, then the problem.
+            problem = " ".join(line for line in problem.splitlines() if not line.startswith("***"))
+            raise StorageError(_unusable(self.path, problem))
+
+    def _write_problem(self) -> Optional[str]:
+        """None if a real write transaction commits, else SQLite's reason.
+
+        It re-sets ``user_version`` to its value: a harmless write that still
+        goes through the journal and the commit, unlike ``BEGIN IMMEDIATE``
+        alone, which succeeds on a read-only file.
+        """
+        db = self.db
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"PRAGMA user_version = {version}")
+            db.execute("COMMIT")
+            return None
+        except sqlite3.Error as exc:
+            self._rollback_quietly()
+            return str(exc)
+
     # Reading ---------------------------------------------------------------------
 
     def load(self) -> Tuple[List[PollState], Optional[str], Set[str]]:
-        """Every poll (in the presenter's order), the current poll's id and every poll id ever used."""
+        """Every poll (in the presenter's order), the current poll's id and every poll id ever used.
+
+        Raises :class:`StorageError` if SQLite finds a damaged page.
+        """
+        try:
+            return self._load()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_unusable(self.path, exc)) from None
+
+    def _load(self) -> Tuple[List[PollState], Optional[str], Set[str]]:
         db = self.db
         options: Dict[str, List[Tuple[str, str, int]]] = {}
         for poll_id, option_id, label, count in db.execute(
@@ -249,10 +434,19 @@ class Store:
     # Writing (the hub thread) ----------------------------------------------------
 
     def save(self, changes: Changes, polls: Sequence[PollState]) -> None:
-        """Write ``changes`` and the counts of ``polls`` in one transaction."""
+        """Write ``changes`` and the counts of ``polls`` in one transaction.
+
+        All or nothing: if it raises (``sqlite3.Error``, ``OSError``), the
+        transaction was rolled back and none of the batch is saved; the caller
+        may call :meth:`recover` and then save the same ``changes`` again,
+        with newer operations appended (replaying them is safe). ``polls``
+        must then hold every poll changed since the last successful save.
+        The first save that succeeds after a failure also checkpoints the
+        WAL, so a file that grew while the disk was full shrinks again.
+        """
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             for op in changes.ops:
                 _WRITERS[op[0]](db, *op[1:])
             db.executemany(
@@ -260,41 +454,117 @@ class Store:
                 [(poll_id, voter, "\n".join(ballot)) for (poll_id, voter), ballot in changes.ballots.items()],
             )
             for poll in polls:
-                db.execute("UPDATE polls SET total = ? WHERE id = ?", (poll.total, poll.id))
+                # Absolute values, resets included, so that replaying a batch
+                # changes nothing that the first attempt already wrote.
+                db.execute("UPDATE polls SET total = ?, resets = ? WHERE id = ?", (poll.total, poll.resets, poll.id))
                 if poll.options:
                     db.executemany(
                         "UPDATE options SET count = ? WHERE poll_id = ? AND id = ?",
                         [(count, poll.id, option_id) for option_id, count in poll.counts.items()],
                     )
             db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+        except BaseException as exc:
+            self._failure = exc
+            self._rollback_quietly()
             raise
+        if self._failure is not None:
+            self._failure = None
+            self._checkpoint()
+
+    def recover(self) -> bool:
+        """Make the store usable after :meth:`save` raised; True if it can take a write again.
+
+        Rolls back whatever is still open, reopens the connection (same path,
+        same pragmas, the process lock kept) if it looks broken, then
+        truncates the WAL with a checkpoint: on a full disk the WAL keeps the
+        space of the failed writes until a checkpoint runs. Never raises;
+        call it again later while it returns False.
+        """
+        try:
+            self._rollback_quietly()
+            if self._connection_broken():
+                self._reopen()
+            problem = self._write_problem()
+            self._checkpoint()  # after the probe, which writes to the WAL too
+            if problem is not None:
+                logger.warning("%s: still cannot write: %s", self.path, problem)
+            return problem is None
+        except Exception as exc:  # the hub thread must keep running
+            logger.warning("%s: cannot recover yet: %s", self.path, exc)
+            return False
 
     def writable(self) -> bool:
-        """True while a write transaction can be started (for ``/healthz``)."""
+        """True if a real write transaction commits now (for ``/healthz``); never raises."""
+        if self.readonly:
+            return False
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("ROLLBACK")
-            return True
-        except sqlite3.Error:
+            return self._write_problem() is None
+        except Exception:  # a closed connection, say
             return False
 
     def close(self) -> None:
-        self.db.close()
+        """Close the connection and release the process lock; idempotent."""
+        try:
+            self.db.close()
+        finally:
+            self._release_lock()
+
+    # Recovery helpers ------------------------------------------------------------
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _rollback_quietly(self) -> None:
+        """Roll back an open transaction; a failure here must not hide the error that led here."""
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            logger.debug("%s: rollback failed: %s", self.path, exc)
+
+    def _connection_broken(self) -> bool:
+        """True if the last save failed in a way that may have broken the connection, or it answers no query."""
+        failure = self._failure
+        if isinstance(failure, OSError) or any(word in str(failure).lower() for word in BROKEN_CONNECTION_WORDS):
+            return True
+        try:
+            self.db.execute("SELECT 1").fetchone()
+            return False
+        except sqlite3.Error:
+            return True
+
+    def _reopen(self) -> None:
+        """A new connection to the same file; the lock file stays locked throughout."""
+        try:
+            self.db.close()
+        except sqlite3.Error as exc:
+            logger.debug("%s: close before reopening failed: %s", self.path, exc)
+        self.db = self._connect()
+        self._configure()
+        logger.info("%s: reopened the database connection", self.path)
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it; a failure is logged, never raised."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as exc:
+            logger.debug("%s: checkpoint failed: %s", self.path, exc)
 
 
 def _create(
     db: sqlite3.Connection, poll_id: str, question: str, kind: str, settings: str, options: List[Tuple[str, str]]
 ) -> None:
+    # Poll ids are never reused, so a row with this id is this very poll from
+    # a replayed batch whose first commit did reach the disk: keep it as is.
     position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM polls").fetchone()[0]
     db.execute(
-        "INSERT INTO polls (id, position, question, kind, settings, open) VALUES (?, ?, ?, ?, ?, 1)",
+        "INSERT OR IGNORE INTO polls (id, position, question, kind, settings, open) VALUES (?, ?, ?, ?, ?, 1)",
         (poll_id, position, question, kind, settings),
     )
     db.executemany(
-        "INSERT INTO options (poll_id, position, id, label) VALUES (?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO options (poll_id, position, id, label) VALUES (?, ?, ?, ?)",
         [(poll_id, i, option_id, label) for i, (option_id, label) in enumerate(options)],
     )
     db.execute("INSERT OR IGNORE INTO used_poll_ids (id) VALUES (?)", (poll_id,))

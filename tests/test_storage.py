@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -11,12 +14,13 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import pytest
 
 from pollhub import COUNTER, Hub, PollClient, PollhubError, PollServer
-from pollhub.storage import SCHEMA_VERSION, StorageError, Store, default_path
+from pollhub.polls import PollState
+from pollhub.storage import SCHEMA_VERSION, Changes, StorageError, Store, default_path
 
 from .conftest import TIMEOUT, wait_until
 from .processes import Process
@@ -106,6 +110,320 @@ def test_cli_reports_bad_databases_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "not a usable pollhub database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# Damaged, unwritable and full databases ------------------------------------------------
+
+
+def voted_poll(poll_id: str, voters: Sequence[str], changes: Changes) -> PollState:
+    """A new poll with one vote per voter, recorded in ``changes`` the way the hub does."""
+    poll = PollState(poll_id, f"{poll_id}?", ["Yes", "No"])
+    changes.created(poll)
+    for i, voter in enumerate(voters):
+        ballot, _ = poll.vote(voter, "yes" if i % 3 else "no")
+        changes.ballot(poll.id, voter, ballot)
+    return poll
+
+
+def build_database(db: Path, voters: int = 3000) -> List[PollState]:
+    """A real pollhub database with enough rows to span many pages."""
+    store = Store(db)
+    try:
+        changes = Changes()
+        poll = voted_poll("big", [f"voter-{i:05d}" for i in range(voters)], changes)
+        changes.current(poll.id)
+        store.save(changes, [poll])
+    finally:
+        store.close()
+    return [poll]
+
+
+def loaded(db: Path) -> Tuple[list, Optional[str], Set[str]]:
+    """What a readonly store loads: snapshots, the current poll, the used ids (and every ballot)."""
+    store = Store(db, readonly=True)
+    try:
+        polls, current, used = store.load()
+    finally:
+        store.close()
+    return [(p.snapshot(), p.ballots) for p in polls], current, used
+
+
+def test_damaged_pages_are_a_clear_error_at_start_and_from_export(tmp_path: Path) -> None:
+    db = tmp_path / "damaged.db"
+    build_database(db)
+    size = db.stat().st_size
+    assert size > 20 * 4096 and not Path(f"{db}-wal").exists()
+    with db.open("r+b") as file:  # the header (first 100 bytes) stays intact
+        file.seek(size // 2)
+        file.write(b"\xa5" * 1024)
+    damaged = db.read_bytes()
+    with pytest.raises(StorageError, match="not a usable pollhub database .*; it was left untouched"):
+        Store(db)
+    with pytest.raises(StorageError, match="not a usable pollhub database"):
+        Store(db, readonly=True).load()
+    for args in (["export", "--db", str(db)], ["--port", "0", "--db", str(db)]):
+        result = subprocess.run(
+            [sys.executable, "-m", "pollhub", *args], capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert result.returncode == 2, (args, result.stdout)
+        assert "not a usable pollhub database" in result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert db.read_bytes() == damaged
+
+
+def test_load_turns_a_damaged_page_into_a_storage_error(tmp_path: Path) -> None:
+    """A page that goes bad after the store was opened (past the check at open) gives the same error."""
+    db = tmp_path / "damaged.db"
+    build_database(db)
+    store = Store(db, readonly=True)
+    try:
+        with db.open("r+b") as file:
+            file.seek(db.stat().st_size // 2)
+            file.write(b"\xa5" * 4096)
+        store.db.execute("PRAGMA cache_size = 1")  # forget the pages read at open: read them from the file again
+        with pytest.raises(StorageError, match="not a usable pollhub database"):
+            store.load()
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """``chattr +i``: even root cannot write the file (skips where the filesystem has no such flag)."""
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        pytest.skip("chattr is not installed")
+    made = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True, timeout=TIMEOUT)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i is not possible here: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True, timeout=TIMEOUT)
+
+
+def test_an_immutable_database_is_refused_at_start_and_left_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "immutable.db"
+    expected = build_database(db, voters=10)
+    before = db.read_bytes()
+    with immutable(db):
+        with pytest.raises(StorageError, match="the database cannot be written .*check the file's permissions"):
+            Store(db)
+        served = subprocess.run(
+            [sys.executable, "-m", "pollhub", "--port", "0", "--db", str(db)], capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert served.returncode == 2 and "cannot be written" in served.stderr, served.stderr
+        assert loaded(db)[0] == [(expected[0].snapshot(), expected[0].ballots)]  # export still reads it
+    assert db.read_bytes() == before
+    Store(db).close()  # the refusal left no lock behind
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A small tmpfs mounted at ``where`` (skips where mounting is not permitted)."""
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True, timeout=TIMEOUT)
+
+
+def test_a_database_on_a_read_only_mount_is_refused_at_start(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "mnt", "4m") as mnt:
+        db = mnt / "polls.db"
+        build_database(db, voters=10)
+        before = db.read_bytes()
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True, timeout=TIMEOUT)
+        with pytest.raises(StorageError, match="the database cannot be written"):
+            Store(db)
+        assert db.read_bytes() == before
+
+
+def full_after(store: Store, pages: int) -> None:
+    """SQLite's own "disk full": the file may grow by ``pages`` pages at most (until reopened)."""
+    count = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {count + pages}")
+
+
+def test_a_failed_save_leaves_the_previous_state_and_the_same_changes_save_later(tmp_path: Path) -> None:
+    db = tmp_path / "full.db"
+    first = build_database(db, voters=10)
+    before = loaded(db)
+    store = Store(db)
+    try:
+        changes = Changes()
+        second = voted_poll("second", [f"v{i}" for i in range(2000)], changes)
+        changes.order(["second", "big"])
+        changes.current("second")
+        full_after(store, 2)
+        with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+            store.save(changes, [second])
+        assert loaded(db) == before  # nothing of the batch reached the file
+        assert store.recover() is True  # a transaction fits again; this batch does not yet
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.save(changes, [second])
+        # The hub keeps the batch and appends newer changes to it.
+        for i in range(5):
+            ballot, _ = first[0].vote(f"late-{i}", "no")
+            changes.ballot("big", f"late-{i}", ballot)
+        first[0].reset()
+        changes.reset("big")
+        ballot, _ = first[0].vote("after-reset", "yes")
+        changes.ballot("big", "after-reset", ballot)
+        ballot, _ = second.vote("v0", "yes")
+        changes.ballot("second", "v0", ballot)
+        store.db.execute("PRAGMA max_page_count = 1073741823")  # space again
+        store.save(changes, [second, first[0]])
+    finally:
+        store.close()
+    polls, current, used = loaded(db)
+    assert polls == [(p.snapshot(), p.ballots) for p in (second, first[0])]
+    assert polls[1][0].resets == 1 and polls[1][0].total == 1
+    assert current == "second" and used == {"big", "second"}
+
+
+def test_recover_reopens_a_broken_connection_and_keeps_the_lock(tmp_path: Path) -> None:
+    db = tmp_path / "broken.db"
+    build_database(db, voters=10)
+    store = Store(db)
+    try:
+        changes = Changes()
+        poll = voted_poll("next", [f"v{i}" for i in range(2000)], changes)
+        full_after(store, 2)
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.save(changes, [poll])
+        store.db.close()  # as after a disk I/O error: the connection answers nothing
+        assert not store.writable()
+        assert store.recover() is True
+        store.save(changes, [poll])  # the reopened connection has no page limit
+        with pytest.raises(StorageError, match="in use by another pollhub"):
+            Store(db)
+    finally:
+        store.close()
+    assert [p.id for p in Store(db, readonly=True).load()[0]] == ["big", "next"]
+
+
+def test_recover_never_raises(tmp_path: Path) -> None:
+    db = tmp_path / "gone" / "polls.db"
+    store = Store(db)
+    try:
+        store.db.close()
+        shutil.rmtree(db.parent)
+        db.parent.write_text("a file where the directory was")  # reopening cannot work
+        assert store.recover() is False
+    finally:
+        store.close()
+
+
+def test_a_batch_replayed_after_its_commit_reached_the_disk_changes_nothing(tmp_path: Path) -> None:
+    """A commit can reach the WAL yet report an error (a failed fsync): replaying it must not fail or count twice."""
+    db = tmp_path / "replay.db"
+    store = Store(db)
+    try:
+        changes = Changes()
+        poll = voted_poll("q", ["ann", "bob"], changes)
+        poll.reset()
+        changes.reset("q")
+        ballot, _ = poll.vote("cid", "yes")
+        changes.ballot("q", "cid", ballot)
+        changes.hidden("q", "nothing")
+        store.save(changes, [poll])
+        store.save(changes, [poll])
+    finally:
+        store.close()
+    polls, _, used = loaded(db)
+    assert polls == [(poll.snapshot(), poll.ballots)] and polls[0][0].resets == 1
+    assert used == {"q"}
+
+
+def test_recover_truncates_the_wal_that_grew_while_saves_failed(tmp_path: Path) -> None:
+    db = tmp_path / "wal.db"
+    build_database(db, voters=10)
+    store = Store(db)
+    wal = Path(f"{db}-wal")
+    try:
+        store.db.execute("PRAGMA wal_autocheckpoint = 0")  # as when no commit succeeds for a while
+        store.save(*bulk_changes("filler", 3000))
+        assert wal.stat().st_size > 100_000
+        changes, polls = bulk_changes("next", 3000)
+        full_after(store, 1)
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.save(changes, polls)
+        assert store.recover() is True
+        assert wal.stat().st_size == 0
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+        store.save(changes, polls)
+        assert wal.stat().st_size == 0  # the first save after a failure checkpoints too
+    finally:
+        store.close()
+
+
+def bulk_changes(poll_id: str, voters: int) -> Tuple[Changes, List[PollState]]:
+    changes = Changes()
+    return changes, [voted_poll(poll_id, [f"{poll_id}-{i}" for i in range(voters)], changes)]
+
+
+def test_a_full_filesystem_recovers_once_space_is_freed(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "1m") as mnt:
+        db = mnt / "polls.db"
+        first = build_database(db, voters=10)
+        before = loaded(db)
+        store = Store(db)
+        try:
+            ballast = mnt / "ballast"
+            with contextlib.suppress(OSError), ballast.open("wb", buffering=0) as file:
+                while True:  # until the disk is full
+                    file.write(b"\0" * 4096)
+            changes, polls = bulk_changes("next", 3000)
+            with pytest.raises((sqlite3.OperationalError, OSError)):
+                store.save(changes, polls)
+            assert loaded(db) == before
+            ballast.unlink()
+            assert store.recover() is True
+            store.save(changes, polls)
+        finally:
+            store.close()
+        assert [p.id for p, _ in loaded(db)[0]] == [first[0].id, "next"]
+
+
+# One process per database ------------------------------------------------------------
+
+
+def test_a_second_store_in_the_same_process_is_refused_until_the_first_closes(tmp_path: Path) -> None:
+    db = tmp_path / "one.db"
+    store = Store(db)
+    try:
+        with pytest.raises(StorageError, match=rf"is in use by another pollhub \(pid {os.getpid()}\); stop it first"):
+            Store(db)
+        with pytest.raises(StorageError, match="in use"):
+            Hub(db=db).start()
+        Store(db, readonly=True).close()  # export takes no lock
+    finally:
+        store.close()
+    Store(db).close()
+
+
+def test_a_second_server_on_the_same_database_exits_and_kill_9_leaves_no_stale_lock(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    server = serve(db)
+    try:
+        url_of(server)
+        second = subprocess.run(
+            [sys.executable, "-m", "pollhub", "--port", "0", "--db", str(db)], capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert second.returncode == 2
+        assert f"is in use by another pollhub (pid {server.proc.pid}); stop it first or pick another --db" in second.stderr
+        assert "Traceback" not in second.stderr
+        server.proc.kill()  # SIGKILL: no clean-up code runs
+        server.proc.wait(TIMEOUT)
+    finally:
+        server.kill()
+    Store(db).close()
 
 
 # The server as a subprocess --------------------------------------------------------
