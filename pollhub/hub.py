@@ -344,7 +344,12 @@ class Hub:
             raise RuntimeError("the hub is already started")
         if self.db_path is not None:
             self._store = Store(self.db_path)
-            polls, self._current, self._used_ids = self._store.load()
+            try:
+                polls, self._current, self._used_ids = self._store.load()
+            except BaseException:
+                self._store.close()  # and its lock: this process may try again
+                self._store = None
+                raise
             self._polls = {poll.id: poll for poll in polls}
             self._deadlines = {p.id: p.closes_at for p in polls if p.open and p.closes_at is not None}
         self._running = True

@@ -112,7 +112,7 @@ def test_bad_arguments_are_usage_errors() -> None:
 
 def test_port_in_use_is_a_clear_error(served: Process) -> None:
     port = url_of(served).rsplit(":", 1)[1].split("/")[0]
-    result = run("--host", "127.0.0.1", "--port", port)
+    result = run("--host", "127.0.0.1", "--port", port, "--memory")
     assert result.returncode == 1
     assert "cannot listen on 127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr

@@ -265,7 +265,10 @@ class Live:
 @pytest.fixture
 def live() -> Iterator[Live]:
     """One server for every example of a test (hypothesis reuses function-scoped fixtures)."""
-    with Hub() as hub, PollServer(hub, port=0, token=TOKEN, max_vote_rate=0, close_timeout=0.5) as server:
+    # Wrong tokens are what a fuzzer sends most: no delay, and no close after a few
+    # (tests/test_abuse.py covers those); no per-address limits either.
+    unlimited = dict(max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0, max_token_failures=0, token_delay=0)
+    with Hub() as hub, PollServer(hub, port=0, token=TOKEN, close_timeout=0.5, **unlimited) as server:
         running = Live(hub, server)
         try:
             yield running
