@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
 WS_PATH = "/ws"
+VOTER_LOGGED = 8  # characters of a voter id written to the log
 MAX_VOTE_RATE = 20.0  # votes per second per voter id, on average, whatever its connections
 # Votes per second per client address. Higher than one voter's: a whole hall
 # may vote through one NAT (a 2,000-person keynote answering a question within
@@ -518,7 +519,8 @@ class PollServer(ConnectionServer):
             self.hub.unregister(participant)
         except Unavailable:
             pass
-        logger.info("%s: disconnected (voter %s)", conn.address, text.escape(participant.voter))
+        # Voter ids are bearer secrets: the log shows enough of one to follow it, not to reuse it.
+        logger.info("%s: disconnected (voter %s)", conn.address, text.escape(participant.voter, VOTER_LOGGED))
 
     def on_text(self, conn: Connection, text: str) -> None:
         participant: Participant = conn.participant  # type: ignore[attr-defined]

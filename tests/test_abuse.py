@@ -300,3 +300,17 @@ def test_client_text_cannot_forge_log_lines(server: PollServer, hub: Hub, caplog
     for record in caplog.records:
         message = record.getMessage()
         assert "\n" not in message and "\u202e" not in message, message
+
+
+def test_the_log_shows_only_the_start_of_a_voter_id(server: PollServer, hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
+    """Voter ids are bearer secrets: whoever reads the log must not be able to vote as someone else."""
+    caplog.set_level(logging.DEBUG, logger="pollhub")
+    secret = "0123456789abcdef0123456789abcdef"
+    ws = websocket.create_connection(server.url, timeout=TIMEOUT)
+    try:
+        assert ask(ws, {"type": "hello", "voter": secret})["voter"] == secret
+    finally:
+        ws.close(timeout=1)
+    wait_until(lambda: any("disconnected" in r.getMessage() for r in caplog.records))
+    assert any(secret[:8] in r.getMessage() for r in caplog.records)
+    assert not any(secret[:9] in r.getMessage() for r in caplog.records)
