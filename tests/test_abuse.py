@@ -20,7 +20,7 @@ import pytest
 import websocket
 
 from pollhub import COUNTER, Hub, PollServer, protocol
-from pollhub.server import RateTable, address_key
+from pollhub.limiters import RateTable, address_key
 
 from .conftest import TIMEOUT, wait_until
 
