@@ -487,10 +487,10 @@ class Store:
             problem = self._write_problem()
             self._checkpoint()  # after the probe, which writes to the WAL too
             if problem is not None:
-                logger.warning("%s: still cannot write: %s", self.path, problem)
+                logger.debug("%s: still cannot write: %s", self.path, problem)  # the hub said so once
             return problem is None
         except Exception as exc:  # the hub thread must keep running
-            logger.warning("%s: cannot recover yet: %s", self.path, exc)
+            logger.debug("%s: cannot recover yet: %s", self.path, exc)
             return False
 
     def writable(self) -> bool:
