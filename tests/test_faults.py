@@ -272,3 +272,72 @@ def test_the_python_api_refuses_voter_ids_the_protocol_refuses(hub: Hub, voter: 
     with pytest.raises(BadMessage):
         hub.vote(poll.id, "a", voter=voter)
     assert hub.results(poll.id) == {"a": 0, "b": 0}
+
+
+# A real file system that fills up -----------------------------------------------------
+
+
+def test_a_server_on_a_full_disk_acknowledges_only_what_is_saved_and_recovers_by_itself(tmp_path: Path) -> None:
+    """python -m pollhub on a 2 MB file system: fill it, vote, free it, vote, kill -9: every acknowledged vote is there."""
+    import contextlib
+    import json
+    import subprocess
+    import sys
+
+    from pollhub import PollClient, PollhubError
+
+    from .test_storage import serve, tmpfs, url_of
+
+    with tmpfs(tmp_path / "small", "2m") as mnt:
+        db = mnt / "polls.db"
+        server = serve(db, "--new-voter-rate", "0")
+        try:
+            url = url_of(server)
+            health = url.replace("ws://", "http://").replace("/ws", "/healthz")
+            acknowledged: dict = {}
+
+            def vote(client: PollClient) -> bool:
+                try:
+                    client.vote("a")
+                except PollhubError as exc:
+                    assert exc.code == "unavailable", exc
+                    return False
+                acknowledged[client.voter] = acknowledged.get(client.voter, 0) + 1
+                return True
+
+            def healthy() -> bool:
+                try:
+                    with urllib.request.urlopen(health, timeout=TIMEOUT) as reply:
+                        return reply.status == 200
+                except urllib.error.HTTPError:
+                    return False
+
+            clients = [PollClient(url, voter=f"voter-{n:03d}-" + "v" * 100, timeout=TIMEOUT) for n in range(40)]
+            try:
+                assert all(vote(c) for c in clients[:5])
+                ballast = mnt / "ballast"
+                with contextlib.suppress(OSError), ballast.open("wb", buffering=0) as file:
+                    while True:  # until the disk is full
+                        file.write(b"\0" * 4096)
+                refused = [c for c in clients if not vote(c)]
+                assert refused, "the disk never filled up"
+                assert not vote(refused[0])  # the same vote again: still not saved, so still not acknowledged
+                assert not healthy()
+                ballast.unlink()
+                wait_until(healthy)  # by itself, no restart
+                assert all(vote(c) for c in refused)
+            finally:
+                for client in clients:
+                    client.close()
+            server.proc.kill()  # SIGKILL: what is on disk is all there is
+            server.proc.wait(TIMEOUT)
+        finally:
+            server.kill()
+        exported = subprocess.run(
+            [sys.executable, "-m", "pollhub", "export", "--db", str(db), "--format", "json"],
+            capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert exported.returncode == 0, exported.stderr
+        flood = next(p for p in json.loads(exported.stdout)["polls"] if p["id"] == "flood")
+        assert flood["counts"]["a"] >= sum(acknowledged.values())  # a counter: every acknowledged tap counts
+        assert flood["voters"] >= len(acknowledged)
