@@ -26,8 +26,18 @@ batch left: participants who may not get the poll without its counts and no
 While no events come, the hub thread waits for the next countdown to end (a
 poll opened with ``close_after``) and closes that poll itself.
 
+With a database, each batch is committed before its replies go out, so a
+``voted`` or an ``ok`` means "on disk". A commit that fails (a full disk)
+turns those replies into ``unavailable`` errors; its changes are kept and
+written by the next commit that succeeds, tried again every
+``RETRY_INTERVAL`` even while no events come.
+
 Nothing but the hub thread reads or writes polls, counts or the client set, so
 none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
+A bug in one stage of a batch (one event, one poll's results, one client's
+send) is logged and costs that item, never the hub thread; if the thread
+ever ends anyway, :attr:`Hub.running` is False and every API call fails at
+once with ``Unavailable``.
 """
 
 from __future__ import annotations
