@@ -21,7 +21,9 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
-from pollhub import Hub, PollServer
+from pollhub import Hub, PollClient, PollServer
+
+from .conftest import wait_until
 
 try:
     from playwright.sync_api import Browser, Error as PlaywrightError, Page, expect, sync_playwright
@@ -517,3 +519,28 @@ def test_presenter_reset_delete_and_errors(hub: Hub, pages: Pages) -> None:
     expect(participant.locator("#waiting")).to_contain_text("Waiting for the next question", timeout=2000)
     expect(presenter.locator("#chart-empty")).to_be_visible()
     assert hub.polls() == []
+
+
+def test_a_page_whose_hello_is_rate_limited_asks_again_and_votes_as_itself(hub: Hub, browser: "Browser") -> None:
+    """A hall behind one NAT past the new-voter burst: the page's hello is refused, then accepted once the bucket refills."""
+    hub.create_poll("Lunch?", ["Pizza", "Salad"])
+    # A burst of one new voter, then one a second: the page's anonymous
+    # connection and its hello compete for the same address's bucket.
+    with PollServer(hub, port=0, token="secret", max_vote_rate=0, new_voter_rate=0.5, new_voter_burst=1) as server:
+        first = PollClient(server.url, voter="someone-else", timeout=10)  # spends the burst
+        try:
+            opened = Pages(browser, server)
+            try:
+                page = opened.new("/")
+                expect(page.locator("#status")).to_have_text("Connected", timeout=WAIT)
+                voter = page.evaluate("localStorage.getItem('pollhub-voter')")
+                # Refused at first (the burst is spent), then asked again and admitted.
+                wait_until(lambda: server.new_voters.most_per_address() == 2, timeout=WAIT / 1000)
+                option(page, "pizza").click()
+                expect(page.locator("#your-vote")).to_have_text("Your vote: Pizza", timeout=WAIT)
+                ballots = hub._call(lambda: dict(hub._polls["lunch"].ballots))
+                assert ballots == {voter: ("pizza",)}  # its own id, not an anonymous one
+            finally:
+                opened.close()
+        finally:
+            first.close()

@@ -19,6 +19,7 @@
   var MAX_DELAY = 10000; // ms, the longest wait between two attempts
   var JITTER = 0.3; // +-30 % so that a roomful of phones does not retry in step
   var IDLE_CHECK = 25000; // ms of silence before checking the connection with a hello
+  var HELLO_RETRY = 3000; // ms (plus as much jitter) before a hello the server rate-limited is sent again
   var CHECK_TIMEOUT = 8000; // ms the server gets to answer that check
   var REQUEST_TIMEOUT = 10000; // ms a request() waits for its reply
   var CONNECT_TIMEOUT = 10000; // ms a connection attempt may take before it is abandoned
@@ -143,10 +144,14 @@
     var self = this;
     this.ws = ws;
     this.connectTimer = setTimeout(function () { self._drop(ws); }, CONNECT_TIMEOUT);
-    ws.onopen = function () {
-      self.lastHeard = Date.now();
+    function sendHello() {
+      if (self.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
       var hello = Object.assign({ type: "hello" }, self.hello(), { ref: "hello" });
       ws.send(JSON.stringify(hello));
+    }
+    ws.onopen = function () {
+      self.lastHeard = Date.now();
+      sendHello();
     };
     ws.onmessage = function (event) {
       if (self.ws !== ws) return;
@@ -171,6 +176,11 @@
       }
       if (typeof message.ref === "string" && message.ref.indexOf("check") === 0) {
         self.checking = false;
+      }
+      if (message.type === "error" && message.ref === "hello" && message.code === "rate_limited") {
+        // Too many new voters from this address at once (a hall behind one
+        // NAT): this page's voter id is not in use yet, so ask again shortly.
+        setTimeout(sendHello, HELLO_RETRY + Math.random() * HELLO_RETRY);
       }
       self.onMessage(message);
     };
