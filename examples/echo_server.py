@@ -13,7 +13,7 @@ import signal
 import threading
 from typing import Optional
 
-from pollhub.connection import MAX_SIZE, Connection, ConnectionServer
+from pollhub.connection import MAX_FRAGMENTS, MAX_SIZE, Connection, ConnectionServer
 from pollhub.handshake import Request
 
 
@@ -35,13 +35,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9001)
     parser.add_argument("--max-size", type=int, default=MAX_SIZE, help="largest message in bytes (default: %(default)s)")
+    parser.add_argument(
+        "--max-fragments", type=int, default=MAX_FRAGMENTS, help="frames in one message (default: %(default)s)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with EchoServer(args.host, args.port, max_size=args.max_size) as server:
+    with EchoServer(args.host, args.port, max_size=args.max_size, max_fragments=args.max_fragments) as server:
         print(f"echo server on ws://{args.host}:{server.port}/", flush=True)
         while not stop.wait(1.0):
             pass
