@@ -9,8 +9,11 @@ of goroutines and a ``queue.Queue`` in place of its channels::
                                   unregister, votes,
                                   admin commands)
 
+Every rule (what a vote or a presenter's command does to the polls) lives in
+:class:`pollhub.book.PollBook`, which has no I/O; this module is the thread
+around it: the inbound queue, batching, one commit per batch, and fan-out.
 The hub thread takes one event, then every event already waiting (up to
-``MAX_BATCH``), applies them in order, and only then emits what they produced:
+``MAX_BATCH``), applies them in order to the book, and only then emits what they produced:
 first welcomes and poll changes in the order they happened, then one
 ``results`` message per poll whose counts changed, then the replies to the
 clients that asked (``voted``, ``ok``, ``error``), so that a client holds the
@@ -53,34 +56,13 @@ import time
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from . import protocol, text
-from .errors import (
-    BadMessage,
-    Forbidden,
-    InternalError,
-    PollhubError,
-    TooManyPolls,
-    Unavailable,
-    UnknownPoll,
-    error_from_code,
-)
+from .book import Effects, PollBook
+from .changes import Changes
+from .errors import InternalError, Unavailable, error_from_code
 from .metrics import Counter, Gauge, Histogram, Registry
-from .polls import (
-    AFTER_VOTE,
-    ALLOWED,
-    ALWAYS,
-    MAX_POLLS,
-    SINGLE,
-    WORDS,
-    Choice,
-    Poll,
-    PollState,
-    answer_key,
-    check_new_poll,
-    check_update,
-    poll_fields,
-    unique_slug,
-)
+from .polls import AFTER_VOTE, ALLOWED, ALWAYS, SINGLE, Choice, Poll, PollState, check_new_poll, poll_fields
 from .protocol import (
+    SERVER_VOTER_PREFIX,
     VOTE_FIELDS,
     Command,
     CreatePoll,
@@ -95,8 +77,7 @@ from .protocol import (
     Vote,
     check_close_after,
 )
-from .storage import Changes, Store
-from .protocol import SERVER_VOTER_PREFIX
+from .storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +98,11 @@ COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.
 class Client:
     """What the hub needs of a client: an identity and a ``send`` that never blocks.
 
-    ``voter`` and ``admin`` are read when a command is submitted, in the
-    submitting thread, so a change applies to the commands submitted after it.
+    ``voter`` and ``admin`` are read when the client registers and when it
+    submits a command, in the submitting thread, so a change applies to the
+    commands submitted after it. The hub thread keeps its own record of each
+    client's voter and presenter flag, updated when it applies a ``hello``,
+    and never reads these attributes itself.
     """
 
     voter: str = ""
@@ -206,10 +190,12 @@ class _Caller(Client):
 
 
 class _Register:
-    __slots__ = ("client",)
+    __slots__ = ("client", "voter", "admin")
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self.voter = client.voter  # read here, in the registering thread: the hub never reads a client's attributes
+        self.admin = client.admin
 
 
 class _Unregister(_Register):
@@ -323,20 +309,16 @@ class Hub:
         self._thread: Optional[threading.Thread] = None
         self._running = False
         # Owned by the hub thread:
-        self._polls: Dict[str, PollState] = {}
-        self._used_ids: Set[str] = set()
-        self._current: Optional[str] = None
-        self._deadlines: Dict[str, float] = {}  # poll id -> time.time() its countdown closes it
-        self._clients: Set[Client] = set()
-        self._admins: Set[Client] = set()  # clients told of presence changes
+        self._book = PollBook()  # the polls and every rule
+        self._clients: Dict[Client, str] = {}  # each client and its voter, as of its last hello
+        self._admins: Set[Client] = set()  # presenters: they see every result and the presence count
         self._presence_changed = False
-        self._seq = 0
         self._outbox: List[Tuple[Union[None, Client, _Seers], Message]] = []  # None: every client
         self._replies: List[Tuple[Client, Message, str]] = []  # with the voter who asked
-        self._changed: Dict[str, None] = {}  # polls whose results go out after this batch, in order
-        # What must be committed: this batch's changes, and those of earlier
-        # batches whose commit failed (kept until a commit writes them).
-        self._changes = Changes()
+        # What this batch changed. Its store changes are also those of earlier
+        # batches whose commit failed, kept until a commit writes them.
+        self._effects = Effects()
+        self._changes = self._effects.store
         self._unsaved_counts: Dict[str, None] = {}  # polls whose counts are not on disk yet
         # Welcomes built since the state last changed, by which polls' results
         # the newcomer may see: a burst of connections encodes one welcome.
@@ -355,13 +337,12 @@ class Hub:
         if self.db_path is not None:
             self._store = Store(self.db_path)
             try:
-                polls, self._current, self._used_ids = self._store.load()
+                polls, current, used_ids = self._store.load()
             except BaseException:
                 self._store.close()  # and its lock: this process may try again
                 self._store = None
                 raise
-            self._polls = {poll.id: poll for poll in polls}
-            self._deadlines = {p.id: p.closes_at for p in polls if p.open and p.closes_at is not None}
+            self._book = PollBook(polls, current, used_ids)
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -521,16 +502,16 @@ class Hub:
 
     def poll(self, poll_id: Optional[str] = None) -> Poll:
         """A snapshot of a poll (the current one by default). Raises ``UnknownPoll``."""
-        return self._call(lambda: self._find(poll_id).snapshot())
+        return self._call(lambda: self._book.find(poll_id).snapshot(time.time()))
 
     def polls(self) -> List[Poll]:
         """Snapshots of every poll, in the presenter's order (creation order unless reordered)."""
-        return self._call(lambda: [p.snapshot() for p in self._polls.values()])
+        return self._call(lambda: [p.snapshot(time.time()) for p in self._book.polls.values()])
 
     @property
     def current(self) -> Optional[str]:
         """The id of the current poll, or None."""
-        return self._call(lambda: self._current)
+        return self._call(lambda: self._book.current)
 
     def client_count(self) -> int:
         """How many clients (connections and subscriptions) are registered."""
@@ -573,7 +554,7 @@ class Hub:
                         stopping = True
                     else:
                         self._apply_safely(event)
-                if self._deadlines:
+                if self._book.deadlines:
                     self._guarded("closing polls whose countdown ended", self._close_expired)
                 if batch:
                     self.metrics.batch_size.observe(len(batch))
@@ -630,20 +611,25 @@ class Hub:
         if self._welcomes and not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
             self._welcomes.clear()
         if isinstance(event, _Request):
-            try:
-                reply = self._handle(event)
-            except PollhubError as exc:
-                reply = protocol.error(exc, event.command.ref)
-                if isinstance(event.command, Vote):
-                    self.metrics.votes_rejected.inc(label=exc.code)
+            command, now = event.command, time.time()
+            reply, effects = self._book.apply(command, voter=event.voter, admin=event.admin, now=now, effects=self._effects)
+            if isinstance(command, Vote):
+                if reply["type"] == "error":
+                    self.metrics.votes_rejected.inc(label=reply["code"])
+                else:
+                    self.metrics.votes_accepted.inc()
+            elif isinstance(command, Hello) and reply["type"] == "hello":
+                self._hello(event, now)
+            if effects.broadcasts:
+                self._queue_broadcasts()
             self._reply(event, reply)
         elif isinstance(event, _Unregister):
-            self._clients.discard(event.client)
+            self._clients.pop(event.client, None)
             self._admins.discard(event.client)
             self._presence_changed = True
         elif isinstance(event, _Register):
-            self._clients.add(event.client)
-            if event.client.admin:
+            self._clients[event.client] = event.voter
+            if event.admin:
                 self._admins.add(event.client)
             self._presence_changed = True
             self._outbox.append((event.client, self._welcome(event.client)))
@@ -654,198 +640,53 @@ class Hub:
                 event.caller.error = exc
             event.caller.done.set()
 
+    def _queue_broadcasts(self) -> None:
+        """Queue the messages the book's last commands produced, in order, encoded once each."""
+        for poll_id, data, redacted in self._effects.broadcasts:
+            if poll_id is None:
+                self._outbox.append((None, Message(data)))
+            else:  # a poll's full state: results queued before it must not jump over it
+                seal = protocol.results_key(poll_id)
+                audience = _Seers(poll_id, Message(redacted, seal=seal) if redacted is not None else None)
+                self._outbox.append((audience, Message(data, seal=seal)))
+        self._effects.broadcasts.clear()
+
     def _welcome(self, client: Client) -> Message:
         """The ``welcome`` for ``client``: every poll, with results where it may see them."""
-        sees = tuple(self._sees(client, poll) for poll in self._polls.values())
+        sees = tuple(self._sees(client, poll) for poll in self._book.polls.values())
         message = self._welcomes.get(sees)
         if message is None:
-            polls = [poll.to_json(seen) for poll, seen in zip(self._polls.values(), sees)]
-            welcome = protocol.welcome(self._current, polls)
-            welcome["seq"] = self._seq
-            message = self._welcomes[sees] = Message(welcome)
+            message = self._welcomes[sees] = Message(self._book.welcome(sees, time.time()))
         return message
 
-    def _handle(self, request: _Request) -> Dict[str, Any]:
-        """Apply one command and return the reply for the client that sent it."""
-        command, voter = request.command, request.voter
-        if isinstance(command, Vote):
-            poll = self._find(command.poll)
-            ballot, changed = poll.vote(voter, command.choice)
-            self.metrics.votes_accepted.inc()
-            if changed:
-                self._changed[poll.id] = None
-                self._changes.ballot(poll.id, voter, ballot)
-            return protocol.voted(poll.id, poll.kind, poll.choice_json(ballot), command.ref)
-        if isinstance(command, Hello):
-            return self._hello(request, command)
-        if not request.admin:
-            raise Forbidden("admin messages need a hello with the admin token first")
-        if isinstance(command, CreatePoll):
-            return protocol.ok(self._create(command).id, command.ref)
-        if isinstance(command, OrderPolls):
-            self._order(command.polls)
-            return protocol.ok(None, command.ref)
-        if isinstance(command, Step):
-            return protocol.ok(self._step(command.by), command.ref)
-        poll = self._find(command.poll)
-        if isinstance(command, PollAction):
-            self._poll_action(command.action, poll)
-        elif isinstance(command, OpenPoll):
-            self._open(poll, command.close_after)
-        elif isinstance(command, UpdatePoll):
-            poll.settings = check_update(poll.settings, command.results, command.changes)
-            if command.results is not None:
-                poll.revealed = False
-            self._settings_changed(poll)
-        elif isinstance(command, HideAnswer):
-            if poll.kind != WORDS:
-                raise BadMessage(f"poll {poll.id!r} is not a words poll: it has no answers to hide")
-            if poll.hide(command.text):
-                self._changes.hidden(poll.id, answer_key(command.text))
-                self._changed[poll.id] = None
-        return protocol.ok(poll.id, command.ref)
-
-    def _hello(self, request: _Request, command: Hello) -> Dict[str, Any]:
-        """Name the voter, make a presenter, and send the results it may now see."""
+    def _hello(self, request: _Request, now: float) -> None:
+        """After a hello: the client's new voter and presenter flag, and the results it may now see."""
         client, voter = request.client, request.voter
-        choices = {p.id: p.choice_json(p.ballots[voter]) for p in self._polls.values() if voter in p.ballots}
+        if client in self._clients:
+            self._clients[client] = voter
         promoted = request.admin and client not in self._admins
         if promoted:
             self._admins.add(client)
             self._presence_changed = True
-        for poll in self._polls.values():
+        for poll in self._book.polls.values():
             if not poll.results_public and (promoted or (not request.admin and poll.visible_to(voter))):
-                full = Message(protocol.poll(poll.to_json()), seal=protocol.results_key(poll.id))
+                full = Message(protocol.poll(poll.to_json(True, now)), seal=protocol.results_key(poll.id))
                 self._outbox.append((_Seers(poll.id, only=client), full))
-        return protocol.hello_reply(voter, request.admin, choices, command.ref)
-
-    def _create(self, command: CreatePoll) -> PollState:
-        if len(self._polls) >= MAX_POLLS:
-            raise TooManyPolls(f"an event holds at most {MAX_POLLS} polls: delete one first")
-        poll_id = unique_slug(command.question, self._used_ids, fallback="poll")
-        poll = PollState(poll_id, command.question, command.options, command.settings)
-        self._polls[poll_id] = poll
-        self._used_ids.add(poll_id)
-        self._changes.created(poll)
-        self._broadcast_poll(poll)
-        if self._current is None:
-            self._set_current(poll_id)
-        return poll
-
-    def _set_current(self, poll_id: Optional[str]) -> None:
-        self._current = poll_id
-        self._changes.current(poll_id)
-        self._broadcast(protocol.current(poll_id))
-
-    def _poll_action(self, action: str, poll: PollState) -> None:
-        if action == "set_current":
-            self._set_current(poll.id)
-        elif action == "delete":
-            del self._polls[poll.id]
-            self._deadlines.pop(poll.id, None)
-            self._changed.pop(poll.id, None)
-            self._changes.deleted(poll.id)
-            self._broadcast(protocol.deleted(poll.id))
-            if self._current == poll.id:
-                self._set_current(None)
-        elif action == "close":
-            self._close(poll)
-        elif action == "reveal":
-            poll.revealed = True
-            self._settings_changed(poll)
-        elif action == "reset":
-            poll.reset()
-            self._changes.reset(poll.id)
-            self._changed[poll.id] = None
-            self._broadcast_poll(poll)
-
-    def _open(self, poll: PollState, close_after: Optional[float]) -> None:
-        poll.open = True
-        poll.closes_at = None if close_after is None else time.time() + close_after
-        if poll.closes_at is None:
-            self._deadlines.pop(poll.id, None)
-        else:
-            self._deadlines[poll.id] = poll.closes_at
-        self._changes.opened(poll.id, True, poll.closes_at)
-        self._open_changed(poll)
-
-    def _close(self, poll: PollState) -> None:
-        poll.open = False
-        poll.closes_at = None
-        self._deadlines.pop(poll.id, None)
-        self._changes.opened(poll.id, False, None)
-        self._open_changed(poll)
-
-    def _open_changed(self, poll: PollState) -> None:
-        self._broadcast_poll(poll)
-        if poll.settings.results != ALWAYS:  # closing shows after_vote and after_close results
-            self._changed[poll.id] = None
-
-    def _settings_changed(self, poll: PollState) -> None:
-        """After a reveal or an update: save, tell everyone, and send the results to whoever may now see them."""
-        self._changes.settings(poll.id, poll.settings, poll.revealed)
-        self._broadcast_poll(poll)
-        self._changed[poll.id] = None
 
     def _until_deadline(self) -> Optional[float]:
         """Seconds until the next countdown ends (None: no countdown runs)."""
-        if not self._deadlines:
-            return None
-        return max(0.0, min(self._deadlines.values()) - time.time())
+        deadline = self._book.next_deadline()
+        return None if deadline is None else max(0.0, deadline - time.time())
 
     def _close_expired(self) -> None:
         self._welcomes.clear()
-        now = time.time()
-        for poll_id, closes_at in list(self._deadlines.items()):
-            if closes_at <= now:
-                logger.info("poll %s: countdown over, voting closed", poll_id)
-                self._close(self._polls[poll_id])
-
-    def _order(self, poll_ids: Sequence[str]) -> None:
-        if len(set(poll_ids)) != len(poll_ids) or set(poll_ids) != set(self._polls):
-            raise BadMessage("'polls' must list every poll id once")
-        self._polls = {poll_id: self._polls[poll_id] for poll_id in poll_ids}
-        self._changes.order(poll_ids)
-        self._broadcast(protocol.order(list(poll_ids)))
-
-    def _step(self, by: int) -> Optional[str]:
-        order = list(self._polls)
-        if not order:
-            raise UnknownPoll("there are no polls")
-        if self._current is None:
-            target = order[0] if by > 0 else order[-1]
-        else:
-            target = order[max(0, min(len(order) - 1, order.index(self._current) + by))]
-        if target != self._current:
-            self._set_current(target)
-        return target
-
-    def _find(self, poll_id: Optional[str]) -> PollState:
-        if poll_id is None:
-            if self._current is None:
-                raise UnknownPoll("there is no current poll")
-            poll_id = self._current
-        try:
-            return self._polls[poll_id]
-        except KeyError:
-            raise UnknownPoll(f"there is no poll {poll_id!r}") from None
-
-    def _broadcast(self, data: Dict[str, Any]) -> None:
-        self._outbox.append((None, Message(data)))
-
-    def _broadcast_poll(self, poll: PollState) -> None:
-        """A poll's full state (without results for those who may not see them).
-
-        Results queued before it must not jump over it.
-        """
-        seal = protocol.results_key(poll.id)
-        full = Message(protocol.poll(poll.to_json()), seal=seal)
-        redacted = Message(protocol.poll(poll.to_json(visible=False)), seal=seal)
-        self._outbox.append((_Seers(poll.id, redacted), full))
+        for poll_id in self._book.close_expired(time.time(), self._effects):
+            logger.info("poll %s: countdown over, voting closed", text.escape(poll_id))
+        self._queue_broadcasts()
 
     def _sees(self, client: Client, poll: Optional[PollState]) -> bool:
         """True when ``client`` may see ``poll``'s results (presenters always may)."""
-        return client in self._admins or (poll is not None and poll.visible_to(client.voter))
+        return client in self._admins or (poll is not None and poll.visible_to(self._clients.get(client, "")))
 
     def _commit(self) -> bool:
         """Commit what is not saved yet, if there is a database; False if that failed.
@@ -858,13 +699,13 @@ class Hub:
         store = self._store
         if store is None:
             return True
-        self._unsaved_counts.update(self._changed)
+        self._unsaved_counts.update(self._effects.results)
         if not (self._changes or self._unsaved_counts):
             return True
         if not self.saving:
             store.recover()
         started = time.perf_counter()
-        polls = [self._polls[poll_id] for poll_id in self._unsaved_counts if poll_id in self._polls]
+        polls = [self._book.polls[poll_id] for poll_id in self._unsaved_counts if poll_id in self._book.polls]
         try:
             store.save(self._changes, polls)
         except (sqlite3.OperationalError, OSError) as exc:  # a full, read-only or vanished disk: retried
@@ -947,22 +788,13 @@ class Hub:
                     self._send((audience,), message, broken)
             except Exception:
                 logger.exception("hub: unexpected error sending %s", text.escape(repr(message)))
-        self._clients.difference_update(broken)
+        for client in broken:
+            self._clients.pop(client, None)
         self._admins.difference_update(broken)
 
     def _queue_results(self) -> None:
         """One ``results`` message for each poll whose counts changed in this batch."""
-        changed, self._changed = self._changed, {}
-        for poll_id in changed:
-            poll = self._polls.get(poll_id)
-            if poll is None:
-                continue
-            self._seq += 1
-            try:
-                results = protocol.results(poll_id, poll.results(), self._seq)
-            except Exception:
-                logger.exception("hub: unexpected error counting the results of poll %s", text.escape(poll_id))
-                continue
+        for poll_id, results in self._book.results(self._effects):
             self._outbox.append((_Seers(poll_id), Message(results, key=protocol.results_key(poll_id))))
 
     def _queue_presence(self) -> None:
@@ -973,8 +805,9 @@ class Hub:
         self._presence_changed = False
 
     def _send_to_seers(self, audience: _Seers, message: Message, broken: List[Client]) -> None:
-        poll = self._polls.get(audience.poll_id)
-        clients = self._clients if audience.only is None else {audience.only} & self._clients
+        poll = self._book.polls.get(audience.poll_id)
+        voters = self._clients
+        clients = voters.keys() if audience.only is None else {audience.only} & voters.keys()
         if audience.only is None:
             self.metrics.broadcasts.inc()
         if poll is not None and poll.results_public:
@@ -986,7 +819,7 @@ class Hub:
         seers: List[Client] = []
         others: List[Client] = []
         for client in clients:
-            (seers if client in admins or client.voter in voted else others).append(client)
+            (seers if client in admins or voters[client] in voted else others).append(client)
         self._send(seers, message, broken)
         if audience.redacted is not None:
             self._send(others, audience.redacted, broken)

@@ -625,8 +625,11 @@ class PollState:
             return None
         return round(max(0.0, self.closes_at - (time.time() if now is None else now)), 1)
 
-    def to_json(self, visible: bool = True) -> Dict[str, Any]:
-        """The protocol's poll object; with ``visible`` False, without its results."""
+    def to_json(self, visible: bool = True, now: Optional[float] = None) -> Dict[str, Any]:
+        """The protocol's poll object; with ``visible`` False, without its results.
+
+        ``now`` is the time ``closes_in`` counts from (default: the clock).
+        """
         data: Dict[str, Any] = {
             "id": self.id,
             "question": self.question,
@@ -636,14 +639,15 @@ class PollState:
         }
         data.update(self.settings.to_json())
         data["revealed"] = self.revealed
-        data["closes_in"] = self.closes_in()
+        data["closes_in"] = self.closes_in(now)
         data["resets"] = self.resets
         data["visible"] = visible
         if visible:
             data.update(self.results())
         return data
 
-    def snapshot(self) -> Poll:
+    def snapshot(self, now: Optional[float] = None) -> Poll:
+        """An immutable :class:`Poll`; ``now`` is the time ``closes_in`` counts from (default: the clock)."""
         results = self.results()
         return Poll(
             self.id,
@@ -656,9 +660,51 @@ class PollState:
             results["voters"],
             results.get("mean"),
             self.revealed,
-            self.closes_in(),
+            self.closes_in(now),
             self.resets,
         )
+
+    # The whole state, exactly ------------------------------------------------------
+
+    def state(self) -> Dict[str, Any]:
+        """Everything this poll holds, as JSON-serialisable data: :meth:`from_state` rebuilds it exactly.
+
+        Unlike what the database keeps, this includes the order of the counts
+        and the first spelling of each words answer, which decide how ties
+        and answers are shown: a poll rebuilt from it behaves the same from
+        then on.
+        """
+        return {
+            "id": self.id,
+            "question": self.question,
+            "settings": {"kind": self.kind, **self.settings.to_json()},
+            "options": [[o.id, o.label] for o in self.options],
+            "open": self.open,
+            "revealed": self.revealed,
+            "closes_at": self.closes_at,
+            "hidden": sorted(self.hidden),
+            "resets": self.resets,
+            "ballots": [[voter, list(ballot)] for voter, ballot in self.ballots.items()],
+            "counts": [[key, n] for key, n in self.counts.items()],
+            "spellings": [[key, text] for key, text in self._spellings.items()],
+            "sum": self._sum,
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> "PollState":
+        """The poll :meth:`state` described. Raises ``KeyError`` or ``ValueError`` for data it did not make."""
+        poll = cls(data["id"], data["question"], [], Settings.from_json(data["settings"]))
+        poll._set_options([Option(option_id, label) for option_id, label in data["options"]])
+        poll.open, poll.revealed, poll.closes_at = bool(data["open"]), bool(data["revealed"]), data["closes_at"]
+        poll.hidden = set(data["hidden"])
+        poll.resets = int(data["resets"])
+        poll.ballots = {voter: tuple(ballot) for voter, ballot in data["ballots"]}
+        poll.counts = {key: int(n) for key, n in data["counts"]}
+        poll._spellings = {key: text for key, text in data["spellings"]}
+        poll._sum = int(data["sum"])
+        poll.total = int(data["total"])
+        return poll
 
 
 def _renormalized(ballot: Ballot) -> Ballot:

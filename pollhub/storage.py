@@ -30,8 +30,9 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from .changes import Changes  # re-exported: the hub and the tests take it from here too
 from .polls import Ballot, PollState, Settings
 
 try:  # POSIX
@@ -120,64 +121,6 @@ def default_path() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "pollhub" / "pollhub.db"
-
-
-class Changes:
-    """What one batch of the hub changed; the hub thread fills it.
-
-    Operations are kept in order. Ballots are kept apart, the last one per
-    voter and poll, and written after the operations: a voter who votes fifty
-    times in a batch costs one row. A reset or a delete drops the poll's
-    ballots gathered before it.
-    """
-
-    def __init__(self) -> None:
-        self.ops: List[Tuple[Any, ...]] = []
-        self.ballots: Dict[Tuple[str, str], Ballot] = {}
-
-    def created(self, poll: PollState) -> None:
-        options = [(o.id, o.label) for o in poll.options]
-        self.ops.append(("create", poll.id, poll.question, poll.kind, _settings_json(poll.settings), options))
-
-    def ballot(self, poll_id: str, voter: str, ballot: Ballot) -> None:
-        self.ballots[poll_id, voter] = ballot
-
-    def opened(self, poll_id: str, is_open: bool, closes_at: Optional[float]) -> None:
-        self.ops.append(("open", poll_id, is_open, closes_at))
-
-    def settings(self, poll_id: str, settings: Settings, revealed: bool) -> None:
-        self.ops.append(("settings", poll_id, _settings_json(settings), revealed))
-
-    def hidden(self, poll_id: str, answer_key: str) -> None:
-        self.ops.append(("hide", poll_id, answer_key))
-
-    def reset(self, poll_id: str) -> None:
-        self._drop_ballots(poll_id)
-        self.ops.append(("reset", poll_id))
-
-    def deleted(self, poll_id: str) -> None:
-        self._drop_ballots(poll_id)
-        self.ops.append(("delete", poll_id))
-
-    def current(self, poll_id: Optional[str]) -> None:
-        self.ops.append(("current", poll_id))
-
-    def order(self, poll_ids: Sequence[str]) -> None:
-        self.ops.append(("order", list(poll_ids)))
-
-    def _drop_ballots(self, poll_id: str) -> None:
-        self.ballots = {key: ballot for key, ballot in self.ballots.items() if key[0] != poll_id}
-
-    def __bool__(self) -> bool:
-        return bool(self.ops or self.ballots)
-
-    def clear(self) -> None:
-        self.ops.clear()
-        self.ballots.clear()
-
-
-def _settings_json(settings: Settings) -> str:
-    return json.dumps(settings.to_json(), separators=(",", ":"))
 
 
 class _ProcessLock:

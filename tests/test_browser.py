@@ -539,7 +539,7 @@ def test_a_page_whose_hello_is_rate_limited_asks_again_and_votes_as_itself(hub: 
                 wait_until(lambda: server.new_voters.most_per_address() == 2, timeout=WAIT / 1000)
                 option(page, "pizza").click()
                 expect(page.locator("#your-vote")).to_have_text("Your vote: Pizza", timeout=WAIT)
-                ballots = hub._call(lambda: dict(hub._polls["lunch"].ballots))
+                ballots = hub._call(lambda: dict(hub._book.polls["lunch"].ballots))
                 assert ballots == {voter: ("pizza",)}  # its own id, not an anonymous one
             finally:
                 opened.close()

@@ -122,7 +122,7 @@ def test_anonymous_python_voters_are_random_and_in_the_servers_namespace(hub: Hu
     hub.vote(poll.id, "clap")
     subscription.close()
     assert hub.poll(poll.id).voters == 2
-    voters = hub._call(lambda: list(hub._polls[poll.id].ballots))
+    voters = hub._call(lambda: list(hub._book.polls[poll.id].ballots))
     assert all(v.startswith(SERVER_VOTER_PREFIX) and len(v) == 33 for v in voters)
 
 

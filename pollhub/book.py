@@ -1,0 +1,315 @@
+"""The PollBook: every poll of an event and every rule that decides a command, with no I/O.
+
+The book holds the polls (in the presenter's order), their ballots and
+counts, the current poll, countdown deadlines, reveals, hidden answers and
+the results' sequence number. :meth:`PollBook.apply` takes one protocol
+command with who sent it (``voter``, ``admin``) and the time (``now``), and
+returns the reply for the sender and the :class:`Effects`: which polls'
+results changed, which messages every client must get, and what the store
+must save. Nothing here reads a clock, starts a thread or touches a socket
+or a file: the hub thread (:mod:`pollhub.hub`) drives the book and does the
+I/O, the way :mod:`pollhub.frames` parses frames that a connection reads.
+
+So the book is deterministic: from the same state, the same commands with
+the same ``voter``, ``admin`` and ``now`` give the same replies, effects and
+state, on any machine. :meth:`PollBook.snapshot` captures that state as
+JSON-serialisable data (versioned) and :meth:`PollBook.restore` rebuilds a
+book that goes on exactly like the original.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+from . import protocol
+from .changes import Changes
+from .errors import BadMessage, Forbidden, PollhubError, TooManyPolls, UnknownPoll
+from .polls import ALWAYS, MAX_POLLS, WORDS, Choice, PollState, answer_key, check_update, unique_slug
+from .protocol import (
+    Command,
+    CreatePoll,
+    HideAnswer,
+    Hello,
+    OpenPoll,
+    OrderPolls,
+    PollAction,
+    Step,
+    UpdatePoll,
+    Vote,
+)
+
+SNAPSHOT_VERSION = 1
+
+#: One message every client must get: ``(poll_id, data, redacted)``. For a
+#: poll's full state, ``poll_id`` names it and ``redacted`` is the same state
+#: without results, for the clients that may not see them; otherwise both
+#: are None and ``data`` goes to everyone as it is.
+Broadcast = Tuple[Optional[str], Dict[str, Any], Optional[Dict[str, Any]]]
+
+
+class Effects:
+    """What applying commands changed: results to send, messages to broadcast, changes to save.
+
+    The hub passes one to :meth:`PollBook.apply` for a whole batch, so a
+    burst of votes adds to one set of results rather than making one each.
+    """
+
+    __slots__ = ("results", "broadcasts", "store")
+
+    def __init__(self) -> None:
+        self.results: Dict[str, None] = {}  # polls whose results changed, in order
+        self.broadcasts: List[Broadcast] = []
+        self.store = Changes()
+
+    def __bool__(self) -> bool:
+        return bool(self.results or self.broadcasts or self.store)
+
+
+class PollBook:
+    """The state of one event and its rules. Not thread-safe: one thread drives it (the hub's).
+
+    ``polls`` and ``current`` may be read (not changed) by that thread, for
+    fan-out: who may see which results is the hub's concern, decided from
+    the polls' :meth:`~pollhub.polls.PollState.visible_to`.
+    """
+
+    def __init__(
+        self,
+        polls: Iterable[PollState] = (),
+        current: Optional[str] = None,
+        used_ids: Iterable[str] = (),
+        seq: int = 0,
+    ) -> None:
+        self.polls: Dict[str, PollState] = {poll.id: poll for poll in polls}
+        self.current = current
+        self.used_ids: Set[str] = set(used_ids) | set(self.polls)
+        self.seq = seq
+        # poll id -> when its countdown closes it (the clock of the ``now`` arguments)
+        self.deadlines: Dict[str, float] = {
+            poll.id: poll.closes_at for poll in self.polls.values() if poll.open and poll.closes_at is not None
+        }
+
+    # Applying commands -------------------------------------------------------------
+
+    def apply(
+        self, command: Command, *, voter: str, admin: bool, now: float, effects: Optional[Effects] = None
+    ) -> Tuple[Dict[str, Any], Effects]:
+        """Apply ``command`` sent by ``voter`` (a presenter if ``admin``) at time ``now``.
+
+        Returns the reply for the sender (``voted``, ``ok``, ``hello`` or
+        ``error``, carrying the command's ``ref``) and the effects, added to
+        ``effects`` if one is given. A refused command changes nothing and
+        its reply is an ``error``; nothing else is ever raised for a
+        protocol command.
+        """
+        if effects is None:
+            effects = Effects()
+        try:
+            reply = self._apply(command, voter, admin, now, effects)
+        except PollhubError as exc:
+            reply = protocol.error(exc, command.ref)
+        return reply, effects
+
+    def _apply(self, command: Command, voter: str, admin: bool, now: float, effects: Effects) -> Dict[str, Any]:
+        if isinstance(command, Vote):
+            poll = self.find(command.poll)
+            ballot, changed = poll.vote(voter, command.choice)
+            if changed:
+                effects.results[poll.id] = None
+                effects.store.ballot(poll.id, voter, ballot)
+            return protocol.voted(poll.id, poll.kind, poll.choice_json(ballot), command.ref)
+        if isinstance(command, Hello):
+            return protocol.hello_reply(voter, admin, self.choices(voter), command.ref)
+        if not admin:
+            raise Forbidden("admin messages need a hello with the admin token first")
+        if isinstance(command, CreatePoll):
+            return protocol.ok(self._create(command, now, effects).id, command.ref)
+        if isinstance(command, OrderPolls):
+            self._order(command.polls, effects)
+            return protocol.ok(None, command.ref)
+        if isinstance(command, Step):
+            return protocol.ok(self._step(command.by, effects), command.ref)
+        poll = self.find(command.poll)
+        if isinstance(command, PollAction):
+            self._poll_action(command.action, poll, now, effects)
+        elif isinstance(command, OpenPoll):
+            self._open(poll, command.close_after, now, effects)
+        elif isinstance(command, UpdatePoll):
+            poll.settings = check_update(poll.settings, command.results, command.changes)
+            if command.results is not None:
+                poll.revealed = False
+            self._settings_changed(poll, now, effects)
+        elif isinstance(command, HideAnswer):
+            if poll.kind != WORDS:
+                raise BadMessage(f"poll {poll.id!r} is not a words poll: it has no answers to hide")
+            if poll.hide(command.text):
+                effects.store.hidden(poll.id, answer_key(command.text))
+                effects.results[poll.id] = None
+        return protocol.ok(poll.id, command.ref)
+
+    def close_expired(self, now: float, effects: Effects) -> List[str]:
+        """Close every poll whose countdown ended by ``now``; returns their ids."""
+        closed = [poll_id for poll_id, closes_at in self.deadlines.items() if closes_at <= now]
+        for poll_id in closed:
+            self._close(self.polls[poll_id], now, effects)
+        return closed
+
+    def results(self, effects: Effects) -> List[Tuple[str, Dict[str, Any]]]:
+        """One ``results`` message per poll whose results changed in ``effects``, each with the next ``seq``.
+
+        Empties ``effects.results``.
+        """
+        changed, effects.results = effects.results, {}
+        messages = []
+        for poll_id in changed:
+            poll = self.polls.get(poll_id)
+            if poll is not None:
+                self.seq += 1
+                messages.append((poll_id, protocol.results(poll_id, poll.results(), self.seq)))
+        return messages
+
+    # Reading -----------------------------------------------------------------------
+
+    def find(self, poll_id: Optional[str]) -> PollState:
+        """A poll by id (None: the current poll). Raises ``UnknownPoll``."""
+        if poll_id is None:
+            if self.current is None:
+                raise UnknownPoll("there is no current poll")
+            poll_id = self.current
+        try:
+            return self.polls[poll_id]
+        except KeyError:
+            raise UnknownPoll(f"there is no poll {poll_id!r}") from None
+
+    def choices(self, voter: str) -> Dict[str, Choice]:
+        """``voter``'s choice in every poll it voted in, as the ``voted`` reply gives it."""
+        return {p.id: p.choice_json(p.ballots[voter]) for p in self.polls.values() if voter in p.ballots}
+
+    def next_deadline(self) -> Optional[float]:
+        """When the next countdown ends (None: none runs)."""
+        return min(self.deadlines.values()) if self.deadlines else None
+
+    def welcome(self, sees: Sequence[bool], now: float) -> Dict[str, Any]:
+        """The ``welcome`` for a client that may see the results of the polls where ``sees`` is True."""
+        polls = [poll.to_json(seen, now) for poll, seen in zip(self.polls.values(), sees)]
+        welcome = protocol.welcome(self.current, polls)
+        welcome["seq"] = self.seq
+        return welcome
+
+    # The whole state ---------------------------------------------------------------
+
+    def snapshot(self) -> Dict[str, Any]:
+        """The whole state as JSON-serialisable data; :meth:`restore` rebuilds the book exactly."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "polls": [poll.state() for poll in self.polls.values()],
+            "current": self.current,
+            "used_ids": sorted(self.used_ids),
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def restore(cls, data: Mapping[str, Any]) -> "PollBook":
+        """The book a :meth:`snapshot` describes. Raises ``ValueError`` for another version or bad data."""
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"a PollBook snapshot of version {data.get('version')!r}; this one reads {SNAPSHOT_VERSION}")
+        try:
+            polls = [PollState.from_state(poll) for poll in data["polls"]]
+            return cls(polls, data["current"], data["used_ids"], int(data["seq"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a PollBook snapshot: {exc!r}") from None
+
+    # The rules ---------------------------------------------------------------------
+
+    def _create(self, command: CreatePoll, now: float, effects: Effects) -> PollState:
+        if len(self.polls) >= MAX_POLLS:
+            raise TooManyPolls(f"an event holds at most {MAX_POLLS} polls: delete one first")
+        poll_id = unique_slug(command.question, self.used_ids, fallback="poll")
+        poll = PollState(poll_id, command.question, command.options, command.settings)
+        self.polls[poll_id] = poll
+        self.used_ids.add(poll_id)
+        effects.store.created(poll)
+        self._broadcast_poll(poll, now, effects)
+        if self.current is None:
+            self._set_current(poll_id, effects)
+        return poll
+
+    def _set_current(self, poll_id: Optional[str], effects: Effects) -> None:
+        self.current = poll_id
+        effects.store.current(poll_id)
+        effects.broadcasts.append((None, protocol.current(poll_id), None))
+
+    def _poll_action(self, action: str, poll: PollState, now: float, effects: Effects) -> None:
+        if action == "set_current":
+            self._set_current(poll.id, effects)
+        elif action == "delete":
+            del self.polls[poll.id]
+            self.deadlines.pop(poll.id, None)
+            effects.results.pop(poll.id, None)
+            effects.store.deleted(poll.id)
+            effects.broadcasts.append((None, protocol.deleted(poll.id), None))
+            if self.current == poll.id:
+                self._set_current(None, effects)
+        elif action == "close":
+            self._close(poll, now, effects)
+        elif action == "reveal":
+            poll.revealed = True
+            self._settings_changed(poll, now, effects)
+        elif action == "reset":
+            poll.reset()
+            effects.store.reset(poll.id)
+            effects.results[poll.id] = None
+            self._broadcast_poll(poll, now, effects)
+
+    def _open(self, poll: PollState, close_after: Optional[float], now: float, effects: Effects) -> None:
+        poll.open = True
+        poll.closes_at = None if close_after is None else now + close_after
+        if poll.closes_at is None:
+            self.deadlines.pop(poll.id, None)
+        else:
+            self.deadlines[poll.id] = poll.closes_at
+        effects.store.opened(poll.id, True, poll.closes_at)
+        self._open_changed(poll, now, effects)
+
+    def _close(self, poll: PollState, now: float, effects: Effects) -> None:
+        poll.open = False
+        poll.closes_at = None
+        self.deadlines.pop(poll.id, None)
+        effects.store.opened(poll.id, False, None)
+        self._open_changed(poll, now, effects)
+
+    def _open_changed(self, poll: PollState, now: float, effects: Effects) -> None:
+        self._broadcast_poll(poll, now, effects)
+        if poll.settings.results != ALWAYS:  # closing shows after_vote and after_close results
+            effects.results[poll.id] = None
+
+    def _settings_changed(self, poll: PollState, now: float, effects: Effects) -> None:
+        """After a reveal or an update: save, tell everyone, and send the results to whoever may now see them."""
+        effects.store.settings(poll.id, poll.settings, poll.revealed)
+        self._broadcast_poll(poll, now, effects)
+        effects.results[poll.id] = None
+
+    def _order(self, poll_ids: Sequence[str], effects: Effects) -> None:
+        if len(set(poll_ids)) != len(poll_ids) or set(poll_ids) != set(self.polls):
+            raise BadMessage("'polls' must list every poll id once")
+        self.polls = {poll_id: self.polls[poll_id] for poll_id in poll_ids}
+        effects.store.order(poll_ids)
+        effects.broadcasts.append((None, protocol.order(list(poll_ids)), None))
+
+    def _step(self, by: int, effects: Effects) -> Optional[str]:
+        order = list(self.polls)
+        if not order:
+            raise UnknownPoll("there are no polls")
+        if self.current is None:
+            target = order[0] if by > 0 else order[-1]
+        else:
+            target = order[max(0, min(len(order) - 1, order.index(self.current) + by))]
+        if target != self.current:
+            self._set_current(target, effects)
+        return target
+
+    def _broadcast_poll(self, poll: PollState, now: float, effects: Effects) -> None:
+        """A poll's full state, and the same without results for those who may not see them."""
+        effects.broadcasts.append(
+            (poll.id, protocol.poll(poll.to_json(True, now)), protocol.poll(poll.to_json(False, now)))
+        )
