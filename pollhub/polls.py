@@ -2,29 +2,45 @@
 
 :class:`PollState` is the mutable tally that only the hub thread touches;
 :class:`Poll` is the immutable snapshot the hub hands out to other threads.
+What differs between kinds of poll lives in :mod:`pollhub.kinds`.
 """
 
 from __future__ import annotations
 
-import heapq
 import re
 import time
 import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .errors import BadMessage, InvalidVote, PollClosed, UnknownOption, VoteLocked
-from .text import has_visible, is_text, strip_format
+from .errors import BadMessage, PollClosed, UnknownOption, VoteLocked
+from .kinds import (  # noqa: F401 (the kinds' names and limits are pollhub.polls' too)
+    COUNTER,
+    KIND_TABLE,
+    MAX_ANSWER_LENGTH,
+    MAX_ANSWERS_DEFAULT,
+    MAX_ANSWERS_LIMIT,
+    MAX_SCALE_VALUES,
+    MULTIPLE,
+    SCALE,
+    SCALE_DEFAULT,
+    SCALE_LIMIT,
+    SETTING_FIELDS,
+    SINGLE,
+    WORDS,
+    WORDS_SHOWN,
+    Ballot,
+    Choice,
+    Kind,
+    answer_key,
+    normalize_answer,
+)
+from .text import has_visible, is_text
 
-SINGLE = "single"  # each voter holds one option; voting again moves it
-MULTIPLE = "multiple"  # each voter holds a selection of 1 to max_choices options
-COUNTER = "counter"  # every vote counts
-SCALE = "scale"  # each voter holds one whole number from min to max
-WORDS = "words"  # each voter holds up to max_answers short answers (a word cloud)
-KINDS = (SINGLE, MULTIPLE, COUNTER, SCALE, WORDS)
-OPTION_KINDS = (SINGLE, MULTIPLE, COUNTER)  # the kinds whose votes name options
+KINDS = tuple(KIND_TABLE)
+OPTION_KINDS = tuple(name for name, kind in KIND_TABLE.items() if kind.takes_options)  # votes name options
 #: The field of a vote (and of its ``voted`` reply) that carries the choice, by kind.
-CHOICE_FIELDS = {SINGLE: "option", MULTIPLE: "options", COUNTER: "option", SCALE: "value", WORDS: "text"}
+CHOICE_FIELDS = {name: kind.field for name, kind in KIND_TABLE.items()}
 
 # Who sees a poll's results ("results"). Presenters always do; a reveal shows them to everyone.
 ALWAYS = "always"
@@ -43,13 +59,6 @@ MAX_OPTIONS = 32
 MAX_QUESTION_LENGTH = 300
 MAX_LABEL_LENGTH = 100
 MAX_SLUG_LENGTH = 40
-SCALE_DEFAULT = (1, 5)
-SCALE_LIMIT = 100  # min and max lie within -SCALE_LIMIT..SCALE_LIMIT
-MAX_SCALE_VALUES = 21  # e.g. 0..10 or -10..10
-MAX_ANSWERS_DEFAULT = 3  # answers one voter may give in a words poll
-MAX_ANSWERS_LIMIT = 10
-MAX_ANSWER_LENGTH = 40  # characters, once whitespace is collapsed
-WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
 #: Polls in one event. Every new connection gets a ``welcome`` holding every
 #: poll (and the hub sends a poll's whole state again whenever it changes),
 #: so the number of polls bounds that message: 2,000 polls made a 14.6 MB
@@ -86,8 +95,6 @@ def unique_slug(text: str, taken: Iterable[str], fallback: str = "option") -> st
     return slug
 
 
-Choice = Union[str, int, Sequence[str]]  # what a vote carries: an option, a value, a list
-Ballot = Tuple[str, ...]  # a voter's vote as the poll keeps it: option ids, str(value) or answers
 
 
 @dataclass(frozen=True)
@@ -116,13 +123,7 @@ class Settings:
 
     def to_json(self) -> Dict[str, Any]:
         """The wire fields: the kind's own settings, ``results`` and ``changes`` (not ``kind``)."""
-        data: Dict[str, Any] = {}
-        if self.kind == MULTIPLE:
-            data["max_choices"] = self.max_choices
-        elif self.kind == SCALE:
-            data["min"], data["max"] = self.scale_min, self.scale_max
-        elif self.kind == WORDS:
-            data["max_answers"] = self.max_answers
+        data = KIND_TABLE[self.kind].wire_settings(self)
         data["results"] = self.results
         data["changes"] = self.changes
         return data
@@ -174,7 +175,7 @@ class Poll:
         if not self.visible:
             return {}
         data: Dict[str, Any] = {"counts": dict(self.counts), "total": self.total, "voters": self.voters}
-        if self.kind == SCALE:
+        if KIND_TABLE[self.kind].has_mean:
             data["mean"] = self.mean
         return data
 
@@ -217,12 +218,6 @@ def poll_fields(
     return fields
 
 
-def _whole(value: Any, name: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BadMessage(f"{name} must be a whole number from {low} to {high}")
-    return value
-
-
 def _only_for(fields: Mapping[str, Any], names: Sequence[str], kind: str) -> None:
     for name in names:
         if fields.get(name) is not None:
@@ -243,29 +238,12 @@ def check_new_poll(question: Any, labels: Any, fields: Mapping[str, Any]) -> Tup
         kind = SINGLE
     elif not isinstance(kind, str) or kind not in KINDS:
         raise BadMessage(f"kind must be one of {', '.join(KINDS)}")
-    cleaned = _check_labels(labels, kind)
+    rules = KIND_TABLE[kind]
+    cleaned = _check_labels(labels, rules)
     settings = Settings(kind, results=ALWAYS, changes=ALLOWED)
     settings = check_update(settings, fields.get("results"), fields.get("changes"))
-    _only_for(fields, [n for n in ("max_choices", "min", "max", "max_answers") if n not in _KIND_FIELDS[kind]], kind)
-    if kind == MULTIPLE:
-        max_choices = fields.get("max_choices")
-        max_choices = len(cleaned) if max_choices is None else _whole(max_choices, "max_choices", 1, len(cleaned))
-        settings = replace(settings, max_choices=max_choices)
-    elif kind == SCALE:
-        low, high = fields.get("min"), fields.get("max")
-        low = SCALE_DEFAULT[0] if low is None else _whole(low, "min", -SCALE_LIMIT, SCALE_LIMIT)
-        high = SCALE_DEFAULT[1] if high is None else _whole(high, "max", -SCALE_LIMIT, SCALE_LIMIT)
-        if not 2 <= high - low + 1 <= MAX_SCALE_VALUES:
-            raise BadMessage(f"a scale needs min below max and at most {MAX_SCALE_VALUES} values")
-        settings = replace(settings, scale_min=low, scale_max=high)
-    elif kind == WORDS:
-        max_answers = fields.get("max_answers")
-        max_answers = MAX_ANSWERS_DEFAULT if max_answers is None else _whole(max_answers, "max_answers", 1, MAX_ANSWERS_LIMIT)
-        settings = replace(settings, max_answers=max_answers)
-    return question, cleaned, settings
-
-
-_KIND_FIELDS = {SINGLE: (), COUNTER: (), MULTIPLE: ("max_choices",), SCALE: ("min", "max"), WORDS: ("max_answers",)}
+    _only_for(fields, [name for name in SETTING_FIELDS if name not in rules.settings_fields], kind)
+    return question, cleaned, replace(settings, **rules.settings(fields, cleaned))
 
 
 def _clean_text(value: Any, missing: str, name: str) -> str:
@@ -286,10 +264,10 @@ def _clean_text(value: Any, missing: str, name: str) -> str:
     return " ".join(value.split())
 
 
-def _check_labels(labels: Any, kind: str) -> List[str]:
-    if kind not in OPTION_KINDS:
+def _check_labels(labels: Any, kind: Kind) -> List[str]:
+    if not kind.takes_options:
         if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence) or labels):
-            raise BadMessage(f"{kind} polls take no options")
+            raise BadMessage(f"{kind.name} polls take no options")
         return []
     if isinstance(labels, str) or not isinstance(labels, Sequence):
         raise BadMessage("options must be a list of labels")
@@ -317,34 +295,6 @@ def check_update(settings: Settings, results: Any = None, changes: Any = None) -
             raise BadMessage(f"changes must be one of {', '.join(CHANGES)}")
         settings = replace(settings, changes=changes)
     return settings
-
-
-def normalize_answer(text: str) -> str:
-    """A words answer as it is counted and shown.
-
-    Format characters (category Cf: zero-width spaces and joiners, the soft
-    hyphen, bidirectional controls) are removed, the text is put in Unicode
-    NFKC form (full-width ``"Ｓｐａｍ"`` -> ``"Spam"``, ``"ﬁ"`` -> ``"fi"``)
-    and its whitespace is collapsed (``"  New\tYork "`` -> ``"New York"``).
-    Letters of other scripts that merely look alike (Cyrillic ``"а"``, Latin
-    ``"a"``) stay distinct. Never raises.
-    """
-    if not text.isascii():  # ASCII text has no format characters and is already NFKC
-        text = strip_format(unicodedata.normalize("NFKC", strip_format(text)))
-    return " ".join(text.split())
-
-
-def answer_key(text: str) -> str:
-    """What two answers are compared (and hidden) by: the normalised answer, case-folded.
-
-    ``answer_key(answer_key(text)) == answer_key(text)``, so a key saved by an
-    older version (which only collapsed whitespace and case-folded) still
-    finds the answers it hid once it is passed through here again.
-    """
-    text = normalize_answer(text)
-    if text.isascii():
-        return text.lower()  # the same as casefold() for ASCII, and cheaper
-    return normalize_answer(unicodedata.normalize("NFKC", text.casefold()).casefold())
 
 
 class PollState:
@@ -396,24 +346,29 @@ class PollState:
         poll = cls(poll_id, question, [], settings)
         poll.open, poll.revealed, poll.closes_at, poll.resets = is_open, revealed, closes_at, resets
         poll.hidden = {answer_key(key) for key in hidden}
-        if poll.kind == WORDS:
-            renormalized = ((voter, _renormalized(ballot)) for voter, ballot in ballots.items())
-            ballots = {voter: ballot for voter, ballot in renormalized if ballot}
+        rules = poll.rules
+        restored = ((voter, rules.restored(ballot)) for voter, ballot in ballots.items())
+        ballots = {voter: ballot for voter, ballot in restored if ballot}
         poll._set_options([Option(option_id, label) for option_id, label, _ in options])
         poll._clear()
-        if poll.kind == COUNTER:
+        if rules.every_vote_counts:
             poll.counts = {option_id: count for option_id, _, count in options}
             poll.total = sum(poll.counts.values())
             poll.ballots = dict(ballots)
         else:
             for voter, ballot in ballots.items():
-                poll._add(ballot)
+                rules.add(poll, ballot)
                 poll.ballots[voter] = ballot
         return poll
 
     @property
     def kind(self) -> str:
         return self.settings.kind
+
+    @property
+    def rules(self) -> Kind:
+        """What this poll's kind decides (see :mod:`pollhub.kinds`)."""
+        return KIND_TABLE[self.settings.kind]
 
     def _set_options(self, options: Sequence[Option]) -> None:
         self.options: Tuple[Option, ...] = tuple(options)
@@ -430,6 +385,13 @@ class PollState:
             return key
         return self._by_key.get(key.strip().casefold())
 
+    def option_id(self, key: str) -> str:
+        """:meth:`find_option`, raising :class:`UnknownOption` when there is none."""
+        found = self.find_option(key)
+        if found is None:
+            raise UnknownOption(f"poll {self.id!r} has no option {key!r}")
+        return found
+
     # Voting ------------------------------------------------------------------------
 
     def vote(self, voter: str, choice: Choice) -> Tuple[Ballot, bool]:
@@ -444,110 +406,32 @@ class PollState:
         when the poll's changes are locked and the voter voted before,
         :class:`VoteLocked`.
         """
-        ballot = self.ballot(choice)
+        rules = self.rules
+        ballot = rules.ballot(self, choice)
         if not self.open:
             raise PollClosed(f"voting on poll {self.id!r} is closed")
         previous = self.ballots.get(voter)
         if previous is not None:
-            same = self._same(previous, ballot)
+            same = rules.same(previous, ballot)
             if self.settings.changes == LOCKED:
                 if same:
                     return previous, False
                 raise VoteLocked(f"votes in poll {self.id!r} cannot be changed: your first vote stands")
-            if self.kind != COUNTER:
+            if not rules.every_vote_counts:
                 if same:
                     return previous, False
-                self._remove(previous)
-        self._add(ballot)
+                rules.remove(self, previous)
+        rules.add(self, ballot)
         self.ballots[voter] = ballot
         return ballot, True
 
     def ballot(self, choice: Choice) -> Ballot:
         """Check ``choice`` against this poll's kind and settings and return it as a ballot."""
-        kind = self.kind
-        if kind in (SINGLE, COUNTER):
-            if isinstance(choice, (list, tuple)) and len(choice) == 1:
-                choice = choice[0]
-            if not isinstance(choice, str):
-                raise InvalidVote(f"a vote in a {kind} poll names one option")
-            return (self._option(choice),)
-        if kind == MULTIPLE:
-            items = _strings(choice, "a vote in a multiple-choice poll is a list of options")
-            ids = tuple(dict.fromkeys(self._option(item) for item in items))
-            if len(ids) > self.settings.max_choices:  # type: ignore[operator]
-                raise InvalidVote(f"pick at most {self.settings.max_choices} options in poll {self.id!r}")
-            return ids
-        if kind == SCALE:
-            return (str(self._value(choice)),)
-        answers: Dict[str, str] = {}
-        for item in _strings(choice, "a vote in a words poll is one or more answers"):
-            if not is_text(item, multiline=True):
-                raise InvalidVote("an answer cannot hold control characters or lone surrogates")
-            text = normalize_answer(item)
-            if not has_visible(text):
-                raise InvalidVote("an answer needs a letter, digit or symbol: it cannot be empty or invisible")
-            if len(text) > MAX_ANSWER_LENGTH:
-                raise InvalidVote(f"answers are at most {MAX_ANSWER_LENGTH} characters")
-            answers.setdefault(answer_key(text), text)
-        if len(answers) > self.settings.max_answers:  # type: ignore[operator]
-            raise InvalidVote(f"give at most {self.settings.max_answers} answers in poll {self.id!r}")
-        return tuple(answers.values())
-
-    def _option(self, key: str) -> str:
-        found = self.find_option(key)
-        if found is None:
-            raise UnknownOption(f"poll {self.id!r} has no option {key!r}")
-        return found
-
-    def _value(self, choice: Choice) -> int:
-        low, high = self.settings.scale_min, self.settings.scale_max
-        value: Any = choice
-        if isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                value = None
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:  # type: ignore[operator]
-            raise InvalidVote(f"a vote in poll {self.id!r} is a whole number from {low} to {high}")
-        return value
-
-    def _same(self, a: Ballot, b: Ballot) -> bool:
-        if self.kind == WORDS:
-            return {answer_key(t) for t in a} == {answer_key(t) for t in b}
-        return a == b if self.kind != MULTIPLE else set(a) == set(b)
+        return self.rules.ballot(self, choice)
 
     def choice_json(self, ballot: Ballot) -> Choice:
         """A ballot as the protocol shows it: an option id, a list, a number or a list of answers."""
-        if self.kind in (SINGLE, COUNTER):
-            return ballot[0]
-        if self.kind == SCALE:
-            return int(ballot[0])
-        return list(ballot)
-
-    def _add(self, ballot: Ballot) -> None:
-        counts = self.counts
-        if self.kind == WORDS:
-            for text in ballot:
-                key = answer_key(text)
-                counts[key] = counts.get(key, 0) + 1
-                self._spellings.setdefault(key, text)
-        else:
-            for item in ballot:
-                counts[item] += 1
-            if self.kind == SCALE:
-                self._sum += int(ballot[0])
-        self.total += len(ballot)
-
-    def _remove(self, ballot: Ballot) -> None:
-        counts = self.counts
-        for item in ballot:
-            key = answer_key(item) if self.kind == WORDS else item
-            counts[key] -= 1
-            if self.kind == WORDS and not counts[key]:
-                del counts[key], self._spellings[key]
-        if self.kind == SCALE:
-            self._sum -= int(ballot[0])
-        self.total -= len(ballot)
+        return self.rules.choice_json(ballot)
 
     def reset(self) -> None:
         """Forget every vote (hidden answers stay hidden) and count the reset."""
@@ -555,15 +439,9 @@ class PollState:
         self.resets += 1
 
     def _clear(self) -> None:
-        if self.kind in OPTION_KINDS:
-            self.counts: Dict[str, int] = {o.id: 0 for o in self.options}
-        elif self.kind == SCALE:
-            low, high = self.settings.scale_min, self.settings.scale_max
-            self.counts = {str(v): 0 for v in range(low, high + 1)}  # type: ignore[arg-type, operator]
-        else:
-            self.counts = {}
-        self._spellings: Dict[str, str] = {}  # words: answer key -> the first spelling seen
-        self._sum = 0
+        self.counts: Dict[str, int] = self.rules.empty_counts(self)
+        self.spellings: Dict[str, str] = {}  # words: answer key -> the first spelling seen
+        self.value_sum = 0  # scale: the sum of the values held
         self.total = 0
         self.ballots.clear()
 
@@ -604,20 +482,7 @@ class PollState:
         all), the most frequent first, ties in the order they were first given,
         hidden answers left out.
         """
-        voters = len(self.ballots)
-        if self.kind == WORDS:
-            answers = [(key, n) for key, n in self.counts.items() if key not in self.hidden]
-            if shown is None:
-                biggest = sorted(answers, key=lambda item: -item[1])
-            else:
-                biggest = heapq.nlargest(shown, answers, key=lambda item: item[1])
-            data = {"counts": {self._spellings[key]: n for key, n in biggest}, "total": sum(n for _, n in answers)}
-        else:
-            data = {"counts": dict(self.counts), "total": self.total}
-        data["voters"] = voters
-        if self.kind == SCALE:
-            data["mean"] = round(self._sum / voters, 2) if voters else None
-        return data
+        return self.rules.results(self, shown)
 
     def closes_in(self, now: Optional[float] = None) -> Optional[float]:
         """Seconds until the countdown closes the poll, or None without one."""
@@ -686,8 +551,8 @@ class PollState:
             "resets": self.resets,
             "ballots": [[voter, list(ballot)] for voter, ballot in self.ballots.items()],
             "counts": [[key, n] for key, n in self.counts.items()],
-            "spellings": [[key, text] for key, text in self._spellings.items()],
-            "sum": self._sum,
+            "spellings": [[key, text] for key, text in self.spellings.items()],
+            "sum": self.value_sum,
             "total": self.total,
         }
 
@@ -701,24 +566,7 @@ class PollState:
         poll.resets = int(data["resets"])
         poll.ballots = {voter: tuple(ballot) for voter, ballot in data["ballots"]}
         poll.counts = {key: int(n) for key, n in data["counts"]}
-        poll._spellings = {key: text for key, text in data["spellings"]}
-        poll._sum = int(data["sum"])
+        poll.spellings = {key: text for key, text in data["spellings"]}
+        poll.value_sum = int(data["sum"])
         poll.total = int(data["total"])
         return poll
-
-
-def _renormalized(ballot: Ballot) -> Ballot:
-    """A saved words ballot as :meth:`PollState.ballot` would make it now: one answer per key, none empty."""
-    answers: Dict[str, str] = {}
-    for item in ballot:
-        text = normalize_answer(item)
-        if has_visible(text):
-            answers.setdefault(answer_key(text), text)
-    return tuple(answers.values())
-
-
-def _strings(choice: Choice, message: str) -> List[str]:
-    items = [choice] if isinstance(choice, str) else choice
-    if not isinstance(items, (list, tuple)) or not items or not all(isinstance(i, str) for i in items):
-        raise InvalidVote(message)
-    return list(items)

@@ -1,0 +1,318 @@
+"""Poll kinds as a table: one object per kind, holding everything that kind decides.
+
+Each kind says which field a vote carries (``option``, ``options``,
+``value`` or ``text``), whether the poll has options, which settings of its
+own it takes and how they are checked and sent, how a choice becomes a
+ballot (and is refused), how ballots are counted and taken back, and how its
+results are laid out. :data:`KIND_TABLE` maps kind names to them;
+:class:`pollhub.polls.PollState` asks its kind for all of it. Adding a kind
+is one class here (and its view in the pages: see README.rst, "Adding a poll
+kind").
+
+A kind works on a poll's tally (``counts``, ``total`` and its own fields),
+never on anything else; it has no I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+import unicodedata
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .errors import BadMessage, InvalidVote
+from .text import has_visible, is_text, strip_format
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .polls import PollState, Settings
+
+SINGLE = "single"  # each voter holds one option; voting again moves it
+MULTIPLE = "multiple"  # each voter holds a selection of 1 to max_choices options
+COUNTER = "counter"  # every vote counts
+SCALE = "scale"  # each voter holds one whole number from min to max
+WORDS = "words"  # each voter holds up to max_answers short answers (a word cloud)
+
+SCALE_DEFAULT = (1, 5)
+SCALE_LIMIT = 100  # min and max lie within -SCALE_LIMIT..SCALE_LIMIT
+MAX_SCALE_VALUES = 21  # e.g. 0..10 or -10..10
+MAX_ANSWERS_DEFAULT = 3  # answers one voter may give in a words poll
+MAX_ANSWERS_LIMIT = 10
+MAX_ANSWER_LENGTH = 40  # characters, once normalised
+WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
+#: Every kind's own settings, by their wire names.
+SETTING_FIELDS = ("max_choices", "min", "max", "max_answers")
+
+Choice = Union[str, int, Sequence[str]]  # what a vote carries: an option, a value, a list
+Ballot = Tuple[str, ...]  # a voter's vote as the poll keeps it: option ids, str(value) or answers
+
+
+class Kind:
+    """What one kind of poll decides. The defaults are those of a poll of options."""
+
+    name: ClassVar[str]
+    field: ClassVar[str] = "option"  # the vote field (and the ``voted`` reply's)
+    takes_options: ClassVar[bool] = True
+    settings_fields: ClassVar[Tuple[str, ...]] = ()  # its own settings' wire names
+    every_vote_counts: ClassVar[bool] = False  # True: a vote adds, it does not replace the voter's last
+    has_mean: ClassVar[bool] = False  # its results carry a ``mean``
+
+    def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
+        """Its own settings from a new poll's wire ``fields``, as ``Settings`` keyword arguments; raises ``BadMessage``."""
+        return {}
+
+    def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
+        """Its own settings as the protocol's poll object has them."""
+        return {}
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        """``choice`` checked against ``poll``, as a ballot; raises ``UnknownOption`` or ``InvalidVote``."""
+        if isinstance(choice, (list, tuple)) and len(choice) == 1:
+            choice = choice[0]
+        if not isinstance(choice, str):
+            raise InvalidVote(f"a vote in a {self.name} poll names one option")
+        return (poll.option_id(choice),)
+
+    def same(self, a: Ballot, b: Ballot) -> bool:
+        """True when two ballots are the same vote."""
+        return a == b
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        """A ballot as the protocol shows it."""
+        return ballot[0]
+
+    def restored(self, ballot: Ballot) -> Ballot:
+        """A saved ballot as this version would have made it (empty: drop it)."""
+        return ballot
+
+    def empty_counts(self, poll: "PollState") -> Dict[str, int]:
+        return {o.id: 0 for o in poll.options}
+
+    def add(self, poll: "PollState", ballot: Ballot) -> None:
+        counts = poll.counts
+        for item in ballot:
+            counts[item] += 1
+        poll.total += len(ballot)
+
+    def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        counts = poll.counts
+        for item in ballot:
+            counts[item] -= 1
+        poll.total -= len(ballot)
+
+    def results(self, poll: "PollState", shown: Optional[int]) -> Dict[str, Any]:
+        """The protocol's result fields: ``counts``, ``total``, ``voters`` (and what the kind adds)."""
+        return {"counts": dict(poll.counts), "total": poll.total, "voters": len(poll.ballots)}
+
+
+class Single(Kind):
+    name = SINGLE
+
+
+class Counter(Kind):
+    name = COUNTER
+    every_vote_counts = True
+
+
+class Multiple(Kind):
+    name = MULTIPLE
+    field = "options"
+    settings_fields = ("max_choices",)
+
+    def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
+        max_choices = fields.get("max_choices")
+        return {"max_choices": len(labels) if max_choices is None else whole(max_choices, "max_choices", 1, len(labels))}
+
+    def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
+        return {"max_choices": settings.max_choices}
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        items = strings(choice, "a vote in a multiple-choice poll is a list of options")
+        ids = tuple(dict.fromkeys(poll.option_id(item) for item in items))
+        if len(ids) > poll.settings.max_choices:  # type: ignore[operator]  # set for every multiple poll
+            raise InvalidVote(f"pick at most {poll.settings.max_choices} options in poll {poll.id!r}")
+        return ids
+
+    def same(self, a: Ballot, b: Ballot) -> bool:
+        return set(a) == set(b)
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        return list(ballot)
+
+
+class Scale(Kind):
+    name = SCALE
+    field = "value"
+    takes_options = False
+    settings_fields = ("min", "max")
+    has_mean = True
+
+    def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
+        low, high = fields.get("min"), fields.get("max")
+        low = SCALE_DEFAULT[0] if low is None else whole(low, "min", -SCALE_LIMIT, SCALE_LIMIT)
+        high = SCALE_DEFAULT[1] if high is None else whole(high, "max", -SCALE_LIMIT, SCALE_LIMIT)
+        if not 2 <= high - low + 1 <= MAX_SCALE_VALUES:
+            raise BadMessage(f"a scale needs min below max and at most {MAX_SCALE_VALUES} values")
+        return {"scale_min": low, "scale_max": high}
+
+    def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
+        return {"min": settings.scale_min, "max": settings.scale_max}
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        low, high = poll.settings.scale_min, poll.settings.scale_max
+        value: Any = choice
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                value = None
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:  # type: ignore[operator]
+            raise InvalidVote(f"a vote in poll {poll.id!r} is a whole number from {low} to {high}")
+        return (str(value),)
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        return int(ballot[0])
+
+    def empty_counts(self, poll: "PollState") -> Dict[str, int]:
+        low, high = poll.settings.scale_min, poll.settings.scale_max
+        return {str(v): 0 for v in range(low, high + 1)}  # type: ignore[arg-type, operator]  # set for every scale
+
+    def add(self, poll: "PollState", ballot: Ballot) -> None:
+        super().add(poll, ballot)
+        poll.value_sum += int(ballot[0])
+
+    def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        super().remove(poll, ballot)
+        poll.value_sum -= int(ballot[0])
+
+    def results(self, poll: "PollState", shown: Optional[int]) -> Dict[str, Any]:
+        data = super().results(poll, shown)
+        voters = data["voters"]
+        data["mean"] = round(poll.value_sum / voters, 2) if voters else None
+        return data
+
+
+class Words(Kind):
+    name = WORDS
+    field = "text"
+    takes_options = False
+    settings_fields = ("max_answers",)
+
+    def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
+        max_answers = fields.get("max_answers")
+        if max_answers is not None:
+            max_answers = whole(max_answers, "max_answers", 1, MAX_ANSWERS_LIMIT)
+        return {"max_answers": MAX_ANSWERS_DEFAULT if max_answers is None else max_answers}
+
+    def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
+        return {"max_answers": settings.max_answers}
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        answers: Dict[str, str] = {}
+        for item in strings(choice, "a vote in a words poll is one or more answers"):
+            if not is_text(item, multiline=True):
+                raise InvalidVote("an answer cannot hold control characters or lone surrogates")
+            text = normalize_answer(item)
+            if not has_visible(text):
+                raise InvalidVote("an answer needs a letter, digit or symbol: it cannot be empty or invisible")
+            if len(text) > MAX_ANSWER_LENGTH:
+                raise InvalidVote(f"answers are at most {MAX_ANSWER_LENGTH} characters")
+            answers.setdefault(answer_key(text), text)
+        if len(answers) > poll.settings.max_answers:  # type: ignore[operator]  # set for every words poll
+            raise InvalidVote(f"give at most {poll.settings.max_answers} answers in poll {poll.id!r}")
+        return tuple(answers.values())
+
+    def same(self, a: Ballot, b: Ballot) -> bool:
+        return {answer_key(t) for t in a} == {answer_key(t) for t in b}
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        return list(ballot)
+
+    def restored(self, ballot: Ballot) -> Ballot:
+        answers: Dict[str, str] = {}
+        for item in ballot:
+            text = normalize_answer(item)
+            if has_visible(text):
+                answers.setdefault(answer_key(text), text)
+        return tuple(answers.values())
+
+    def empty_counts(self, poll: "PollState") -> Dict[str, int]:
+        return {}  # answer key -> count, in the order answers were first given
+
+    def add(self, poll: "PollState", ballot: Ballot) -> None:
+        counts, spellings = poll.counts, poll.spellings
+        for text in ballot:
+            key = answer_key(text)
+            counts[key] = counts.get(key, 0) + 1
+            spellings.setdefault(key, text)
+        poll.total += len(ballot)
+
+    def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        counts, spellings = poll.counts, poll.spellings
+        for text in ballot:
+            key = answer_key(text)
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key], spellings[key]
+        poll.total -= len(ballot)
+
+    def results(self, poll: "PollState", shown: Optional[int]) -> Dict[str, Any]:
+        """The ``shown`` most frequent answers (None: all), ties in the order first given, hidden ones left out."""
+        answers = [(key, n) for key, n in poll.counts.items() if key not in poll.hidden]
+        if shown is None:
+            biggest = sorted(answers, key=lambda item: -item[1])
+        else:
+            biggest = heapq.nlargest(shown, answers, key=lambda item: item[1])
+        return {
+            "counts": {poll.spellings[key]: n for key, n in biggest},
+            "total": sum(n for _, n in answers),
+            "voters": len(poll.ballots),
+        }
+
+
+#: Every kind by name, in the order the pages offer them.
+KIND_TABLE: Dict[str, Kind] = {kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words())}
+
+
+# Helpers of the kinds ------------------------------------------------------------------
+
+
+def whole(value: Any, name: str, low: int, high: int) -> int:
+    """``value`` if it is a whole number from ``low`` to ``high``; raises ``BadMessage`` naming the setting."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadMessage(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def strings(choice: Choice, message: str) -> List[str]:
+    """One string or a non-empty list of them, as a list; raises ``InvalidVote`` with ``message``."""
+    items = [choice] if isinstance(choice, str) else choice
+    if not isinstance(items, (list, tuple)) or not items or not all(isinstance(i, str) for i in items):
+        raise InvalidVote(message)
+    return list(items)
+
+
+def normalize_answer(text: str) -> str:
+    """A words answer as it is counted and shown.
+
+    Format characters (category Cf: zero-width spaces and joiners, the soft
+    hyphen, bidirectional controls) are removed, the text is put in Unicode
+    NFKC form (full-width ``"Ｓｐａｍ"`` -> ``"Spam"``, ``"ﬁ"`` -> ``"fi"``)
+    and its whitespace is collapsed (``"  New\\tYork "`` -> ``"New York"``).
+    Letters of other scripts that merely look alike (Cyrillic ``"а"``, Latin
+    ``"a"``) stay distinct. Never raises.
+    """
+    if not text.isascii():  # ASCII text has no format characters and is already NFKC
+        text = strip_format(unicodedata.normalize("NFKC", strip_format(text)))
+    return " ".join(text.split())
+
+
+def answer_key(text: str) -> str:
+    """What two answers are compared (and hidden) by: the normalised answer, case-folded.
+
+    ``answer_key(answer_key(text)) == answer_key(text)``, so a key saved by an
+    older version (which only collapsed whitespace and case-folded) still
+    finds the answers it hid once it is passed through here again.
+    """
+    text = normalize_answer(text)
+    if text.isascii():
+        return text.lower()  # the same as casefold() for ASCII, and cheaper
+    return normalize_answer(unicodedata.normalize("NFKC", text.casefold()).casefold())
