@@ -78,12 +78,20 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
 def to_csv(document: Mapping[str, Any]) -> str:
     """The CSV export of an :func:`export_document`: the rows of :func:`csv_rows`, ``\\n`` line ends.
 
-    Fields with a comma, a quote or a line break are quoted as RFC 4180 says.
+    Fields with a comma, a quote, a carriage return or a line feed are quoted
+    as RFC 4180 says.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerows(csv_rows(document))
-    return out.getvalue()
+    # The csv module quotes a field for the characters of its line terminator
+    # only: each row is written with "\r\n" (so both are quoted) and ends in "\n".
+    out: List[str] = []
+    row_text = io.StringIO()
+    writer = csv.writer(row_text, lineterminator="\r\n")
+    for row in csv_rows(document):
+        row_text.seek(0)
+        row_text.truncate()
+        writer.writerow(row)
+        out.append(row_text.getvalue()[:-2] + "\n")
+    return "".join(out)
 
 
 def filename(kind: str, now: Optional[datetime] = None) -> str:

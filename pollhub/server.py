@@ -303,20 +303,24 @@ class PollServer(ConnectionServer):
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
             challenge = {**guarded, "WWW-Authenticate": 'Bearer realm="pollhub"'}
-            return response(401, b"the export needs the admin token: Authorization: Bearer TOKEN\n", headers=challenge, head_only=head)
+            body = b"the export needs the admin token: Authorization: Bearer TOKEN\n"
+            return response(401, body, headers=challenge, head_only=head)
         peer = self._handshake_address()
+        # Unknown (never expected): every such request shares one address's delays.
         address = address_key(peer) if peer is not None else "unknown"
+        shown = text.escape(peer or "unknown address")
         wait = self.token_guard.wait_for(address)
         if wait is None:
-            logger.warning("%s: %s refused: too many admin token tries from this address", text.escape(peer or "?"), request.path)
+            logger.warning("%s: %s refused: too many admin token tries from this address", shown, request.path)
             retry = {**guarded, "Retry-After": str(max(1, round(self.token_guard.delay_max)))}
-            return response(429, b"too many admin token tries from your address: try again later\n", headers=retry, head_only=head)
+            body = b"too many admin token tries from your address: try again later\n"
+            return response(429, body, headers=retry, head_only=head)
         if wait > 0 and self._stopping.wait(wait):
             return response(503, b"the server is stopping\n", headers=guarded, head_only=head)
         # Header values arrive decoded as latin-1: encoding them back gives the bytes the client sent.
         if not hmac.compare_digest(given.encode("latin-1"), self.token.encode("utf-8")):
             self.token_guard.failed(address)
-            logger.warning("%s: %s with a wrong admin token", text.escape(peer or "?"), request.path)
+            logger.warning("%s: %s with a wrong admin token", shown, request.path)
             return response(403, b"wrong admin token\n", headers=guarded, head_only=head)
         try:
             document = self.hub.export()
@@ -327,6 +331,7 @@ class PollServer(ConnectionServer):
         else:
             body = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         headers = {**guarded, "Content-Disposition": f'attachment; filename="{export.filename(kind)}"'}
+        logger.info("%s: %s: %d poll(s), %d bytes", shown, request.path, len(document["polls"]), len(body))
         return response(200, body, export.CONTENT_TYPES[kind], headers, head_only=head)
 
     def _handshake_address(self) -> Optional[str]:
