@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import gc
 import json
 import logging
@@ -18,7 +17,7 @@ import threading
 from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__, connection, text
+from . import __version__, connection, export, text
 from .client import PollClient
 from .errors import BadMessage, PollhubError, Unavailable
 from .hub import Hub
@@ -495,17 +494,24 @@ def format_results(data: Dict[str, Any]) -> str:
 
 # export ------------------------------------------------------------------------------
 
-#: One row per option, scale value or answer (hidden answers left out).
-EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes", "voters")
+#: One row per option, scale value or answer (hidden answers left out): see pollhub.export.
+EXPORT_COLUMNS = export.EXPORT_COLUMNS
 
 
 def export_command(argv: Sequence[str]) -> int:
+    """``pollhub export``: print a database's polls and complete results as CSV or JSON; returns the exit status.
+
+    The output is :mod:`pollhub.export`'s, the same as the server's
+    ``/export.csv`` and ``/export.json``: CSV cells a spreadsheet would run as
+    a formula get a leading ``'``. Exit status 2 for a database that cannot be
+    read, 1 for an unknown ``--poll``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m pollhub export", description="Write saved results to standard output (the server may be running)."
     )
     parser.add_argument("--db", metavar="PATH", help=f"the database (default: {default_path()})")
     parser.add_argument("--poll", help="only this poll (default: every poll)")
-    parser.add_argument("--format", choices=("csv", "json"), default="csv", help="(default: %(default)s)")
+    parser.add_argument("--format", choices=export.FORMATS, default="csv", help="(default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         store = Store(args.db or default_path(), readonly=True)
@@ -521,17 +527,10 @@ def export_command(argv: Sequence[str]) -> int:
         if not polls:
             print(f"pollhub export: there is no poll {args.poll!r}", file=sys.stderr)
             return 1
+    document = export.export_document(polls, current)
     if args.format == "json":
-        exported = [{**p.to_json(), **p.results(shown=None)} for p in polls]
-        json.dump({"current": current, "polls": exported}, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         print()
-        return 0
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for poll in polls:
-        results = poll.results(shown=None)
-        labels = {o.id: o.label for o in poll.options}
-        for key, count in results["counts"].items():
-            row = [poll.id, poll.question, poll.kind, str(poll.open).lower(), key, labels.get(key, key), count]
-            writer.writerow(row + [results["voters"]])
+    else:
+        sys.stdout.write(export.to_csv(document))
     return 0

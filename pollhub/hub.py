@@ -508,6 +508,15 @@ class Hub:
         """Snapshots of every poll, in the presenter's order (creation order unless reordered)."""
         return self._call(lambda: [p.snapshot(time.time()) for p in self._book.polls.values()])
 
+    def export(self) -> Dict[str, Any]:
+        """The results export of every poll (:func:`pollhub.export.export_document`), built in the hub thread.
+
+        Complete results, every words answer included; raises ``Unavailable`` when the hub does not answer.
+        """
+        from .export import export_document
+
+        return self._call(lambda: export_document(self._polls.values(), self._current))
+
     @property
     def current(self) -> Optional[str]:
         """The id of the current poll, or None."""

@@ -26,7 +26,7 @@ import time
 from typing import Any, Callable, List, Optional, Sequence
 from urllib.parse import urlsplit
 
-from . import frames, metrics, protocol, text
+from . import export, frames, metrics, protocol, text
 from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
 from .errors import Forbidden, PollhubError, RateLimited, Unavailable
 from .handshake import Request, response
@@ -54,6 +54,8 @@ BURST_SECONDS = 5.0  # a voter or an address may save up this many seconds' wort
 # trickle (36,000 an hour instead of thousands a second).
 NEW_VOTER_BURST = 2000
 NEW_VOTER_RATE = 10.0  # per second, once the burst is spent
+#: The results export (pollhub.export), for requests with the admin token in an Authorization header.
+EXPORT_PATHS = {"/export.csv": "csv", "/export.json": "json"}
 MAX_TOKEN_FAILURES = 3  # wrong admin tokens before a connection is closed (1008); 0: never
 
 
@@ -284,7 +286,62 @@ class PollServer(ConnectionServer):
             return response(200, body, "application/json", {"Cache-Control": "no-cache"}, head_only=head)
         if request.path == "/qr.svg":
             return response(200, qr_svg(self.join_url), "image/svg+xml", {"Cache-Control": "no-cache"}, head_only=head)
+        if request.path in EXPORT_PATHS:
+            return self._export_response(request, EXPORT_PATHS[request.path], head)
         return response(404, b"not found\n", head_only=head)
+
+    def _export_response(self, request: Request, kind: str, head: bool) -> bytes:
+        """``/export.csv`` or ``/export.json``: the live results, for a request with the admin token.
+
+        The token comes in an ``Authorization: Bearer TOKEN`` header only,
+        never from the URL: 401 without one, 403 with a wrong one (counted
+        and slowed down per client address like a hello's, 429 when the
+        address has tried too often), 503 when the hub does not answer.
+        """
+        guarded = {"Cache-Control": "no-store"}
+        scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            challenge = {**guarded, "WWW-Authenticate": 'Bearer realm="pollhub"'}
+            body = b"the export needs the admin token: Authorization: Bearer TOKEN\n"
+            return response(401, body, headers=challenge, head_only=head)
+        peer = self._handshake_address()
+        # Unknown (never expected): every such request shares one address's delays.
+        address = address_key(peer) if peer is not None else "unknown"
+        shown = text.escape(peer or "unknown address")
+        wait = self.token_guard.wait_for(address)
+        if wait is None:
+            logger.warning("%s: %s refused: too many admin token tries from this address", shown, request.path)
+            retry = {**guarded, "Retry-After": str(max(1, round(self.token_guard.delay_max)))}
+            body = b"too many admin token tries from your address: try again later\n"
+            return response(429, body, headers=retry, head_only=head)
+        if wait > 0 and self._stopping.wait(wait):
+            return response(503, b"the server is stopping\n", headers=guarded, head_only=head)
+        # Header values arrive decoded as latin-1: encoding them back gives the bytes the client sent.
+        if not hmac.compare_digest(given.encode("latin-1"), self.token.encode("utf-8")):
+            self.token_guard.failed(address)
+            logger.warning("%s: %s with a wrong admin token", shown, request.path)
+            return response(403, b"wrong admin token\n", headers=guarded, head_only=head)
+        try:
+            document = self.hub.export()
+        except Unavailable:
+            return response(503, b"hub not running\n", headers=guarded, head_only=head)
+        if kind == "csv":
+            body = export.to_csv(document).encode("utf-8")
+        else:
+            body = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        headers = {**guarded, "Content-Disposition": f'attachment; filename="{export.filename(kind)}"'}
+        logger.info("%s: %s: %d poll(s), %d bytes", shown, request.path, len(document["polls"]), len(body))
+        return response(200, body, export.CONTENT_TYPES[kind], headers, head_only=head)
+
+    def _handshake_address(self) -> Optional[str]:
+        """The client address of the connection whose read thread calls this during its handshake, or None.
+
+        ``http_response`` gets only the request; the connection server keeps
+        each read thread's client address until the handshake ends.
+        """
+        with self._lock:
+            return self._handshaking.get(threading.current_thread())
 
     def on_open(self, conn: Connection) -> None:
         participant = Participant(conn)

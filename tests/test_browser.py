@@ -16,7 +16,9 @@ import io
 import json
 import os
 import pathlib
+import re
 import shutil
+import urllib.request
 from typing import Dict, Iterator, List, Optional
 
 import pytest
@@ -125,6 +127,20 @@ def pages(browser: "Browser", server: PollServer) -> Iterator[Pages]:
     # the server is down is the browser's own message, not the page's).
     errors = [e for e in opened.errors if "WebSocket" not in e and "ERR_CONNECTION_REFUSED" not in e]
     assert errors == []
+
+
+def server_export(pages: Pages, kind: str, token: str = "secret") -> bytes:
+    """The server's ``/export.csv`` or ``/export.json`` (``kind``), fetched with the admin token in a header."""
+    request = urllib.request.Request(f"{pages.origin}/export.{kind}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=WAIT / 1000) as reply:
+        return reply.read()
+
+
+def downloaded(page: "Page", button: str) -> "tuple[str, bytes]":
+    """Click a download button; the file's suggested name and content."""
+    with page.expect_download() as info:
+        page.click(button)
+    return info.value.suggested_filename, pathlib.Path(info.value.path()).read_bytes()
 
 
 def shot(page: "Page", name: str) -> pathlib.Path:
@@ -438,40 +454,43 @@ def test_pages_request_nothing_but_the_server(hub: Hub, pages: Pages) -> None:
 
 
 def test_presenter_downloads_csv_and_json(hub: Hub, pages: Pages) -> None:
-    poll = hub.create_poll('Say "cheese", please', ["Brie, soft", "Gouda"])
+    """The page downloads the server's export (token in a header, never in a URL), formulas guarded."""
+    poll = hub.create_poll('Say "cheese", please', ["Brie, soft", "Gouda", "=SUM(A1)"])
     hub.vote(poll.id, "brie-soft", voter="a")
     hub.vote(poll.id, "gouda", voter="b")
     hub.vote(poll.id, "gouda", voter="c")
     presenter = pages.presenter()
     expect(presenter.locator("#chart-total")).to_have_text("3")
 
-    with presenter.expect_download() as info:
-        presenter.click("#download-csv")
-    rows = list(csv.reader(io.StringIO(pathlib.Path(info.value.path()).read_text("utf-8"))))
-    assert info.value.suggested_filename.endswith(".csv")
-    assert rows == [
+    name, body = downloaded(presenter, "#download-csv")
+    assert re.fullmatch(r"pollhub-results-\d{8}-\d{4}\.csv", name)
+    assert body == server_export(pages, "csv")
+    assert list(csv.reader(io.StringIO(body.decode("utf-8")))) == [
         ["poll", "question", "kind", "open", "option", "label", "votes", "voters"],
         [poll.id, 'Say "cheese", please', "single", "true", "brie-soft", "Brie, soft", "1", "3"],
         [poll.id, 'Say "cheese", please', "single", "true", "gouda", "Gouda", "2", "3"],
+        [poll.id, 'Say "cheese", please', "single", "true", "sum-a1", "'=SUM(A1)", "0", "3"],
     ]
 
-    with presenter.expect_download() as info:
-        presenter.click("#download-json")
-    data = json.loads(pathlib.Path(info.value.path()).read_text("utf-8"))
-    assert data == {
-        "polls": [
-            {
-                "id": poll.id,
-                "question": 'Say "cheese", please',
-                "options": [{"id": "brie-soft", "label": "Brie, soft"}, {"id": "gouda", "label": "Gouda"}],
-                "kind": "single",
-                "open": True,
-                "counts": {"brie-soft": 1, "gouda": 2},
-                "total": 3,
-                "voters": 3,
-            }
-        ]
-    }
+    name, body = downloaded(presenter, "#download-json")
+    assert re.fullmatch(r"pollhub-results-\d{8}-\d{4}\.json", name)
+    data = json.loads(body)
+    assert data == json.loads(server_export(pages, "json"))
+    assert data["current"] == poll.id
+    (exported,) = data["polls"]
+    assert exported["options"][2] == {"id": "sum-a1", "label": "=SUM(A1)"}  # JSON as it is: only CSV cells are guarded
+    assert exported["counts"] == {"brie-soft": 1, "gouda": 2, "sum-a1": 0}
+    assert (exported["total"], exported["voters"]) == (3, 3)
+    # Fetched from the server, the token never in a URL.
+    assert pages.origin + "/export.csv" in pages.requests and pages.origin + "/export.json" in pages.requests
+    assert [url for url in pages.requests if "secret" in url] == []
+
+    # Without a hub to answer, the page says the download failed.
+    hub.stop()
+    presenter.click("#download-csv")
+    expect(presenter.locator(".toast-text").last).to_have_text("Could not download the CSV: the server answered 503.")
+    # The browser logs the failed request itself; the page logs nothing more.
+    pages.errors[:] = [e for e in pages.errors if "status of 503" not in e]
 
 
 def test_presenter_reset_delete_and_errors(hub: Hub, pages: Pages) -> None:

@@ -1090,62 +1090,25 @@
 
   // Downloads --------------------------------------------------------------------------------
 
-  function pollsForExport() {
-    return Array.from(state.polls.values()).map(function (poll) {
-      var data = {
-        id: poll.id,
-        question: poll.question,
-        options: poll.options.map(function (o) { return { id: o.id, label: o.label }; }),
-        kind: poll.kind,
-        open: poll.open,
-        counts: Object.assign({}, poll.counts),
-        total: poll.total,
-        voters: P.votersOf(poll)
-      };
-      if (poll.kind === "multiple") data.max_choices = poll.max_choices;
-      if (poll.kind === "scale") {
-        data.min = poll.min;
-        data.max = poll.max;
-        data.mean = typeof poll.mean === "number" ? poll.mean : null;
-      }
-      if (poll.kind === "words") data.max_answers = poll.max_answers; // counts: the 50 biggest answers, as the server sends them
-      return data;
-    });
+  /* The server builds the export (pollhub export's format, formulas guarded);
+     the token goes in a header, never in the URL. */
+  function download(path, what) {
+    var failed = function (detail) { toast("Could not download the " + what + (detail ? ": " + detail : ".")); };
+    fetch(path, { headers: { Authorization: "Bearer " + token }, cache: "no-store", credentials: "omit" })
+      .then(function (reply) {
+        if (!reply.ok) {
+          failed(reply.status === 401 || reply.status === 403 ? "the server refused this page's token." :
+            reply.status === 429 ? "too many tries with a wrong token; try again later." : "the server answered " + reply.status + ".");
+          return null;
+        }
+        var match = /filename="([^"]+)"/.exec(reply.headers.get("Content-Disposition") || "");
+        return reply.blob().then(function (blob) { save(blob, match ? match[1] : path.replace(/^\/export/, "pollhub-results")); });
+      })
+      .catch(function () { failed("the server cannot be reached."); });
   }
 
-  /* A CSV cell; text a spreadsheet would take for a formula (participants write words answers) is quoted with a ' first. */
-  function csvCell(value) {
-    var text = String(value);
-    if (typeof value === "string" && /^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text)) text = "'" + text;
-    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
-  }
-
-  /* One row per option (a scale's values, a word cloud's answers), in the columns of "pollhub export". */
-  function toCsv(polls) {
-    var rows = [["poll", "question", "kind", "open", "option", "label", "votes", "voters"]];
-    polls.forEach(function (poll) {
-      var head = [poll.id, poll.question, poll.kind, poll.open ? "true" : "false"];
-      if (poll.options.length) {
-        poll.options.forEach(function (option) {
-          rows.push(head.concat([option.id, option.label, poll.counts[option.id] || 0, poll.voters]));
-        });
-      } else {
-        var keys = poll.kind === "scale" ? P.scaleValues(poll).map(String) : P.rankedCounts(poll).map(function (e) { return e[0]; });
-        keys.forEach(function (key) {
-          rows.push(head.concat([key, key, poll.counts[key] || 0, poll.voters]));
-        });
-      }
-    });
-    return rows.map(function (row) { return row.map(csvCell).join(","); }).join("\r\n") + "\r\n";
-  }
-  function stamp() {
-    var d = new Date();
-    var two = function (n) { return String(n).padStart(2, "0"); };
-    return d.getFullYear() + two(d.getMonth() + 1) + two(d.getDate()) + "-" + two(d.getHours()) + two(d.getMinutes());
-  }
-
-  function download(name, type, text) {
-    var url = URL.createObjectURL(new Blob([text], { type: type }));
+  function save(blob, name) {
+    var url = URL.createObjectURL(blob);
     var link = document.createElement("a");
     link.href = url;
     link.download = name;
@@ -1156,12 +1119,8 @@
     setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
   }
 
-  view.csv.addEventListener("click", function () {
-    download("pollhub-results-" + stamp() + ".csv", "text/csv;charset=utf-8", toCsv(pollsForExport()));
-  });
-  view.json.addEventListener("click", function () {
-    download("pollhub-results-" + stamp() + ".json", "application/json", JSON.stringify({ polls: pollsForExport() }, null, 2) + "\n");
-  });
+  view.csv.addEventListener("click", function () { download("/export.csv", "CSV"); });
+  view.json.addEventListener("click", function () { download("/export.json", "JSON"); });
 
   // Start ----------------------------------------------------------------------------------
 

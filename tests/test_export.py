@@ -1,0 +1,273 @@
+"""The results export: the formula guard, ``pollhub export`` and the server's ``/export.csv`` and ``/export.json``."""
+
+from __future__ import annotations
+
+import csv
+import http.client
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from pollhub import Hub, PollServer
+from pollhub.export import EXPORT_COLUMNS, FORMULA_STARTS, export_document, filename, guard_cell, to_csv
+from pollhub.polls import SCALE, WORDS, WORDS_SHOWN, PollState, Settings
+
+from .conftest import TIMEOUT
+
+TOKEN = "secret"
+DANGEROUS = ["=HYPERLINK(\"http://x.example\",\"go\")", "+1", "-2", "@cmd", "\t=1+2", "\r@SUM(A1)"]
+
+
+def rows_of(text: str) -> List[List[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def cli_export(db: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pollhub", "export", "--db", str(db), *args], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def request(
+    server: PollServer,
+    path: str,
+    token: Optional[str] = TOKEN,
+    method: str = "GET",
+    headers: Optional[Dict[str, str]] = None,
+    source: Optional[str] = None,
+) -> Tuple[int, Dict[str, str], bytes]:
+    """One HTTP request to ``server``: status, headers (lower-cased names) and body."""
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", server.port, timeout=TIMEOUT, source_address=None if source is None else (source, 0)
+    )
+    try:
+        conn.request(method, path, headers=sent)
+        reply = conn.getresponse()
+        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
+    finally:
+        conn.close()
+
+
+def words_voting(hub: Hub, answers: List[str]) -> None:
+    """A words poll ``words`` where voter ``v<i>`` gives ``answers[i]``."""
+    hub.create_poll("Words?", kind=WORDS)
+    for i, answer in enumerate(answers):
+        hub.vote("words", answer, voter=f"v{i}")
+
+
+# The guard ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", FORMULA_STARTS)
+def test_the_guard_quotes_every_formula_start(first: str) -> None:
+    assert guard_cell(first + "1+2") == "'" + first + "1+2"
+    assert guard_cell(first) == "'" + first
+
+
+@pytest.mark.parametrize("text", ["", "Tea", "1+2", "a=b", "mail@example.com", " =1", "'=1", "Ｓｐａｍ", "2-1"])
+def test_the_guard_leaves_safe_text_alone(text: str) -> None:
+    assert guard_cell(text) == text
+
+
+def test_csv_of_every_kind_guards_text_cells_only() -> None:
+    """Option ids, labels, questions and answers are guarded; a scale's values and the counts are numbers."""
+    single = PollState("-poll", "=Best?", ["+Plus", "Minus"])
+    single.vote("ann", "plus")
+    scale = PollState("temp", "Temperature?", [], Settings(kind=SCALE, scale_min=-1, scale_max=1))
+    scale.vote("ann", -1)
+    words = PollState("words", "Words?", [], Settings(kind=WORDS, max_answers=3))
+    words.vote("ann", ["-1", "@me", "ok"])
+    words.vote("bob", ["ok", "hidden"])
+    words.hide("hidden")
+    text = to_csv(export_document([single, scale, words], "temp"))
+    assert text.endswith("\n") and "\r" not in text
+    assert rows_of(text) == [
+        list(EXPORT_COLUMNS),
+        ["'-poll", "'=Best?", "single", "true", "plus", "'+Plus", "1", "1"],
+        ["'-poll", "'=Best?", "single", "true", "minus", "Minus", "0", "1"],
+        ["temp", "Temperature?", "scale", "true", "-1", "-1", "1", "1"],
+        ["temp", "Temperature?", "scale", "true", "0", "0", "0", "1"],
+        ["temp", "Temperature?", "scale", "true", "1", "1", "0", "1"],
+        ["words", "Words?", "words", "true", "ok", "ok", "2", "2"],
+        ["words", "Words?", "words", "true", "'-1", "'-1", "1", "2"],
+        ["words", "Words?", "words", "true", "'@me", "'@me", "1", "2"],
+    ]
+
+
+def test_tab_and_carriage_return_cells_are_guarded_in_csv() -> None:
+    """pollhub collapses leading whitespace of what it stores, but the CSV does not rely on it."""
+    document = {
+        "current": None,
+        "polls": [
+            {
+                "id": "p",
+                "question": "\t=1+2",
+                "kind": "single",
+                "open": False,
+                "options": [{"id": "a", "label": "\r=3"}],
+                "counts": {"a": 0},
+                "voters": 0,
+            }
+        ],
+    }
+    assert rows_of(to_csv(document))[1] == ["p", "'\t=1+2", "single", "false", "a", "'\r=3", "0", "0"]
+
+
+def test_filename() -> None:
+    assert filename("csv", datetime(2024, 3, 7, 9, 5)) == "pollhub-results-20240307-0905.csv"
+    assert filename("json", datetime(2024, 12, 31, 23, 59)) == "pollhub-results-20241231-2359.json"
+    assert re.fullmatch(r"pollhub-results-\d{8}-\d{4}\.csv", filename("csv"))
+    with pytest.raises(ValueError):
+        filename("xlsx")
+
+
+# The command line --------------------------------------------------------------------
+
+
+def test_cli_export_guards_formulas(tmp_path: Path) -> None:
+    db = tmp_path / "formulas.db"
+    with Hub(db=db) as hub:
+        words_voting(hub, DANGEROUS + ["Tea"])
+        hub.create_poll("@Lunch?", ["=Pizza", "-Salad", "Sushi"])
+        hub.vote("lunch", "pizza", voter="ann")
+
+    rows = rows_of(cli_export(db))
+    assert rows[0] == list(EXPORT_COLUMNS)
+    words = {row[4]: row for row in rows if row[0] == "words"}
+    # Stored answers have their whitespace collapsed: the tab and the CR are gone, the formulas stay guarded.
+    guarded = ["'=HYPERLINK(\"http://x.example\",\"go\")", "'+1", "'-2", "'@cmd", "'=1+2", "'@SUM(A1)"]
+    assert sorted(words) == sorted(guarded + ["Tea"])
+    assert all(row[5] == row[4] and row[6] == "1" and row[7] == "7" for row in words.values())
+    assert [row[3:6] for row in rows if row[0] == "lunch"] == [
+        ["true", "pizza", "'=Pizza"],
+        ["true", "salad", "'-Salad"],
+        ["true", "sushi", "Sushi"],
+    ]
+    assert {row[1] for row in rows if row[0] == "lunch"} == {"'@Lunch?"}
+    # JSON has the text as it is.
+    polls = {p["id"]: p for p in json.loads(cli_export(db, "--format", "json"))["polls"]}
+    assert "=HYPERLINK(\"http://x.example\",\"go\")" in polls["words"]["counts"]
+    assert polls["lunch"]["question"] == "@Lunch?"
+
+
+# The server ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    return tmp_path / "served.db"
+
+
+@pytest.fixture
+def hub_db(saved: Path) -> Iterator[Hub]:
+    with Hub(db=saved) as running:
+        yield running
+
+
+@pytest.fixture
+def served(hub_db: Hub) -> Iterator[PollServer]:
+    with PollServer(hub_db, port=0, token=TOKEN) as running:
+        yield running
+
+
+@pytest.mark.parametrize("path", ["/export.csv", "/export.json"])
+def test_export_needs_the_token_in_a_header(served: PollServer, path: str) -> None:
+    served.hub.create_poll("Secret?", ["Yes", "No"])
+    status, headers, body = request(served, path, token=None)
+    assert (status, body) == (401, b"the export needs the admin token: Authorization: Bearer TOKEN\n")
+    assert headers["www-authenticate"].startswith("Bearer") and headers["cache-control"] == "no-store"
+    assert request(served, path, token=None, headers={"Authorization": f"Basic {TOKEN}"})[0] == 401
+    # Never from the URL.
+    assert request(served, f"{path}?token={TOKEN}", token=None)[0] == 401
+    assert request(served, f"{path}?authorization=Bearer%20{TOKEN}", token=None)[0] == 401
+    status, _, body = request(served, path, token="wrong")
+    assert (status, body) == (403, b"wrong admin token\n")
+    assert b"Secret?" not in body
+    assert served.token_guard.failures.value() == 1
+    status, headers, body = request(served, path)  # waits the wrong token's delay (0.25 s), then answers
+    assert status == 200 and b"Secret?" in body
+    assert headers["cache-control"] == "no-store"
+    kind = path.rsplit(".", 1)[1]
+    assert headers["content-type"] == {"csv": "text/csv; charset=utf-8", "json": "application/json"}[kind]
+    assert re.fullmatch(rf'attachment; filename="pollhub-results-\d{{8}}-\d{{4}}\.{kind}"', headers["content-disposition"])
+    status, head_headers, head_body = request(served, path, method="HEAD")
+    assert (status, head_body) == (200, b"") and head_headers["content-length"] == headers["content-length"]
+    assert request(served, path, method="POST")[0] == 405
+
+
+def test_wrong_tokens_slow_the_export_down_per_address() -> None:
+    """Like a hello's: after a wrong token the address's next try waits; one that would wait too long is refused.
+
+    The limits' clock stands still, so the delays only add up; the waits themselves are real.
+    """
+    with Hub() as hub, PollServer(hub, port=0, token=TOKEN, token_delay=0.2, token_delay_max=0.3, clock=lambda: 0.0) as server:
+        assert request(server, "/export.csv", token="wrong")[0] == 403
+        started = time.monotonic()
+        assert request(server, "/export.csv")[0] == 200  # the right token, after the wrong one's delay
+        assert time.monotonic() - started >= 0.2
+        status, headers, body = request(server, "/export.csv")  # 0.4 s to wait now: more than token_delay_max
+        assert (status, headers["retry-after"]) == (429, "1")
+        assert body == b"too many admin token tries from your address: try again later\n"
+        # Another address is not held back (all of 127.0.0.0/8 is loopback on Linux).
+        assert request(server, "/export.csv", source="127.0.0.2")[0] == 200
+
+
+def test_server_csv_and_json_equal_the_cli_export(saved: Path, hub_db: Hub, served: PollServer) -> None:
+    hub = hub_db
+    words_voting(hub, DANGEROUS + ["Tea", "tea", "Spam"])
+    hub.hide_answer("words", "spam")
+    hub.create_poll("Rate it", kind=SCALE, scale=(-2, 2))
+    hub.vote("rate-it", -2, voter="ann")
+    hub.vote("rate-it", 1, voter="bob")
+    hub.create_poll("=Lunch?", ["+Pizza", "Salad"], "multiple")
+    hub.vote("lunch", ["pizza", "salad"], voter="ann")
+    hub.set_current("rate-it")
+    status, _, csv_body = request(served, "/export.csv")
+    assert status == 200
+    status, _, json_body = request(served, "/export.json")
+    assert status == 200
+    served.stop()
+    hub.stop()
+
+    assert csv_body.decode("utf-8") == cli_export(saved)
+    assert json.loads(json_body) == json.loads(cli_export(saved, "--format", "json"))
+    rows = rows_of(csv_body.decode("utf-8"))
+    assert ["words", "Words?", "words", "true", "'-2", "'-2", "1", "9"] in rows
+    assert ["rate-it", "Rate it", "scale", "true", "-2", "-2", "1", "2"] in rows
+    assert ["lunch", "'=Lunch?", "multiple", "true", "pizza", "'+Pizza", "1", "1"] in rows
+    assert not [row for row in rows if row[4].lower() == "spam"]
+    assert json.loads(json_body)["current"] == "rate-it"
+
+
+def test_json_export_has_every_words_answer(hub: Hub) -> None:
+    answers = [f"answer {i}" for i in range(WORDS_SHOWN + 12)]
+    words_voting(hub, answers)
+    assert len(hub.poll("words").counts) == WORDS_SHOWN  # what a broadcast carries
+    document = hub.export()
+    assert document["current"] == "words"
+    (poll,) = document["polls"]
+    assert poll["counts"] == {answer: 1 for answer in answers}
+    assert (poll["total"], poll["voters"]) == (len(answers), len(answers))
+    poll["counts"].clear()  # a copy: the hub's state is untouched
+    assert len(hub.export()["polls"][0]["counts"]) == len(answers)
+
+    with PollServer(hub, port=0, token=TOKEN) as server:
+        status, _, body = request(server, "/export.json")
+        assert status == 200
+        assert json.loads(body)["polls"][0]["counts"] == {answer: 1 for answer in answers}
+        status, _, body = request(server, "/export.csv")
+        assert status == 200
+        assert [row[4] for row in rows_of(body.decode("utf-8"))[1:]] == answers
