@@ -343,15 +343,19 @@ class ConnectionState(enum.Enum):
 
     Transitions, each made in one place, under the connection's state lock::
 
-        HANDSHAKE --101 written--> OPEN --close()--> CLOSING
-            |                        |                  |
-            +------------------------+------------------+--abort()--> ABORTED
-            |                        |                  |
-            +------------------------+------------------+--read thread ends--> CLOSED
+        HANDSHAKE -> OPEN        the 101 is written and the write thread runs; then on_open
+        HANDSHAKE -> CLOSING     deny_new_connections(), or no thread for the writer: a close
+                                 frame right after the 101, and never OPEN
+        OPEN      -> CLOSING     close(): the server's close frame, or the echo of the client's
+        HANDSHAKE, OPEN, CLOSING -> ABORTED   abort()
+        HANDSHAKE, OPEN, CLOSING -> CLOSED    the read thread ends, after the write thread
 
-    * ``HANDSHAKE``: TLS and the HTTP request; :meth:`Connection.close` here
-      drops the TCP connection (there is no WebSocket to close yet).
-    * ``OPEN``: the 101 is written; messages flow both ways.
+    * ``HANDSHAKE``: TLS, the HTTP request and its answer (the 101 too), until
+      the connection's write thread runs; :meth:`Connection.close` here drops
+      the TCP connection (there is no WebSocket to close yet).
+    * ``OPEN``: the 101 is written and the write thread runs (``on_open`` is
+      called on entering it); messages flow both ways. Only OPEN connections are in
+      :attr:`ConnectionServer.clients`.
     * ``CLOSING``: a close frame is queued (the server's own, or the echo of
       the client's); nothing is sent after it and incoming messages are
       ignored; the client has ``close_timeout`` seconds to answer.
@@ -458,16 +462,16 @@ class Connection(websocket_server.WebSocketHandler):
         except RuntimeError as exc:  # "can't start new thread": the system's thread limit
             logger.warning("%s: dropped: %s", self.address, exc)
             self._writer = None
-            self.close(frames.CLOSE_TRY_AGAIN_LATER, "server overloaded")
+            self._close(frames.CLOSE_TRY_AGAIN_LATER, "server overloaded", HANDSHAKE)
             return
         denied = self.server._denied
         opened = False
         try:
-            if denied is None:
+            if denied is not None:  # deny_new_connections(): closed at once, never OPEN (as websocket-server does)
+                self._close(*denied, HANDSHAKE)
+            elif self._enter(OPEN, HANDSHAKE):  # unless abort() came first: ABORTED stays
                 opened = True
                 self.server.on_open(self)
-            else:  # deny_new_connections(): upgraded, then closed at once (as websocket-server does)
-                self.close(*denied)
             self._read_loop(rest)
         except OSError as exc:
             if self._state is not ABORTED:
@@ -581,15 +585,19 @@ class Connection(websocket_server.WebSocketHandler):
         WebSocket to close yet: the TCP connection is dropped (:meth:`abort`).
         ``reason`` may be bytes (as ``websocket-server`` passes it): UTF-8.
         """
+        if self._close(code, reason, OPEN) is HANDSHAKE:
+            self.abort()
+
+    def _close(self, code: int, reason: Union[str, bytes], before: ConnectionState) -> ConnectionState:
+        """From ``before`` to CLOSING, queueing the close frame; returns the state found."""
         with self._state_lock:
             state = self._state
-            if state is OPEN:
+            if state is before:
                 self._close_deadline = time.monotonic() + self.limits.close_timeout
                 self._state = CLOSING
-        if state is OPEN:
+        if state is before:
             self.send_frame(frames.encode_close(code, _reason_text(reason)), last=True)
-        elif state is HANDSHAKE:
-            self.abort()
+        return state
 
     send_close = close
 
@@ -754,7 +762,6 @@ class Connection(websocket_server.WebSocketHandler):
         # before the client can see the 101 (and open its next connection).
         server._end_handshake(threading.current_thread())
         self._send_raw(handshake.upgrade_response(key))
-        self._enter(OPEN, HANDSHAKE)  # unless abort() came first: ABORTED stays
         return True
 
     def _read_loop(self, data: bytes) -> None:
