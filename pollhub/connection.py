@@ -41,7 +41,13 @@ it says so in a comment starting ``websocket-server:``. In short, the package:
 7. uses ``ssl.wrap_socket``, removed in Python 3.12: pollhub never passes the
    package a key or certificate, so that code never runs; TLS comes from the
    ``ssl_context`` given to :class:`ConnectionServer`, and its handshake runs
-   in the connection's read thread, within the handshake timeout.
+   in the connection's read thread, within the handshake timeout;
+8. implements its public API (``run_forever``, ``send_message_to_all``,
+   ``deny_new_connections``, ``shutdown_gracefully``, ...) on its own
+   ``clients`` list of dicts and handler flags: :class:`ConnectionServer`
+   re-implements each on pollhub's connections, or refuses it naming pollhub's
+   way, in one block ("websocket-server's API"); a connection's life is one
+   :class:`ConnectionState`.
 
 Limits are named keyword arguments of :class:`ConnectionServer` (and of
 ``PollServer``), with the defaults below.
