@@ -41,7 +41,13 @@ it says so in a comment starting ``websocket-server:``. In short, the package:
 7. uses ``ssl.wrap_socket``, removed in Python 3.12: pollhub never passes the
    package a key or certificate, so that code never runs; TLS comes from the
    ``ssl_context`` given to :class:`ConnectionServer`, and its handshake runs
-   in the connection's read thread, within the handshake timeout.
+   in the connection's read thread, within the handshake timeout;
+8. implements its public API (``run_forever``, ``send_message_to_all``,
+   ``deny_new_connections``, ``shutdown_gracefully``, ...) on its own
+   ``clients`` list of dicts and handler flags: :class:`ConnectionServer`
+   re-implements each on pollhub's connections, or refuses it naming pollhub's
+   way, in one block ("websocket-server's API"); a connection's life is one
+   :class:`ConnectionState`.
 
 Limits are named keyword arguments of :class:`ConnectionServer` (and of
 ``PollServer``), with the defaults below.
@@ -56,6 +62,7 @@ otherwise pass the ``Origin`` check, which compares the ``Origin`` with the
 
 from __future__ import annotations
 
+import enum
 import errno
 import ipaddress
 import itertools
@@ -63,10 +70,11 @@ import logging
 import queue
 import select
 import socket
+import socketserver
 import ssl
 import threading
 import time
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, NoReturn, Optional, Sequence, Set, Tuple, Union
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -331,6 +339,57 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
         return cell[0]
 
 
+def _unsupported(name: str, instead: str) -> NoReturn:
+    """Raise the error of a ``websocket-server`` method pollhub refuses, naming pollhub's way."""
+    raise NotImplementedError(f"{name} of websocket-server is not supported by pollhub: {instead}")
+
+
+class ConnectionState(enum.Enum):
+    """Where a :class:`Connection` is in its life: one value, :attr:`Connection.state`.
+
+    Transitions, each made in one place, under the connection's state lock::
+
+        HANDSHAKE -> OPEN        the 101 is written and the write thread runs; then on_open
+        HANDSHAKE -> CLOSING     deny_new_connections(), or no thread for the writer: a close
+                                 frame right after the 101, and never OPEN
+        OPEN      -> CLOSING     close(): the server's close frame, or the echo of the client's
+        HANDSHAKE, OPEN, CLOSING -> ABORTED   abort()
+        HANDSHAKE, OPEN, CLOSING -> CLOSED    the read thread ends, after the write thread
+
+    * ``HANDSHAKE``: TLS, the HTTP request and its answer (the 101 too), until
+      the connection's write thread runs; :meth:`Connection.close` here drops
+      the TCP connection (there is no WebSocket to close yet).
+    * ``OPEN``: the 101 is written and the write thread runs (``on_open`` is
+      called on entering it); messages flow both ways. Only OPEN connections are in
+      :attr:`ConnectionServer.clients`.
+    * ``CLOSING``: a close frame is queued (the server's own, or the echo of
+      the client's); nothing is sent after it and incoming messages are
+      ignored; the client has ``close_timeout`` seconds to answer.
+    * ``CLOSED``: the read thread is done and the write thread has finished
+      (closing handshake completed, the client ended the TCP connection, the
+      close timeout passed, or the request never became a WebSocket). Final.
+    * ``ABORTED``: :meth:`Connection.abort` dropped the TCP connection without
+      a closing handshake (a stalled or failed client, a stop). Final: it
+      stays ABORTED when the read thread ends.
+    """
+
+    HANDSHAKE = "handshake"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    ABORTED = "aborted"
+
+
+HANDSHAKE, OPEN, CLOSING, CLOSED, ABORTED = (
+    ConnectionState.HANDSHAKE,
+    ConnectionState.OPEN,
+    ConnectionState.CLOSING,
+    ConnectionState.CLOSED,
+    ConnectionState.ABORTED,
+)
+_ENDED = frozenset((CLOSED, ABORTED))
+
+
 class Connection(websocket_server.WebSocketHandler):
     """One client connection: its read thread runs this object, its write thread drains ``_queue``.
 
@@ -338,6 +397,11 @@ class Connection(websocket_server.WebSocketHandler):
     runs the whole connection (:meth:`setup`, :meth:`handle`, :meth:`finish`).
     :meth:`send_frame`, :attr:`offer`, :meth:`send_text`, :meth:`close` and
     :meth:`abort` are thread-safe; nothing else is meant to be called from outside.
+
+    :attr:`state` (a :class:`ConnectionState`) says where the connection is:
+    HANDSHAKE, OPEN, CLOSING, then CLOSED or ABORTED. The send queue keeps its
+    own ``closed`` and ``ready`` flags: they are the write path's state (what
+    :meth:`SendQueue.offer` may do under its lock), not the connection's.
     """
 
     server: "ConnectionServer"
@@ -355,15 +419,15 @@ class Connection(websocket_server.WebSocketHandler):
         self.sock: socket.socket = self.request
         self.address = format_address(self.client_address)
         self.http_request: Optional[Request] = None
-        self.upgraded = False
+        self._state = HANDSHAKE  # see ConnectionState; changed only by _enter, close, abort and _end
+        self._state_lock = threading.Lock()
         self.secure = self.server.ssl_context is not None
         self._queue = SendQueue(self.limits.send_queue_size)
         #: ``send_frame`` without its error handling (:meth:`SendQueue.offer`), for
         #: the hub's loop over every client: it raises one of ``SEND_ERRORS``, to
         #: be passed to :meth:`send_failed`.
         self.offer = self._queue.offer
-        self._close_deadline: Optional[float] = None
-        self._aborted = False
+        self._close_deadline = 0.0  # time.monotonic() by which a CLOSING connection's client must answer
         self._ping_sent: Optional[float] = None
         self._last_heard = time.monotonic()
         self._writer: Optional[threading.Thread] = None
@@ -374,33 +438,73 @@ class Connection(websocket_server.WebSocketHandler):
             pass
 
     def handle(self) -> None:
-        with self.server._track(self):
-            if self.secure and not self._tls_handshake():
-                return
-            request, rest = self._read_request()
-            if request is None:
-                return
-            self.http_request = request
-            if not self._upgrade(request):
-                return
-            self.upgraded = True
-            self._writer = threading.Thread(target=self._write_loop, name=f"pollhub-write-{self.id}", daemon=True)
+        server = self.server
+        with server._track(self):
             try:
-                self._writer.start()
-            except RuntimeError as exc:  # "can't start new thread": the system's thread limit
-                logger.warning("%s: dropped: %s", self.address, exc)
-                self._writer = None
-                self.close(frames.CLOSE_TRY_AGAIN_LATER, "server overloaded")
-                return
-            try:
-                self.server.on_open(self)
-                self._read_loop(rest)
-            except OSError as exc:
-                if not self._aborted:
-                    logger.debug("%s: connection lost: %s", self.address, escape(exc))
+                rest = self._accept()
+                if rest is not None:  # upgraded: counted by max_connections until here
+                    try:
+                        self._serve(rest)
+                    finally:
+                        server._release(self)
             finally:
+                self._end()
+
+    def _accept(self) -> Optional[bytes]:
+        """TLS, then the HTTP request: the bytes after the request once upgraded, else None."""
+        if self.secure and not self._tls_handshake():
+            return None
+        request, rest = self._read_request()
+        if request is None:
+            return None
+        self.http_request = request
+        return rest if self._upgrade(request) else None
+
+    def _serve(self, rest: bytes) -> None:
+        """Run an upgraded connection: start its write thread, then read until it ends."""
+        self._writer = threading.Thread(target=self._write_loop, name=f"pollhub-write-{self.id}", daemon=True)
+        try:
+            self._writer.start()
+        except RuntimeError as exc:  # "can't start new thread": the system's thread limit
+            logger.warning("%s: dropped: %s", self.address, exc)
+            self._writer = None
+            self._close(frames.CLOSE_TRY_AGAIN_LATER, "server overloaded", HANDSHAKE)
+            return
+        denied = self.server._denied
+        opened = False
+        try:
+            if denied is not None:  # deny_new_connections(): closed at once, never OPEN (as websocket-server does)
+                self._close(*denied, HANDSHAKE)
+            elif self._enter(OPEN, HANDSHAKE):  # unless abort() came first: ABORTED stays
+                opened = True
+                self.server.on_open(self)
+            self._read_loop(rest)
+        except OSError as exc:
+            if self._state is not ABORTED:
+                logger.debug("%s: connection lost: %s", self.address, escape(exc))
+        finally:
+            if opened:
                 self.server.on_close(self)
-                self._finish_writer()
+            self._finish_writer()
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the connection is in its life (see :class:`ConnectionState`)."""
+        return self._state
+
+    def _enter(self, state: ConnectionState, before: ConnectionState) -> bool:
+        """Move from ``before`` to ``state``; False (and no change) if the state is not ``before``."""
+        with self._state_lock:
+            if self._state is not before:
+                return False
+            self._state = state
+            return True
+
+    def _end(self) -> None:
+        """The read thread is done (and the write thread with it): CLOSED, unless ABORTED."""
+        with self._state_lock:
+            if self._state is not ABORTED:
+                self._state = CLOSED
 
     # websocket-server: the package's finish() looks the handler up in a list
     # (O(n) per disconnect) to call client_left; ConnectionServer.on_close replaces it.
@@ -455,7 +559,7 @@ class Connection(websocket_server.WebSocketHandler):
         if isinstance(exc, queue.Full):
             logger.warning("%s: dropped: %d messages waiting, the client stopped reading", self.address, self._queue.qsize())
             self.server.dropped_stalled.inc()
-        elif not self._aborted:
+        elif self._state is not ABORTED:
             logger.info("%s: dropped: write failed: %s", self.address, exc)
         self.abort()
 
@@ -466,24 +570,51 @@ class Connection(websocket_server.WebSocketHandler):
         return self.send_frame(frames.encode_frame(frames.OP_TEXT, text.encode("utf-8")))
 
     def send_message(self, message: str) -> bool:  # type: ignore[override]
+        """Queue a text message (the package's name for :meth:`send_text`)."""
         return self.send_text(message)
+
+    def send_pong(self, message: Union[str, bytes]) -> bool:  # type: ignore[override]
+        """Queue a pong carrying ``message`` (text is UTF-8 encoded, bytes are sent as they are)."""
+        # websocket-server: the package's send_pong() goes through its text
+        # encoder, so a pong cannot carry a ping's binary payload.
+        payload = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+        return self.send_frame(frames.encode_frame(frames.OP_PONG, payload))
 
     def send_binary(self, data: bytes) -> bool:
         """Queue a binary message."""
         return self.send_frame(frames.encode_frame(frames.OP_BINARY, data))
 
-    def close(self, code: int = frames.CLOSE_NORMAL, reason: str = "") -> None:  # type: ignore[override]
-        """Start the closing handshake: send a close frame, and nothing after it."""
-        if self._queue.closed:
-            return
-        self._close_deadline = time.monotonic() + self.limits.close_timeout
-        self.send_frame(frames.encode_close(code, reason), last=True)
+    def close(self, code: int = frames.CLOSE_NORMAL, reason: Union[str, bytes] = "") -> None:  # type: ignore[override]
+        """Start the closing handshake: send a close frame, and nothing after it (OPEN -> CLOSING).
+
+        Does nothing once CLOSING, CLOSED or ABORTED. In HANDSHAKE there is no
+        WebSocket to close yet: the TCP connection is dropped (:meth:`abort`).
+        ``reason`` may be bytes (as ``websocket-server`` passes it): UTF-8.
+        """
+        if self._close(code, reason, OPEN) is HANDSHAKE:
+            self.abort()
+
+    def _close(self, code: int, reason: Union[str, bytes], before: ConnectionState) -> ConnectionState:
+        """From ``before`` to CLOSING, queueing the close frame; returns the state found."""
+        with self._state_lock:
+            state = self._state
+            if state is before:
+                self._close_deadline = time.monotonic() + self.limits.close_timeout
+                self._state = CLOSING
+        if state is before:
+            self.send_frame(frames.encode_close(code, _reason_text(reason)), last=True)
+        return state
 
     send_close = close
 
     def abort(self) -> None:
-        """Drop the TCP connection now, without a closing handshake; both threads then end."""
-        self._aborted = True
+        """Drop the TCP connection now, without a closing handshake (-> ABORTED); both threads then end."""
+        with self._state_lock:
+            if self._state is not CLOSED:
+                self._state = ABORTED
+        self._shutdown()
+
+    def _shutdown(self) -> None:
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -491,8 +622,28 @@ class Connection(websocket_server.WebSocketHandler):
 
     @property
     def closing(self) -> bool:
-        """True once a close frame (or the end) is queued."""
-        return self._queue.closed
+        """True once the connection is CLOSING, CLOSED or ABORTED: nothing more may be sent."""
+        state = self._state
+        return state is not OPEN and state is not HANDSHAKE
+
+    # websocket-server: the package's handler reads the request and frames with
+    # these, on a buffered file pollhub never sets up; pollhub reads with
+    # recv() in _read_request and _read_loop (frames.MessageReader).
+    def read_next_message(self) -> NoReturn:
+        """Refused: the read thread reads every frame; see :meth:`ConnectionServer.on_text`."""
+        _unsupported("Connection.read_next_message()", "the connection's read thread reads frames and calls the server's on_text")
+
+    def read_bytes(self, num: int) -> NoReturn:
+        """Refused: the read thread owns the socket's input."""
+        _unsupported("Connection.read_bytes()", "the connection's read thread owns the socket's input")
+
+    def read_http_headers(self) -> NoReturn:
+        """Refused: the request is read before the upgrade; it is :attr:`http_request`."""
+        _unsupported("Connection.read_http_headers()", "the parsed request is Connection.http_request")
+
+    def handshake(self) -> NoReturn:
+        """Refused: the read thread answers the handshake; see :meth:`ConnectionServer.http_response`."""
+        _unsupported("Connection.handshake()", "the read thread answers the handshake; override ConnectionServer.http_response")
 
     # The write thread --------------------------------------------------------------
 
@@ -506,7 +657,7 @@ class Connection(websocket_server.WebSocketHandler):
                 write_all(frame)
                 done()
         except OSError as exc:  # socket.timeout included: the client stalled past write_timeout
-            if not self._aborted:
+            if self._state is not ABORTED:
                 logger.warning("%s: dropped: write failed: %s", self.address, exc)
                 if isinstance(exc, socket.timeout):
                     self.server.dropped_stalled.inc()
@@ -536,8 +687,8 @@ class Connection(websocket_server.WebSocketHandler):
         writer = self._writer
         if writer is None:
             return
-        if self._aborted:
-            self.abort()
+        if self._state is ABORTED:
+            self._shutdown()
         writer.join(self.limits.close_timeout)
         if writer.is_alive():
             self.abort()
@@ -668,7 +819,7 @@ class Connection(websocket_server.WebSocketHandler):
     def _idle_timeout(self) -> Optional[float]:
         """Seconds to wait for the client before acting; None when the connection is over."""
         now = time.monotonic()
-        if self._close_deadline is not None:
+        if self._state is CLOSING:
             if now >= self._close_deadline:
                 logger.info("%s: no close frame within %.0f s, dropping", self.address, self.limits.close_timeout)
                 return None
@@ -693,10 +844,10 @@ class Connection(websocket_server.WebSocketHandler):
     def _on_event(self, event: Event) -> bool:
         """Act on one event; False ends the read loop."""
         if isinstance(event, Text):
-            if not self._queue.closed:
+            if self._state is OPEN:
                 self.server.on_text(self, event.data)
         elif isinstance(event, Binary):
-            if not self._queue.closed:
+            if self._state is OPEN:
                 self.server.on_binary(self, event.data)
         elif isinstance(event, Ping):
             # websocket-server: the package sends the pong through its text
@@ -708,11 +859,8 @@ class Connection(websocket_server.WebSocketHandler):
             logger.debug("%s: close frame from the client: %d %s", self.address, event.code, escape(event.reason))
             # websocket-server: the package drops the connection without
             # answering; RFC 6455 section 5.5.1 wants the close echoed.
-            if not self._queue.closed:
-                if event.code == frames.CLOSE_NO_STATUS:
-                    self.close(frames.CLOSE_NORMAL)
-                else:
-                    self.close(event.code)
+            # close() does nothing when this answers the server's own close frame (CLOSING).
+            self.close(frames.CLOSE_NORMAL if event.code == frames.CLOSE_NO_STATUS else event.code)
             return False
         return True
 
@@ -740,6 +888,28 @@ class ConnectionServer(websocket_server.WebsocketServer):
 
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
+    # websocket-server: WebSocketHandler.__init__ wraps the socket with
+    # ssl.wrap_socket (removed in Python 3.12) when the server has a key and
+    # a certificate; pollhub never has them: TLS comes from ``ssl_context``.
+    key = None
+    cert = None
+
+    #: The package's callback hooks, which pollhub never calls, and the hook to override instead.
+    PACKAGE_CALLBACKS = {
+        "new_client": "on_open(conn)",
+        "client_left": "on_close(conn)",
+        "message_received": "on_text(conn, text) (and on_binary(conn, data))",
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a subclass that defines one of the package's callbacks (``TypeError``): it would never run."""
+        super().__init_subclass__(**kwargs)
+        for name, instead in ConnectionServer.PACKAGE_CALLBACKS.items():
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__}.{name}: websocket-server's callback is never called by pollhub; "
+                    f"override {instead} instead"
+                )
 
     def __init__(
         self,
@@ -793,13 +963,17 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self._accept_thread: Optional[threading.Thread] = None
         self._serving = False
         self._stopped = False
+        self._denied: Optional[Tuple[int, str]] = None  # deny_new_connections(): the close code and reason
+        self._shutdown_close: Optional[Tuple[int, str]] = (frames.CLOSE_GOING_AWAY, "server shutting down")
+        self.thread: Optional[threading.Thread] = None  # the thread serving the accept loop
         if ":" in host:
             self.address_family = socket.AF_INET6
-        # websocket-server: WebsocketServer.__init__ binds at once with the
-        # package's own handler class; pollhub swaps in Connection after it.
-        super().__init__(host=host, port=port)
-        self.RequestHandlerClass = Connection
         self.host = host
+        # websocket-server: WebsocketServer.__init__ sets the level of the
+        # package's logger, binds with the package's own handler class and
+        # makes ``clients`` a list pollhub would never fill; pollhub binds
+        # with Connection itself and keeps from it what it uses (host, port).
+        socketserver.TCPServer.__init__(self, (host, port), Connection)
         self.port = self.socket.getsockname()[1]
 
     # Hooks for subclasses (called in a connection's read thread) ------------------
@@ -900,6 +1074,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
     def serve_forever(self, poll_interval: float = ACCEPT_POLL_INTERVAL) -> None:
         """Accept connections until :meth:`stop` (from another thread)."""
         self._serving = True
+        self.thread = threading.current_thread()
         self.host_names()  # once, before the first request
         try:
             super(websocket_server.WebsocketServer, self).serve_forever(poll_interval)
@@ -910,7 +1085,8 @@ class ConnectionServer(websocket_server.WebsocketServer):
         """Stop accepting, close every connection with 1001 and wait for their threads.
 
         Clients get ``timeout`` seconds (default: ``close_timeout``) to answer
-        the close frame before their connections are dropped. Idempotent.
+        the close frame before their connections are dropped. Connections
+        still in their handshake are dropped. Idempotent.
         """
         timeout = self.limits.close_timeout if timeout is None else timeout
         if self._stopped:
@@ -924,11 +1100,12 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self.socket.close()
         with self._lock:
             connections = list(self._connections.values())
+        closing = self._shutdown_close  # None: shutdown_abruptly()
         for conn in connections:
-            if conn.upgraded:
-                conn.close(frames.CLOSE_GOING_AWAY, "server shutting down")
-            else:
+            if closing is None:
                 conn.abort()
+            else:
+                conn.close(*closing)  # in HANDSHAKE: dropped
         if not self._join_threads(timeout):
             with self._lock:
                 connections = list(self._connections.values())
@@ -948,6 +1125,168 @@ class ConnectionServer(websocket_server.WebsocketServer):
     def connection_count(self) -> int:
         """Open WebSocket connections."""
         return self._open_count
+
+    # websocket-server's API ------------------------------------------------------
+    #
+    # Every public method and attribute ConnectionServer inherits from the
+    # package's WebsocketServer (0.6.4), and what it does here. "works": as
+    # the package documents it, on pollhub's connections; "refused": raises
+    # NotImplementedError (TypeError for a subclass defining a callback),
+    # naming pollhub's way.
+    #
+    #   run_forever(threaded=False)      works: serve_forever(); threaded=True: start()
+    #   send_message(client, msg)        works: a text message to one client (a dict
+    #                                    of `clients`, or a Connection), through SendQueue
+    #   send_message_to_all(msg)         works: one text frame, queued to every OPEN connection
+    #   deny_new_connections(status,     works: new upgrades get their 101, then a close
+    #     reason)                        frame (status, reason) at once; no on_open
+    #   allow_new_connections()          works: undoes deny_new_connections
+    #   disconnect_clients_gracefully(   works: close(status, reason) on every OPEN
+    #     status, reason)                connection; the server keeps accepting
+    #   disconnect_clients_abruptly()    works: abort() every OPEN or CLOSING connection
+    #   shutdown_gracefully(status=1001, works: stop(), closing each connection with
+    #     reason)                        (status, reason); PollServer also stops its hub
+    #   shutdown_abruptly()              works: stop(), aborting each connection
+    #   clients                          works, read-only: a new list of
+    #                                    {'id', 'handler', 'address'} per OPEN connection
+    #   handler_to_client(handler)       works: that dict for a connection, or None
+    #   host, port, thread               work (thread: the one running serve_forever)
+    #   key, cert                        replaced: always None; TLS is ssl_context
+    #   id_counter                       refused: each connection has its own id
+    #   set_fn_new_client(fn)            refused: override on_open(conn)
+    #   set_fn_client_left(fn)           refused: override on_close(conn)
+    #   set_fn_message_received(fn)      refused: override on_text(conn, text)
+    #   new_client, client_left,         refused, and a subclass defining one is a
+    #     message_received               TypeError (see __init_subclass__)
+    #
+    # The package's private methods (_run_forever, _multicast, _new_client_,
+    # _terminate_client_handler, ...) are what the methods above replace:
+    # pollhub never calls them. Connection's side is in its own class
+    # (send_message, send_text, send_pong, send_close work; read_next_message,
+    # read_bytes, read_http_headers and handshake are refused).
+
+    def run_forever(self, threaded: bool = False) -> None:
+        """Serve: :meth:`start` (in the background) when ``threaded``, else :meth:`serve_forever`.
+
+        Not threaded, it returns once :meth:`stop` is called from another
+        thread; like the package, it stops the server and returns on
+        ``KeyboardInterrupt``.
+        """
+        # websocket-server: the package's run_forever() calls TCPServer's
+        # serve_forever directly (skipping this class's, and PollServer's hub)
+        # and turns any error into sys.exit(1).
+        if threaded:
+            self.start()
+            return
+        try:
+            self.serve_forever()
+        except KeyboardInterrupt:
+            self.stop()
+
+    def send_message(self, client: Union[Dict[str, Any], Connection], msg: Union[str, bytes]) -> bool:
+        """Queue a text message to one client: a dict of :attr:`clients`, or a :class:`Connection`.
+
+        Returns False when that connection is closing or over. Bytes must be
+        UTF-8 (``UnicodeDecodeError``); other types raise ``TypeError``.
+        """
+        conn = client["handler"] if isinstance(client, dict) else client
+        return conn.send_frame(_text_frame(msg))
+
+    def send_message_to_all(self, msg: Union[str, bytes]) -> int:
+        """Queue one text message to every OPEN connection; returns how many took it.
+
+        The frame is encoded once. Errors as :meth:`send_message`.
+        """
+        frame = _text_frame(msg)
+        return sum(conn.send_frame(frame) for conn in self._open_connections())
+
+    def deny_new_connections(self, status: int = frames.CLOSE_NORMAL, reason: Union[str, bytes] = "") -> None:
+        """Close each new WebSocket connection with ``status`` and ``reason`` right after its 101.
+
+        As in the package: the upgrade completes, then the server closes;
+        ``on_open`` is not called. Open connections and HTTP pages are not
+        affected. Until :meth:`allow_new_connections`.
+        """
+        self._denied = (status, _reason_text(reason))
+
+    def allow_new_connections(self) -> None:
+        """Undo :meth:`deny_new_connections`: new connections open again."""
+        self._denied = None
+
+    def disconnect_clients_gracefully(self, status: int = frames.CLOSE_NORMAL, reason: Union[str, bytes] = "") -> None:
+        """Start the closing handshake with ``status`` and ``reason`` on every OPEN connection.
+
+        Returns at once; each client has ``close_timeout`` to answer. The
+        server keeps accepting connections.
+        """
+        for conn in self._open_connections():
+            conn.close(status, reason)
+
+    def disconnect_clients_abruptly(self) -> None:
+        """Drop every OPEN or CLOSING connection without a closing handshake; keep accepting."""
+        with self._lock:
+            connections = list(self._connections.values())
+        for conn in connections:
+            if conn.state is OPEN or conn.state is CLOSING:
+                conn.abort()
+
+    def shutdown_gracefully(
+        self, status: int = frames.CLOSE_GOING_AWAY, reason: Union[str, bytes] = "server shutting down"
+    ) -> None:
+        """:meth:`stop`, closing every connection with ``status`` (1001 by default) and ``reason``."""
+        self._shutdown_close = (status, _reason_text(reason))
+        self.stop()
+
+    def shutdown_abruptly(self) -> None:
+        """:meth:`stop`, dropping every connection without a closing handshake."""
+        self._shutdown_close = None
+        self.stop()
+
+    @property
+    def clients(self) -> List[Dict[str, Any]]:
+        """The OPEN connections as the package's client dicts ``{'id', 'handler', 'address'}``.
+
+        A new list each time: changing it changes nothing. ``handler`` is the
+        :class:`Connection`.
+        """
+        return [_client_dict(conn) for conn in self._open_connections()]
+
+    def handler_to_client(self, handler: Connection) -> Optional[Dict[str, Any]]:
+        """The :attr:`clients` dict of an OPEN connection, or None."""
+        return _client_dict(handler) if handler.state is OPEN else None
+
+    @property
+    def id_counter(self) -> NoReturn:
+        """Refused (``AttributeError``): each connection has its own ``id``."""
+        raise AttributeError("id_counter of websocket-server is not kept by pollhub: each Connection has its own id")
+
+    def set_fn_new_client(self, fn: Callable[..., Any]) -> NoReturn:
+        """Refused: subclass and override :meth:`on_open`."""
+        _unsupported("set_fn_new_client()", "subclass ConnectionServer and override on_open(conn)")
+
+    def set_fn_client_left(self, fn: Callable[..., Any]) -> NoReturn:
+        """Refused: subclass and override :meth:`on_close`."""
+        _unsupported("set_fn_client_left()", "subclass ConnectionServer and override on_close(conn)")
+
+    def set_fn_message_received(self, fn: Callable[..., Any]) -> NoReturn:
+        """Refused: subclass and override :meth:`on_text` (and :meth:`on_binary`)."""
+        _unsupported("set_fn_message_received()", "subclass ConnectionServer and override on_text(conn, text)")
+
+    def new_client(self, client: Any, server: Any) -> NoReturn:
+        """Refused: pollhub calls :meth:`on_open`."""
+        _unsupported("new_client()", "pollhub calls on_open(conn)")
+
+    def client_left(self, client: Any, server: Any) -> NoReturn:
+        """Refused: pollhub calls :meth:`on_close`."""
+        _unsupported("client_left()", "pollhub calls on_close(conn)")
+
+    def message_received(self, client: Any, server: Any, message: str) -> NoReturn:
+        """Refused: pollhub calls :meth:`on_text`."""
+        _unsupported("message_received()", "pollhub calls on_text(conn, text)")
+
+    def _open_connections(self) -> List[Connection]:
+        with self._lock:
+            return [conn for conn in self._connections.values() if conn.state is OPEN]
 
     def superseded_count(self) -> int:
         """Results messages replaced by newer ones before a slow client got them."""
@@ -1093,6 +1432,11 @@ class ConnectionServer(websocket_server.WebsocketServer):
     def _track(self, conn: Connection) -> "_Tracked":
         return _Tracked(self, conn)
 
+    def _release(self, conn: Connection) -> None:
+        """Uncount a connection :meth:`_admit` counted, once its read thread is done with it."""
+        with self._lock:
+            self._open_count -= 1
+
     def _admit(self, conn: Connection) -> bool:
         """Count an upgraded connection, unless that would pass ``max_connections``."""
         with self._lock:
@@ -1100,6 +1444,28 @@ class ConnectionServer(websocket_server.WebsocketServer):
                 return False
             self._open_count += 1
             return True
+
+
+def _text_frame(msg: Union[str, bytes]) -> bytes:
+    """A text frame for the package's ``msg``: a string, or UTF-8 bytes."""
+    if isinstance(msg, str):
+        data = msg.encode("utf-8")
+    elif isinstance(msg, (bytes, bytearray)):
+        data = bytes(msg)
+        data.decode("utf-8")  # UnicodeDecodeError: a text message must be UTF-8
+    else:
+        raise TypeError(f"a message is str or UTF-8 bytes, not {type(msg).__name__}")
+    return frames.encode_frame(frames.OP_TEXT, data)
+
+
+def _reason_text(reason: Union[str, bytes]) -> str:
+    """A close reason as text (the package passes bytes)."""
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else reason
+
+
+def _client_dict(conn: Connection) -> Dict[str, Any]:
+    """A connection as the package's client dict."""
+    return {"id": conn.id, "handler": conn, "address": conn.client_address}
 
 
 def local_addresses() -> List[str]:
@@ -1132,5 +1498,3 @@ class _Tracked:
         with self.server._lock:
             self.server._connections.pop(self.conn.id, None)
             self.server._superseded_closed += self.conn._queue.superseded
-            if self.conn.upgraded:
-                self.server._open_count -= 1

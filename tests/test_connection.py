@@ -15,7 +15,7 @@ from typing import Any, List, Optional
 import pytest
 
 from pollhub import Hub, PollServer, protocol
-from pollhub.connection import MAX_FRAGMENTS, Connection, ConnectionServer
+from pollhub.connection import MAX_FRAGMENTS, Connection, ConnectionServer, ConnectionState
 from pollhub.frames import encode_frame
 from pollhub.handshake import Request, response
 
@@ -486,3 +486,56 @@ def test_a_large_frame_is_shared_by_the_queues_of_slow_clients() -> None:
         finally:
             for sock in socks:
                 sock.close()
+
+
+# Connection state ----------------------------------------------------------------
+
+
+def test_connection_states_over_a_real_socket() -> None:
+    """HANDSHAKE until the upgrade, OPEN, CLOSING once the server closes, CLOSED once the client answers;
+    ABORTED after abort(), and it stays so; a plain HTTP request goes from HANDSHAKE to CLOSED."""
+    with Collecting() as server:
+        with RawClient(server.port) as client:
+            conn = wait_until(lambda: next(iter(server._connections.values()), None))
+            assert isinstance(conn, Connection)
+            assert conn.state is ConnectionState.HANDSHAKE and not conn.closing
+            client.handshake()
+            wait_until(lambda: server.open)
+            assert server.open == [conn] and conn.state is ConnectionState.OPEN and not conn.closing
+            conn.close(1000, "done")
+            assert conn.state is ConnectionState.CLOSING and conn.closing
+            assert client.read_until(OP_CLOSE).close_code == 1000
+            assert conn.state is ConnectionState.CLOSING  # until the client answers
+            client.send(mask_frame(OP_CLOSE, close_payload(1000)))
+            assert client.read_to_end() == b""
+            wait_until(lambda: conn.state is ConnectionState.CLOSED)
+            conn.close()  # nothing more happens to a closed connection
+            conn.abort()
+            assert conn.state is ConnectionState.CLOSED
+        with RawClient(server.port) as client:
+            client.handshake()
+            wait_until(lambda: len(server.open) == 2)
+            aborted = server.open[1]
+            aborted.abort()
+            assert aborted.state is ConnectionState.ABORTED and aborted.closing
+            assert client.frames_until_eof() == []  # no close frame
+            wait_until(lambda: aborted.id not in server._connections)
+            assert aborted.state is ConnectionState.ABORTED
+        with RawClient(server.port) as client:
+            http = wait_until(lambda: next(iter(server._connections.values()), None))
+            assert isinstance(http, Connection)
+            client.send(upgrade_request(extra={"Upgrade": "h2c"}))
+            assert client.read_response().status == 426
+            wait_until(lambda: http.state is ConnectionState.CLOSED)
+        assert len(server.open) == 2
+
+
+def test_close_before_the_upgrade_drops_the_connection() -> None:
+    """close() on a connection still in its HANDSHAKE: there is no WebSocket to close, the TCP connection is dropped."""
+    with Collecting() as server:
+        with RawClient(server.port) as client:
+            conn = wait_until(lambda: next(iter(server._connections.values()), None))
+            assert isinstance(conn, Connection)
+            conn.close()
+            assert conn.state is ConnectionState.ABORTED
+            assert client.read_to_end() == b""
