@@ -41,8 +41,10 @@ def guard_cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def export_document(polls: Iterable[PollState], current: Optional[str]) -> Dict[str, Any]:
+def export_document(polls: Iterable[PollState], current: Optional[str], now: Optional[float] = None) -> Dict[str, Any]:
     """The JSON export: ``{"current": id or None, "polls": [poll object with complete results, ...]}``.
+
+    ``now`` is the time a countdown's ``closes_in`` counts from (default: the clock).
 
     Each poll is the protocol's poll object (:meth:`PollState.to_json`) with
     its complete results (:meth:`PollState.results` with ``shown=None``:
@@ -50,7 +52,7 @@ def export_document(polls: Iterable[PollState], current: Optional[str]) -> Dict[
     dicts and lists only, so the result may leave the thread that owns the
     polls. Never raises for a valid poll.
     """
-    return {"current": current, "polls": [{**p.to_json(), **p.results(shown=None)} for p in polls]}
+    return {"current": current, "polls": [{**p.to_json(now=now), **p.results(shown=None)} for p in polls]}
 
 
 def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:

@@ -59,6 +59,7 @@ from . import protocol, text
 from .book import Effects, PollBook
 from .changes import Changes
 from .errors import InternalError, Unavailable, error_from_code
+from .export import export_document
 from .metrics import Counter, Gauge, Histogram, Registry
 from .polls import AFTER_VOTE, ALLOWED, ALWAYS, SINGLE, Choice, Poll, PollState, check_new_poll, poll_fields
 from .protocol import (
@@ -513,9 +514,7 @@ class Hub:
 
         Complete results, every words answer included; raises ``Unavailable`` when the hub does not answer.
         """
-        from .export import export_document
-
-        return self._call(lambda: export_document(self._polls.values(), self._current))
+        return self._call(lambda: export_document(self._book.polls.values(), self._book.current, time.time()))
 
     @property
     def current(self) -> Optional[str]:
