@@ -20,7 +20,7 @@ from pollhub.handshake import Request
 class EchoServer(ConnectionServer):
     """Echo each message back to its sender, text as text and binary as binary."""
 
-    def http_response(self, request: Request) -> Optional[bytes]:
+    def http_response(self, request: Request, conn: Connection) -> Optional[bytes]:
         return None  # every path upgrades
 
     def on_text(self, conn: Connection, text: str) -> None:

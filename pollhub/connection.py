@@ -754,7 +754,7 @@ class Connection(websocket_server.WebSocketHandler):
             # Before anything looks at the request: a foreign Host is DNS
             # rebinding (or a misdirected request), whatever the path.
             handshake.check_host(request, server.host_names(), server.is_local_address)
-            response = server.http_response(request)
+            response = server.http_response(request, self)
             if response is not None:
                 self._send_raw(response)
                 return False
@@ -978,8 +978,11 @@ class ConnectionServer(websocket_server.WebsocketServer):
 
     # Hooks for subclasses (called in a connection's read thread) ------------------
 
-    def http_response(self, request: Request) -> Optional[bytes]:
-        """An HTTP response for a request that is not a WebSocket upgrade, or None to upgrade."""
+    def http_response(self, request: Request, conn: Connection) -> Optional[bytes]:
+        """An HTTP response for a request that is not a WebSocket upgrade, or None to upgrade.
+
+        ``conn`` is the connection it came on (its ``client_address``, say).
+        """
         return None
 
     def on_open(self, conn: Connection) -> None:

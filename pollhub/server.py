@@ -82,6 +82,12 @@ def qr_svg(url: str) -> bytes:
     return out.getvalue()
 
 
+def client_address(conn: Connection) -> str:
+    """The key ``conn``'s client address is limited by (see :func:`pollhub.limiters.address_key`)."""
+    peer = conn.client_address
+    return address_key(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
 class Participant(Client):
     """One WebSocket connection as the hub sees it."""
 
@@ -93,7 +99,7 @@ class Participant(Client):
         # before (voter ids are bearer secrets: whoever says one votes as it).
         self.voter = protocol.SERVER_VOTER_PREFIX + secrets.token_hex(16)
         self.admin = False
-        self.address = address_key(conn.client_address[0]) if isinstance(conn.client_address, tuple) else str(conn.client_address)
+        self.address = client_address(conn)
         self.admitted = False  # whether self.voter counts as one of its address's voters yet
         self.token_failures = 0  # wrong admin tokens on this connection
         self._offer = conn.offer
@@ -263,7 +269,7 @@ class PollServer(ConnectionServer):
             host = next(iter(lan_addresses()), "127.0.0.1")
         return self.page_url_for(host)
 
-    def http_response(self, request: Request) -> Optional[bytes]:
+    def http_response(self, request: Request, conn: Connection) -> Optional[bytes]:
         if request.path == WS_PATH:
             return None
         page = self.static.response(request)
@@ -287,10 +293,10 @@ class PollServer(ConnectionServer):
         if request.path == "/qr.svg":
             return response(200, qr_svg(self.join_url), "image/svg+xml", {"Cache-Control": "no-cache"}, head_only=head)
         if request.path in EXPORT_PATHS:
-            return self._export_response(request, EXPORT_PATHS[request.path], head)
+            return self._export_response(request, conn, EXPORT_PATHS[request.path], head)
         return response(404, b"not found\n", head_only=head)
 
-    def _export_response(self, request: Request, kind: str, head: bool) -> bytes:
+    def _export_response(self, request: Request, conn: Connection, kind: str, head: bool) -> bytes:
         """``/export.csv`` or ``/export.json``: the live results, for a request with the admin token.
 
         The token comes in an ``Authorization: Bearer TOKEN`` header only,
@@ -305,10 +311,7 @@ class PollServer(ConnectionServer):
             challenge = {**guarded, "WWW-Authenticate": 'Bearer realm="pollhub"'}
             body = b"the export needs the admin token: Authorization: Bearer TOKEN\n"
             return response(401, body, headers=challenge, head_only=head)
-        peer = self._handshake_address()
-        # Unknown (never expected): every such request shares one address's delays.
-        address = address_key(peer) if peer is not None else "unknown"
-        shown = text.escape(peer or "unknown address")
+        address, shown = client_address(conn), conn.address
         wait = self.token_guard.wait_for(address)
         if wait is None:
             logger.warning("%s: %s refused: too many admin token tries from this address", shown, request.path)
@@ -333,15 +336,6 @@ class PollServer(ConnectionServer):
         headers = {**guarded, "Content-Disposition": f'attachment; filename="{export.filename(kind)}"'}
         logger.info("%s: %s: %d poll(s), %d bytes", shown, request.path, len(document["polls"]), len(body))
         return response(200, body, export.CONTENT_TYPES[kind], headers, head_only=head)
-
-    def _handshake_address(self) -> Optional[str]:
-        """The client address of the connection whose read thread calls this during its handshake, or None.
-
-        ``http_response`` gets only the request; the connection server keeps
-        each read thread's client address until the handshake ends.
-        """
-        with self._lock:
-            return self._handshaking.get(threading.current_thread())
 
     def on_open(self, conn: Connection) -> None:
         participant = Participant(conn)

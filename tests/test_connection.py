@@ -355,7 +355,7 @@ class Recording(ConnectionServer):
         super().__init__(**kwargs)
         self.asked: List[str] = []
 
-    def http_response(self, request: Request) -> Optional[bytes]:
+    def http_response(self, request: Request, conn: Connection) -> Optional[bytes]:
         self.asked.append(request.path)
         return response(200, b"ok\n")
 
