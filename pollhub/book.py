@@ -79,7 +79,12 @@ class PollBook:
         current: Optional[str] = None,
         used_ids: Iterable[str] = (),
         seq: int = 0,
+        limits: Optional[Mapping[str, Any]] = None,
     ) -> None:
+        #: What ``welcome`` tells clients of the limits: the protocol's, and
+        #: what the server adds (its vote rate). Configuration, not state: not
+        #: in the snapshot.
+        self.limits: Dict[str, Any] = {**protocol.LIMITS, **(limits or {})}
         self.polls: Dict[str, PollState] = {poll.id: poll for poll in polls}
         self.current = current
         self.used_ids: Set[str] = set(used_ids) | set(self.polls)
@@ -192,7 +197,7 @@ class PollBook:
     def welcome(self, sees: Sequence[bool], now: float) -> Dict[str, Any]:
         """The ``welcome`` for a client that may see the results of the polls where ``sees`` is True."""
         polls = [poll.to_json(seen, now) for poll, seen in zip(self.polls.values(), sees)]
-        welcome = protocol.welcome(self.current, polls)
+        welcome = protocol.welcome(self.current, polls, self.limits)
         welcome["seq"] = self.seq
         return welcome
 

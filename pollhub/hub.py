@@ -310,6 +310,7 @@ class Hub:
         self._thread: Optional[threading.Thread] = None
         self._running = False
         # Owned by the hub thread:
+        self._limits: Dict[str, Any] = {}  # what advertise() added to the welcome's limits
         self._book = PollBook()  # the polls and every rule
         self._clients: Dict[Client, str] = {}  # each client and its voter, as of its last hello
         self._admins: Set[Client] = set()  # presenters: they see every result and the presence count
@@ -343,7 +344,7 @@ class Hub:
                 self._store.close()  # and its lock: this process may try again
                 self._store = None
                 raise
-            self._book = PollBook(polls, current, used_ids)
+            self._book = PollBook(polls, current, used_ids, limits=self._limits)
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -528,6 +529,17 @@ class Hub:
     def participant_count(self) -> int:
         """How many registered clients are participants (not presenters or subscriptions)."""
         return self._call(lambda: len(self._clients) - len(self._admins))
+
+    def advertise(self, **limits: Any) -> None:
+        """Add server limits (``vote_rate=20``, say) to the ``limits`` every ``welcome`` carries.
+
+        For the pages' forms and hints: a server sets what it enforces.
+        """
+        self._limits.update(limits)
+        if self.running:
+            self._call(lambda: self._book.limits.update(limits))
+        else:
+            self._book.limits.update(limits)
 
     def subscribe(self) -> Subscription:
         """Receive every broadcast as a dict, starting with a ``welcome``."""

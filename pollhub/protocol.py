@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, U
 
 from . import frames
 from .errors import BadJSON, BadMessage, InternalError, PollhubError
+from . import polls
 from .polls import CHOICE_FIELDS, MAX_OPTIONS, Choice, Settings, check_new_poll, check_update
 from .text import escape, has_visible, is_text
 
@@ -461,8 +462,25 @@ def _with_ref(data: Dict[str, Any], ref: Ref) -> Dict[str, Any]:
     return data
 
 
-def welcome(current: Optional[str], polls: List[Dict[str, Any]]) -> Dict[str, Any]:
-    return {"type": "welcome", "version": VERSION, "current": current, "polls": polls}
+#: The limits a client needs to know to stay within them (the pages' forms), sent in every ``welcome``.
+LIMITS: Dict[str, Any] = {
+    "polls": polls.MAX_POLLS,
+    "options": [polls.MIN_OPTIONS, polls.MAX_OPTIONS],
+    "question_length": polls.MAX_QUESTION_LENGTH,
+    "label_length": polls.MAX_LABEL_LENGTH,
+    "scale": [-polls.SCALE_LIMIT, polls.SCALE_LIMIT],
+    "scale_values": polls.MAX_SCALE_VALUES,
+    "scale_default": list(polls.SCALE_DEFAULT),
+    "answers": [1, polls.MAX_ANSWERS_LIMIT],
+    "answers_default": polls.MAX_ANSWERS_DEFAULT,
+    "answer_length": polls.MAX_ANSWER_LENGTH,
+    "close_after": [MIN_CLOSE_AFTER, MAX_CLOSE_AFTER],
+}
+
+
+def welcome(current: Optional[str], poll_list: List[Dict[str, Any]], limits: Mapping[str, Any] = LIMITS) -> Dict[str, Any]:
+    """The first message on every connection: the polls in their order and the limits (see :data:`LIMITS`)."""
+    return {"type": "welcome", "version": VERSION, "current": current, "polls": poll_list, "limits": dict(limits)}
 
 
 def hello_reply(voter: str, admin: bool, choices: Dict[str, Choice], ref: Ref = None) -> Dict[str, Any]:

@@ -176,6 +176,7 @@ class PollServer(ConnectionServer):
         self.address_votes = RateTable(max_address_vote_rate, max_address_vote_rate * BURST_SECONDS, clock=clock)
         self.new_voters = NewVoters(new_voter_rate, new_voter_burst, clock=clock)
         self.token_guard = TokenGuard(token_delay, token_delay_max, clock=clock)
+        hub.advertise(vote_rate=max_vote_rate)  # in every welcome's limits (0: none)
         self._stopping = threading.Event()  # ends the token delays of read threads at stop()
         self.static = StaticFiles()
         self.metrics = Registry()

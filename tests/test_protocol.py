@@ -221,7 +221,27 @@ def test_message_is_encoded_once_as_compact_utf8() -> None:
 
 def test_welcome_names_the_protocol_version() -> None:
     """The welcome message says which protocol version the server speaks."""
-    assert protocol.welcome(None, []) == {"type": "welcome", "version": 2, "current": None, "polls": []}
+    assert protocol.welcome(None, []) == {
+        "type": "welcome", "version": 2, "current": None, "polls": [], "limits": protocol.LIMITS
+    }
+
+
+def test_welcome_limits_are_the_ones_enforced() -> None:
+    """The pages read these instead of writing the limits again: each must be the one the server applies."""
+    from pollhub import polls
+
+    limits = protocol.LIMITS
+    assert limits["polls"] == polls.MAX_POLLS
+    assert limits["options"] == [polls.MIN_OPTIONS, polls.MAX_OPTIONS]
+    assert limits["answer_length"] == polls.MAX_ANSWER_LENGTH
+    assert limits["close_after"] == [protocol.MIN_CLOSE_AFTER, protocol.MAX_CLOSE_AFTER]
+    with pytest.raises(BadMessage):
+        protocol.check_close_after(limits["close_after"][0] - 0.5)
+    assert protocol.check_close_after(limits["close_after"][1]) == limits["close_after"][1]
+    long_label = "x" * (limits["label_length"] + 1)
+    with pytest.raises(BadMessage):
+        polls.check_new_poll("Q?", ["ok", long_label], {})
+    json.dumps(limits)  # plain JSON
 
 
 # Strings that are not text ------------------------------------------------------

@@ -622,3 +622,13 @@ def test_metrics_list_the_connection_layers_counters(server: PollServer) -> None
     ):
         assert f"# TYPE {name}" in text
     assert text.count("# TYPE pollhub_clients_dropped_stalled_total") == 1
+
+
+def test_the_welcome_carries_the_limits_and_the_servers_vote_rate(hub: Hub) -> None:
+    with PollServer(hub, port=0, max_vote_rate=7) as server:
+        ws = websocket.create_connection(server.url, timeout=TIMEOUT)
+        try:
+            welcome = recv_json(ws)
+        finally:
+            ws.close()
+    assert welcome["limits"] == {**protocol.LIMITS, "vote_rate": 7}
