@@ -55,7 +55,7 @@ MASK = b"\x9f\x3c\x5a\x71"  # one masking key for every frame: the server must n
 _TOTAL = re.compile(rb'"total":(\d+)')
 # Arrival stamps for every segment received (Linux; 35 on its common ports, and
 # a socket that refuses it turns the stamps off): see _read.
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+SO_TIMESTAMPNS: Optional[int] = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 _TIMESPEC = struct.Struct("@ll")  # struct timespec: seconds, nanoseconds
 
 
@@ -187,7 +187,7 @@ class Bench:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if self.stamped:
+                if self.stamped and SO_TIMESTAMPNS is not None:
                     try:  # the kernel notes when each segment arrives: see _read
                         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                     except OSError:
@@ -480,7 +480,7 @@ class Bench:
         start = time.perf_counter()
         total = int(self.rate * self.duration) if self.rate else 0
         for k in range(total):
-            due = start + k / self.rate  # type: ignore[operator]
+            due = start + k / self.rate  # type: ignore[operator]  # paced runs only: rate is set
             while True:
                 now = time.perf_counter()
                 if now >= due:
@@ -575,7 +575,7 @@ def format_report(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def start_own_server() -> Tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+def start_own_server() -> "Tuple[subprocess.Popen[str], str]":
     """``--self``: a pollhub server on a free loopback port, as the benchmarks start it."""
     command = [
         sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Bench",

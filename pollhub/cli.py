@@ -10,12 +10,13 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import re
 import signal
 import sys
 import threading
 from dataclasses import replace
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import __version__, connection, export, text
 from .client import PollClient
@@ -240,7 +241,7 @@ def serve_command(argv: Sequence[str]) -> int:
             signal.signal(sig, handler)
 
 
-def serve(server: PollServer, hub: Hub, stop: threading.Event, db: Optional[str] = None) -> int:
+def serve(server: PollServer, hub: Hub, stop: threading.Event, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> int:
     """Serve until ``stop`` is set or the hub thread ends; then stop both and print a summary.
 
     Returns the exit status: 0 once stopped, 1 when the hub thread ended by
@@ -343,7 +344,9 @@ def start_poll(
                 hub.update_poll(poll.id, settings.results, settings.changes)
             break
     else:
-        scale = None if settings.scale_min is None else (settings.scale_min, settings.scale_max)
+        scale = None
+        if settings.scale_min is not None and settings.scale_max is not None:
+            scale = (settings.scale_min, settings.scale_max)
         poll = hub.create_poll(
             question, labels, settings.kind, max_choices=settings.max_choices, scale=scale,
             max_answers=settings.max_answers, results=settings.results, changes=settings.changes,

@@ -18,7 +18,7 @@ import json
 import queue
 import ssl
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import websocket
@@ -115,7 +115,8 @@ class PollClient:
         Raises the server's error as a :class:`~pollhub.PollhubError`.
         """
         with self._state:
-            data = self._polls.get(self._current if poll is None else poll)
+            wanted = self._current if poll is None else poll
+            data = None if wanted is None else self._polls.get(wanted)
         if data is not None:
             field = CHOICE_FIELDS[data["kind"]]
             if field == "value" and isinstance(choice, str):  # "4" from a command line
@@ -123,7 +124,7 @@ class PollClient:
         else:  # a poll this client has not heard of: let the server say what is wrong
             field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
         reply = self._request({"type": "vote", field: choice, "poll": poll})
-        return next(reply[name] for name in VOTE_FIELDS if name in reply)
+        return cast(Choice, next(reply[name] for name in VOTE_FIELDS if name in reply))
 
     def results(self, poll: Optional[str] = None) -> Dict[str, int]:
         """The latest known counts of a poll (the current one by default); {} while they are not shown to this client."""
@@ -187,7 +188,7 @@ class PollClient:
         """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id."""
         fields = poll_fields(kind, max_choices, scale, max_answers, results, changes)
         reply = self._request({"type": "create_poll", "question": question, "options": list(options), **fields})
-        return reply["poll"]
+        return str(reply["poll"])
 
     def open_poll(self, poll: str, close_after: Optional[float] = None) -> None:
         """Open a poll; with ``close_after``, the server closes it after that many seconds."""
@@ -211,11 +212,11 @@ class PollClient:
 
     def next_poll(self) -> Optional[str]:
         """Make the next poll current; returns the current poll's id."""
-        return self._request({"type": "next_poll"})["poll"]
+        return cast(Optional[str], self._request({"type": "next_poll"})["poll"])
 
     def previous_poll(self) -> Optional[str]:
         """Make the previous poll current; returns the current poll's id."""
-        return self._request({"type": "previous_poll"})["poll"]
+        return cast(Optional[str], self._request({"type": "previous_poll"})["poll"])
 
     def close_poll(self, poll: str) -> None:
         self._request({"type": "close_poll", "poll": poll})
@@ -242,7 +243,7 @@ class PollClient:
             except Exception:  # already gone
                 pass
         self._reader.join(self.timeout)
-        self._ws.shutdown()
+        self._ws.shutdown()  # type: ignore[no-untyped-call]  # websocket-client's shutdown() has no annotations
         self._reader.join(self.timeout)
 
     @property

@@ -74,7 +74,7 @@ import socketserver
 import ssl
 import threading
 import time
-from typing import Any, Callable, Dict, FrozenSet, List, NoReturn, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, NoReturn, Optional, Sequence, Set, Tuple, Union, cast
 
 from . import frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
@@ -99,6 +99,9 @@ def _import_websocket_server() -> Any:
 
 
 websocket_server = _import_websocket_server()
+# The package has no type hints: its two classes, as the bases pollhub's subclass.
+_PackageServer: Any = websocket_server.WebsocketServer
+_PackageHandler: Any = websocket_server.WebSocketHandler
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +217,7 @@ def format_address(address: Any) -> str:
     return str(address)
 
 
-class SendQueue(queue.Queue):  # type: ignore[type-arg]
+class SendQueue(queue.Queue):  # type: ignore[type-arg]  # Queue is generic only when subscripted, not at run time on 3.9
     """A connection's outgoing frames: the whole write path in one place.
 
     **Direct writes.** :meth:`offer` (called by the hub thread, or by the read
@@ -331,12 +334,12 @@ class SendQueue(queue.Queue):  # type: ignore[type-arg]
             self.queue.append([frame, None])
 
     def _get(self) -> Optional[Union[bytes, memoryview]]:
-        cell = self.queue.popleft()
+        cell: List[Any] = self.queue.popleft()
         if cell[1] is not None and self._waiting.get(cell[1]) is cell:
             del self._waiting[cell[1]]
         self.busy = True
         self.ready = False
-        return cell[0]
+        return cast(Optional[Union[bytes, memoryview]], cell[0])
 
 
 def _unsupported(name: str, instead: str) -> NoReturn:
@@ -390,7 +393,7 @@ HANDSHAKE, OPEN, CLOSING, CLOSED, ABORTED = (
 _ENDED = frozenset((CLOSED, ABORTED))
 
 
-class Connection(websocket_server.WebSocketHandler):
+class Connection(_PackageHandler):
     """One client connection: its read thread runs this object, its write thread drains ``_queue``.
 
     ``socketserver`` constructs it in the new read thread and the constructor
@@ -563,17 +566,17 @@ class Connection(websocket_server.WebSocketHandler):
             logger.info("%s: dropped: write failed: %s", self.address, exc)
         self.abort()
 
-    def send_text(self, text: str) -> bool:  # type: ignore[override]
+    def send_text(self, text: str) -> bool:
         """Queue a text message."""
         # websocket-server: the package's send_text() writes with socket.send
         # from the calling thread; this goes through the write thread instead.
         return self.send_frame(frames.encode_frame(frames.OP_TEXT, text.encode("utf-8")))
 
-    def send_message(self, message: str) -> bool:  # type: ignore[override]
+    def send_message(self, message: str) -> bool:
         """Queue a text message (the package's name for :meth:`send_text`)."""
         return self.send_text(message)
 
-    def send_pong(self, message: Union[str, bytes]) -> bool:  # type: ignore[override]
+    def send_pong(self, message: Union[str, bytes]) -> bool:
         """Queue a pong carrying ``message`` (text is UTF-8 encoded, bytes are sent as they are)."""
         # websocket-server: the package's send_pong() goes through its text
         # encoder, so a pong cannot carry a ping's binary payload.
@@ -584,7 +587,7 @@ class Connection(websocket_server.WebSocketHandler):
         """Queue a binary message."""
         return self.send_frame(frames.encode_frame(frames.OP_BINARY, data))
 
-    def close(self, code: int = frames.CLOSE_NORMAL, reason: Union[str, bytes] = "") -> None:  # type: ignore[override]
+    def close(self, code: int = frames.CLOSE_NORMAL, reason: Union[str, bytes] = "") -> None:
         """Start the closing handshake: send a close frame, and nothing after it (OPEN -> CLOSING).
 
         Does nothing once CLOSING, CLOSED or ABORTED. In HANDSHAKE there is no
@@ -715,7 +718,8 @@ class Connection(websocket_server.WebSocketHandler):
             if end >= 0:
                 break
             if len(buffer) > self.limits.max_header_size:
-                return self._refuse(HTTPError(431, "request headers too large")), b""
+                self._refuse(HTTPError(431, "request headers too large"))
+                return None, b""
             remaining = deadline - time.monotonic()
             try:
                 data = self._recv_nowait() if remaining > 0 else None
@@ -732,18 +736,19 @@ class Connection(websocket_server.WebSocketHandler):
                 return None, b""
             buffer += data
         if end > self.limits.max_header_size:
-            return self._refuse(HTTPError(431, "request headers too large")), b""
+            self._refuse(HTTPError(431, "request headers too large"))
+            return None, b""
         try:
             return handshake.parse_request(buffer[:end]), buffer[end + 4 :]
         except HTTPError as error:
-            return self._refuse(error), b""
+            self._refuse(error)
+            return None, b""
 
     def _refuse(self, error: HTTPError, request: Optional[Request] = None) -> None:
         head_only = request is not None and request.method == "HEAD"
         self._send_raw(handshake.error_response(error, head_only=head_only))
         # The message may quote the client (its Origin, its Host): one escaped line.
         logger.info("%s: HTTP %d: %s", self.address, error.status, escape(error.message))
-        return None
 
     def _upgrade(self, request: Request) -> bool:
         """Answer the request: True once upgraded, False after an HTTP response."""
@@ -770,7 +775,7 @@ class Connection(websocket_server.WebSocketHandler):
         self._send_raw(handshake.upgrade_response(key))
         return True
 
-    def _read_loop(self, data: bytes) -> None:
+    def _read_loop(self, data: Optional[bytes]) -> None:
         reader = MessageReader(self.limits.max_size, self.limits.max_fragments)
         while True:
             if data:
@@ -837,7 +842,7 @@ class Connection(websocket_server.WebSocketHandler):
         return self.limits.ping_interval - quiet
 
     def _wait_readable(self, timeout: float) -> bool:
-        if self.secure and self.sock.pending():  # type: ignore[attr-defined]
+        if self.secure and self.sock.pending():  # type: ignore[attr-defined]  # an ssl.SSLSocket when secure
             return True  # decrypted bytes already wait inside the TLS layer
         return _wait(self.sock, False, timeout)
 
@@ -865,7 +870,7 @@ class Connection(websocket_server.WebSocketHandler):
         return True
 
 
-class ConnectionServer(websocket_server.WebsocketServer):
+class ConnectionServer(_PackageServer):
     """A threaded WebSocket server: a read thread and a write thread per connection.
 
     Subclasses decide what a connection is for by overriding :meth:`on_open`,
@@ -929,7 +934,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self.direct_writes = direct_writes
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._threads: Set[threading.Thread] = set()  # type: ignore[assignment]
+        self._threads: Set[threading.Thread] = set()
         self._connections: Dict[int, Connection] = {}
         self._open_count = 0
         self.dropped_stalled = Counter("pollhub_clients_dropped_stalled_total", "Clients dropped because they stopped reading.")
@@ -1080,7 +1085,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
         self.thread = threading.current_thread()
         self.host_names()  # once, before the first request
         try:
-            super(websocket_server.WebsocketServer, self).serve_forever(poll_interval)
+            super(_PackageServer, self).serve_forever(poll_interval)
         finally:
             self._serving = False
 
@@ -1305,7 +1310,7 @@ class ConnectionServer(websocket_server.WebsocketServer):
         # loop spins at full CPU without a word while clients time out. Pause
         # (a little longer at each failure) and say so.
         try:
-            pair = self.socket.accept()
+            pair: Tuple[socket.socket, Any] = self.socket.accept()
         except OSError as exc:
             self._accept_failed(exc)
             raise

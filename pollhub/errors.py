@@ -7,14 +7,14 @@ raises them again from such a message. ``code`` is the same everywhere.
 
 from __future__ import annotations
 
-from typing import Dict, Type
+from typing import Dict, Type, Union
 
 
 class PollhubError(Exception):
     """Base class: something pollhub refused, with a message for a person."""
 
     code = "error"
-    ref = None  # the "ref" of the message that caused it, when known
+    ref: Union[str, int, None] = None  # the "ref" of the message that caused it, when known
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

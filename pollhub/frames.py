@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import struct
-from typing import Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
@@ -157,7 +157,7 @@ class MessageReader:
         self._fragments = 0  # frames of the message being reassembled
         self._buffer = bytearray()
         self._message_opcode: Optional[int] = None  # opcode of the message being reassembled
-        self._parts: List[bytes] = []
+        self._parts: List[Any] = []  # str pieces of a text message (decoded as they come), bytes of a binary one
         self._size = 0
         self._decoder: Optional[codecs.IncrementalDecoder] = None
         self._header: Optional[Tuple[bool, int, int, int]] = None  # fin, opcode, length, offset
@@ -299,8 +299,8 @@ class MessageReader:
         is_text = self._message_opcode == OP_TEXT
         self._message_opcode, self._decoder, self._size, self._fragments = None, None, 0, 0
         if is_text:
-            return Text("".join(parts))  # type: ignore[arg-type]
-        return Binary(b"".join(parts))  # type: ignore[arg-type]
+            return Text("".join(parts))
+        return Binary(b"".join(parts))
 
 
 def _rotate(mask: bytes, offset: int) -> bytes:

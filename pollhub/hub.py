@@ -53,7 +53,9 @@ import secrets
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar, Union, cast
+)
 
 from . import protocol, text
 from .book import Effects, PollBook
@@ -81,6 +83,7 @@ from .protocol import (
 from .storage import Store
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BATCH = 1000  # events applied before one round of broadcasts
 MAX_INBOUND = 100_000  # inbound queue size; a full queue blocks the read threads (back-pressure)
@@ -443,7 +446,7 @@ class Hub:
         """
         voter = SERVER_VOTER_PREFIX + secrets.token_hex(16) if voter is None else protocol.check_voter(voter)
         reply = self._request(Vote(choice, poll_id), voter=voter)
-        return next(reply[name] for name in VOTE_FIELDS if name in reply)
+        return cast(Choice, next(reply[name] for name in VOTE_FIELDS if name in reply))
 
     def open_poll(self, poll_id: str, close_after: Optional[float] = None) -> None:
         """Open a poll for voting; with ``close_after``, close it after that many seconds.
@@ -492,11 +495,11 @@ class Hub:
 
     def next_poll(self) -> Optional[str]:
         """Make the next poll in the order current (the first if none is); returns the current poll's id."""
-        return self._request(Step(1))["poll"]
+        return cast(Optional[str], self._request(Step(1))["poll"])
 
     def previous_poll(self) -> Optional[str]:
         """Make the previous poll in the order current (the last if none is); returns the current poll's id."""
-        return self._request(Step(-1))["poll"]
+        return cast(Optional[str], self._request(Step(-1))["poll"])
 
     def results(self, poll_id: Optional[str] = None) -> Dict[str, int]:
         """``{option id: count}`` for a poll (the current one by default)."""
@@ -552,14 +555,14 @@ class Hub:
         self.submit(caller, command)
         return caller.wait(CALL_TIMEOUT)
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
+    def _call(self, fn: Callable[[], T]) -> T:
         result = _Result()
         self._put(_Call(fn, result))
         if not result.done.wait(CALL_TIMEOUT):
             raise Unavailable(f"the hub did not answer within {CALL_TIMEOUT} seconds")
         if result.error is not None:
             raise result.error
-        return result.value
+        return cast(T, result.value)
 
     # The hub thread ----------------------------------------------------------------
 
@@ -754,7 +757,8 @@ class Hub:
         False): a voter who votes again is then answered from the disk. If
         the disk itself fails meanwhile, what is left waits for the retry.
         """
-        pending = [("op", op) for op in self._changes.ops] + [("ballot", b) for b in self._changes.ballots.items()]
+        pending: List[Tuple[str, Any]] = [("op", op) for op in self._changes.ops]
+        pending += [("ballot", b) for b in self._changes.ballots.items()]
         pending.append(("counts", None))
         for index, (what, item) in enumerate(pending):
             changes = Changes()

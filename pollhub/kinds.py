@@ -164,7 +164,7 @@ class Scale(Kind):
                 value = int(value.strip())
             except ValueError:
                 value = None
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:  # type: ignore[operator]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:  # type: ignore[operator]  # set for every scale
             raise InvalidVote(f"a vote in poll {poll.id!r} is a whole number from {low} to {high}")
         return (str(value),)
 

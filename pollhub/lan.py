@@ -28,7 +28,7 @@ def lan_addresses() -> List[str]:
             probe.close()
     except (ImportError, OSError, AttributeError):
         try:
-            found = [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+            found = [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
         except OSError:
             found = []
     return sorted({a for a in found if not a.startswith("127.")})

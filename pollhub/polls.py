@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .errors import BadMessage, PollClosed, UnknownOption, VoteLocked
-from .kinds import (  # noqa: F401 (the kinds' names and limits are pollhub.polls' too)
+from .kinds import (  # the kinds' names and limits are pollhub.polls' too (see __all__)
     COUNTER,
     KIND_TABLE,
     MAX_ANSWER_LENGTH,
@@ -36,6 +36,15 @@ from .kinds import (  # noqa: F401 (the kinds' names and limits are pollhub.poll
     normalize_answer,
 )
 from .text import has_visible, is_text
+
+__all__ = [  # with what pollhub.kinds defines, which other modules take from here
+    "ALLOWED", "ALWAYS", "AFTER_CLOSE", "AFTER_VOTE", "CHANGES", "CHOICE_FIELDS", "COUNTER", "HIDDEN", "KINDS",
+    "KIND_TABLE", "LOCKED", "MAX_ANSWER_LENGTH", "MAX_ANSWERS_DEFAULT", "MAX_ANSWERS_LIMIT", "MAX_LABEL_LENGTH",
+    "MAX_OPTIONS", "MAX_POLLS", "MAX_QUESTION_LENGTH", "MAX_SCALE_VALUES", "MIN_OPTIONS", "MULTIPLE",
+    "OPTION_KINDS", "SCALE", "SCALE_DEFAULT", "SCALE_LIMIT", "SINGLE", "VISIBILITIES", "WORDS", "WORDS_SHOWN",
+    "Ballot", "Choice", "Kind", "Option", "Poll", "PollState", "Settings", "answer_key", "check_new_poll",
+    "check_update", "normalize_answer", "poll_fields", "slugify", "unique_slug",
+]
 
 KINDS = tuple(KIND_TABLE)
 OPTION_KINDS = tuple(name for name, kind in KIND_TABLE.items() if kind.takes_options)  # votes name options

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import re
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, Union, cast
 
 from . import frames
 from .errors import BadJSON, BadMessage, InternalError, PollhubError
@@ -238,12 +238,12 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
     if not isinstance(kind, str):  # before any lookup: a list or an object cannot be hashed
         raise BadMessage("every message needs a \"type\"")
     if kind == "vote":
-        return Vote(_choice(data), _id(data, "poll", required=False), ref)
+        return Vote(_choice(data), _optional_id(data, "poll"), ref)
     if kind == "hello":
         token = data.get("token")
         if token is not None and (not isinstance(token, str) or not is_text(token)):
             raise BadMessage("'token' must be a string without control characters or lone surrogates")
-        voter = _id(data, "voter", required=False)
+        voter = _optional_id(data, "voter")
         if voter is not None and voter.startswith(SERVER_VOTER_PREFIX):
             raise BadMessage(f"'voter' ids starting with {SERVER_VOTER_PREFIX!r} are the server's")
         return Hello(voter=voter, token=token, ref=ref)
@@ -285,9 +285,7 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
 
 def check_voter(voter: Any) -> str:
     """A voter id as a client may give it; raises :class:`BadMessage` (for ``Hub.vote`` as for ``hello``)."""
-    checked = _id({"voter": voter}, "voter")
-    assert checked is not None
-    return checked
+    return _id({"voter": voter}, "voter")
 
 
 def _is_id(value: str) -> bool:
@@ -295,11 +293,14 @@ def _is_id(value: str) -> bool:
     return 0 < len(value) <= MAX_ID_LENGTH and is_text(value)
 
 
-def _id(data: Mapping[str, Any], name: str, required: bool = True) -> Optional[str]:
+def _optional_id(data: Mapping[str, Any], name: str) -> Optional[str]:
+    """The id in field ``name``, or None without one; raises :class:`BadMessage` naming the field."""
+    return None if data.get(name) is None else _id(data, name)
+
+
+def _id(data: Mapping[str, Any], name: str) -> str:
     """The id in field ``name``; raises :class:`BadMessage` naming the field."""
     value = data.get(name)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not _is_id(value):
         raise BadMessage(
             f"{name!r} must be a string of 1 to {MAX_ID_LENGTH} characters, without control characters"
@@ -314,7 +315,7 @@ def _choice(data: Mapping[str, Any]) -> Choice:
         raise BadMessage("a vote carries one of 'option', 'options', 'value' or 'text'")
     name = given[0]
     if name == "option":
-        return _id(data, "option")  # type: ignore[return-value]
+        return _id(data, "option")
     value = data[name]
     if name == "value":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -332,7 +333,7 @@ def _choice(data: Mapping[str, Any]) -> Choice:
             f"{name!r} must be a list of 1 to {MAX_OPTIONS} strings of at most {longest} characters,"
             " without control characters or lone surrogates"
         )
-    return value
+    return cast(Choice, value)
 
 
 def check_close_after(value: Any) -> Optional[float]:
@@ -391,7 +392,7 @@ class Message:
 
     @property
     def type(self) -> str:
-        return self.data["type"]
+        return cast(str, self.data["type"])
 
     @property
     def frame(self) -> bytes:

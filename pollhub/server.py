@@ -340,7 +340,7 @@ class PollServer(ConnectionServer):
 
     def on_open(self, conn: Connection) -> None:
         participant = Participant(conn)
-        conn.participant = participant  # type: ignore[attr-defined]
+        conn.participant = participant
         try:
             self.hub.register(participant)
         except Unavailable:
@@ -360,7 +360,7 @@ class PollServer(ConnectionServer):
         logger.info("%s: disconnected (voter %s)", conn.address, text.escape(participant.voter, VOTER_LOGGED))
 
     def on_text(self, conn: Connection, text: str) -> None:
-        participant: Participant = conn.participant  # type: ignore[attr-defined]
+        participant: Participant = conn.participant
         ref = None
         try:
             command = protocol.parse(text)

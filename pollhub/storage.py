@@ -38,11 +38,11 @@ from .polls import Ballot, PollState, Settings
 try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # no module here: the platform's other lock is used
 try:  # Windows
     import msvcrt
 except ImportError:
-    msvcrt = None  # type: ignore[assignment]
+    msvcrt = None  # type: ignore[assignment]  # no module here: the platform's other lock is used
 
 logger = logging.getLogger(__name__)
 
