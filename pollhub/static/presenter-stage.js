@@ -161,7 +161,7 @@ export function createStage(app) {
   });
   view.audienceHide.addEventListener("click", function () {
     var poll = currentPoll(app.state);
-    if (poll) hideAgain(poll);
+    if (poll) hideAgain(app, poll);
   });
   view.audiencePeek.addEventListener("click", function () {
     var poll = currentPoll(app.state);
