@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from typing import Dict, Optional, Tuple
 
 import pytest
@@ -30,9 +31,11 @@ def get(server: PollServer, path: str, method: str = "GET", headers: Optional[Di
         ("/", "text/html; charset=utf-8"),
         ("/present", "text/html; charset=utf-8"),
         ("/static/style.css", "text/css; charset=utf-8"),
-        ("/static/connection.js", "text/javascript; charset=utf-8"),
+        ("/static/transport.js", "text/javascript; charset=utf-8"),
+        ("/static/state.js", "text/javascript; charset=utf-8"),
+        ("/static/format.js", "text/javascript; charset=utf-8"),
         ("/static/participant.js", "text/javascript; charset=utf-8"),
-        ("/static/presenter.js", "text/javascript; charset=utf-8"),
+        ("/static/presenter-app.js", "text/javascript; charset=utf-8"),
     ],
 )
 def test_pages_and_files(server: PollServer, path: str, content_type: str) -> None:
@@ -101,3 +104,21 @@ def test_every_packaged_page_exists() -> None:
     for name in PAGES.values():
         assert name in assets
     assert not any(name.startswith(".") for name in assets)
+
+
+def test_every_module_a_page_imports_is_served() -> None:
+    """The pages are ES modules: every script they load and every module those import is an asset."""
+    assets = StaticFiles().assets
+    wanted = set()
+    for page in PAGES.values():
+        html = assets[page].body.decode()
+        wanted.update(re.findall(r'<script type="module" src="/static/([^"]+)"', html))
+        assert "<script src=" not in html  # no classic scripts left
+    seen = set()
+    while wanted - seen:
+        name = (wanted - seen).pop()
+        seen.add(name)
+        assert name in assets, name
+        assert assets[name].content_type == "text/javascript; charset=utf-8"
+        wanted.update(re.findall(r'from "\./([^"]+)"', assets[name].body.decode()))
+    assert {"transport.js", "state.js", "format.js", "limits.js", "charts.js", "presenter-list.js"} <= seen
