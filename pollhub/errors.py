@@ -70,7 +70,7 @@ class Forbidden(PollhubError):
 
 
 class RateLimited(PollhubError):
-    """Votes from one connection faster than the server's ``max_vote_rate``."""
+    """Over one of the server's limits: votes per voter or per address, new voter ids per address, admin token tries."""
 
     code = "rate_limited"
 

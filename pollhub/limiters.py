@@ -190,7 +190,7 @@ class TokenGuard:
         self.forget = forget
         self.sweep_size = sweep_size
         self.clock = clock
-        self.failures = Counter("pollhub_admin_token_failures_total", "Hellos with a wrong admin token.")
+        self.failures = Counter("pollhub_admin_token_failures_total", "Wrong admin tokens, in a hello or an export request.")
         self._addresses: Dict[str, List[float]] = {}  # address -> [failures, last failure, next try], oldest first
         self._lock = threading.Lock()
 
