@@ -61,9 +61,6 @@ class Effects:
         self.broadcasts: List[Broadcast] = []
         self.store = Changes()
 
-    def __bool__(self) -> bool:
-        return bool(self.results or self.broadcasts or self.store)
-
 
 class PollBook:
     """The state of one event and its rules. Not thread-safe: one thread drives it (the hub's).

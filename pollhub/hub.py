@@ -323,7 +323,6 @@ class Hub:
         # What this batch changed. Its store changes are also those of earlier
         # batches whose commit failed, kept until a commit writes them.
         self._effects = Effects()
-        self._changes = self._effects.store
         self._unsaved_counts: Dict[str, None] = {}  # polls whose counts are not on disk yet
         # Welcomes built since the state last changed, by which polls' results
         # the newcomer may see: a burst of connections encodes one welcome.
@@ -722,15 +721,16 @@ class Hub:
         store = self._store
         if store is None:
             return True
+        unsaved = self._effects.store
         self._unsaved_counts.update(self._effects.results)
-        if not (self._changes or self._unsaved_counts):
+        if not (unsaved or self._unsaved_counts):
             return True
         if not self.saving:
             store.recover()
         started = time.perf_counter()
         polls = [self._book.polls[poll_id] for poll_id in self._unsaved_counts if poll_id in self._book.polls]
         try:
-            store.save(self._changes, polls)
+            store.save(unsaved, polls)
         except (sqlite3.OperationalError, OSError) as exc:  # a full, read-only or vanished disk: retried
             if self.saving:
                 logger.error("could not save to %s: %s; retrying every %g s", store.path, exc, RETRY_INTERVAL)
@@ -745,7 +745,7 @@ class Hub:
         if not self.saving:
             logger.warning("saving to %s again", store.path)
         self.saving = True
-        self._changes.clear()
+        unsaved.clear()
         self._unsaved_counts.clear()
         return True
 
@@ -757,8 +757,9 @@ class Hub:
         False): a voter who votes again is then answered from the disk. If
         the disk itself fails meanwhile, what is left waits for the retry.
         """
-        pending: List[Tuple[str, Any]] = [("op", op) for op in self._changes.ops]
-        pending += [("ballot", b) for b in self._changes.ballots.items()]
+        unsaved = self._effects.store
+        pending: List[Tuple[str, Any]] = [("op", op) for op in unsaved.ops]
+        pending += [("ballot", b) for b in unsaved.ballots.items()]
         pending.append(("counts", None))
         for index, (what, item) in enumerate(pending):
             changes = Changes()
@@ -772,12 +773,12 @@ class Hub:
                 logger.error("could not save to %s: %s; retrying every %g s", store.path, exc, RETRY_INTERVAL)
                 self.saving = False
                 left = pending[index:]
-                self._changes.ops = [op for kind, op in left if kind == "op"]
-                self._changes.ballots = dict(b for kind, b in left if kind == "ballot")
+                unsaved.ops = [op for kind, op in left if kind == "op"]
+                unsaved.ballots = dict(b for kind, b in left if kind == "ballot")
                 return
             except Exception as exc:
                 logger.error("dropped a change the database refuses (%s): %s", exc, text.escape(repr(item)))
-        self._changes.clear()
+        unsaved.clear()
         self._unsaved_counts.clear()
 
     def _flush(self) -> None:

@@ -434,10 +434,6 @@ class PollState:
         self.ballots[voter] = ballot
         return ballot, True
 
-    def ballot(self, choice: Choice) -> Ballot:
-        """Check ``choice`` against this poll's kind and settings and return it as a ballot."""
-        return self.rules.ballot(self, choice)
-
     def choice_json(self, ballot: Ballot) -> Choice:
         """A ballot as the protocol shows it: an option id, a list, a number or a list of answers."""
         return self.rules.choice_json(ballot)
