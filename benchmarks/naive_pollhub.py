@@ -20,12 +20,12 @@ Run: python benchmarks/naive_pollhub.py PORT
 """
 
 import queue
-import signal
 import sys
 import threading
 
 from pollhub import COUNTER, Hub, PollServer
 from pollhub.connection import Connection
+from pollhub.signals import StopRequest, stop_on
 
 
 class PlainQueue(queue.Queue):
@@ -71,14 +71,10 @@ class NaiveConnection(Connection):
             self.abort()
 
 
-stop = threading.Event()
-signal.signal(signal.SIGINT, lambda *_: stop.set())
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
 hub = Hub()
 server = PollServer(hub, "127.0.0.1", int(sys.argv[1]), max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0, direct_writes=False)
 server.RequestHandlerClass = NaiveConnection
-with hub, server:
+with StopRequest() as stop, stop_on(stop), hub, server:
     hub.create_poll("Bench", ["a", "b"], kind=COUNTER)
     print(f"listening on {server.url}", flush=True)
-    while not stop.wait(1.0):
-        pass
+    stop.wait()

@@ -9,12 +9,11 @@ Run: python examples/echo_server.py --host 127.0.0.1 --port 9001 [--max-size BYT
 
 import argparse
 import logging
-import signal
-import threading
 from typing import Optional
 
 from pollhub.connection import MAX_FRAGMENTS, MAX_SIZE, Connection, ConnectionServer
 from pollhub.handshake import Request
+from pollhub.signals import StopRequest, stop_on
 
 
 class EchoServer(ConnectionServer):
@@ -41,13 +40,11 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    with EchoServer(args.host, args.port, max_size=args.max_size, max_fragments=args.max_fragments) as server:
-        print(f"echo server on ws://{args.host}:{server.port}/", flush=True)
-        while not stop.wait(1.0):
-            pass
+    # Not threading.Event: setting one from a signal handler can deadlock (see pollhub/signals.py).
+    with StopRequest() as stop, stop_on(stop):
+        with EchoServer(args.host, args.port, max_size=args.max_size, max_fragments=args.max_fragments) as server:
+            print(f"echo server on ws://{args.host}:{server.port}/", flush=True)
+            stop.wait()
 
 
 if __name__ == "__main__":

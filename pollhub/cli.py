@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import sys
-import threading
 from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -33,6 +32,7 @@ from .server import (
     NEW_VOTER_RATE,
     PollServer,
 )
+from .signals import StopRequest, stop_on
 from .storage import StorageError, Store, default_path
 
 logger = logging.getLogger("pollhub")
@@ -228,20 +228,14 @@ def serve_command(argv: Sequence[str]) -> int:
         print(f"pollhub: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with server_settings():
-            server.start()
-            print_banner(server, args.token is None)
-            print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
-            return serve(server, hub, stop, db)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with StopRequest() as stop, stop_on(stop), server_settings():
+        server.start()
+        print_banner(server, args.token is None)
+        print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
+        return serve(server, hub, stop, db)
 
 
-def serve(server: PollServer, hub: Hub, stop: threading.Event, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> int:
+def serve(server: PollServer, hub: Hub, stop: StopRequest, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> int:
     """Serve until ``stop`` is set or the hub thread ends; then stop both and print a summary.
 
     Returns the exit status: 0 once stopped, 1 when the hub thread ended by
@@ -427,17 +421,21 @@ def watch_command(argv: Sequence[str]) -> int:
     parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
     parser.add_argument("--poll", help="only this poll (default: every poll)")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         client = PollClient(args.url)
     except (OSError, TimeoutError, ValueError, PollhubError) as exc:
         print(f"pollhub watch: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
         return 1
+    with StopRequest() as stop, stop_on(stop, (signal.SIGTERM,)):
+        return _watch(client, args.poll, stop)
+
+
+def _watch(client: PollClient, only: Optional[str], stop: StopRequest) -> int:
+    """Print each update until ``stop``, Ctrl-C or the server's close (status 1)."""
     try:
         while not stop.is_set():
             for message in client.updates(timeout=0.5):
-                line = _describe(message, args.poll)
+                line = _describe(message, only)
                 if line:
                     print(line, flush=True)
                 if stop.is_set():

@@ -20,7 +20,7 @@ class Process:
     """A Python subprocess whose output is read by threads, so every wait has a timeout."""
 
     def __init__(self, *args: str) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")  # SIGABRT prints every thread's stack
         self.proc = subprocess.Popen(
             [sys.executable, *args],
             stdout=subprocess.PIPE,
@@ -68,8 +68,14 @@ class Process:
         try:
             self.proc.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail("the process did not stop within the timeout")
+            self.proc.send_signal(signal.SIGABRT)  # the faulthandler's stacks show where it hangs
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            for reader in self._readers:
+                reader.join(TIMEOUT)
+            pytest.fail(f"the process did not stop within the timeout; its stderr:\n{''.join(self.stderr)[-8000:]}")
         for reader in self._readers:
             reader.join(TIMEOUT)
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, "".join(self.stdout), "".join(self.stderr))

@@ -252,10 +252,11 @@ def test_serving_ends_at_once_with_status_1_when_the_hub_thread_dies(capsys: pyt
     from pollhub import Hub, PollClient, PollServer
     from pollhub.cli import serve
     from pollhub.hub import _Call, _Result
+    from pollhub.signals import StopRequest
 
     hub = Hub().start()
     server = PollServer(hub, port=0, close_timeout=0.5).start()
-    stop = threading.Event()
+    stop = StopRequest()
     status: List[int] = []
     loop = threading.Thread(target=lambda: status.append(serve(server, hub, stop)), name="test-serve")
     client = PollClient(server.url, timeout=TIMEOUT)
