@@ -720,6 +720,7 @@ class Hub:
         """
         store = self._store
         if store is None:
+            self._effects.store.clear()  # nothing keeps them: without this, memory grew with every ballot
             return True
         unsaved = self._effects.store
         self._unsaved_counts.update(self._effects.results)

@@ -304,3 +304,11 @@ def test_a_bug_in_one_event_does_not_kill_the_hub(hub: Hub) -> None:
     hub.vote(poll.id, "a")
     assert hub.running
     assert hub.results(poll.id) == {"a": 1, "b": 0}
+
+
+def test_a_hub_without_a_database_keeps_no_changes_to_save(hub: Hub) -> None:
+    """In memory the changes a batch records for a store are dropped, not gathered for ever."""
+    poll = hub.create_poll("Leak?", ["a", "b"])
+    for n in range(50):
+        hub.vote(poll.id, "a", voter=f"v{n}")
+    assert hub._call(lambda: bool(hub._effects.store)) is False
