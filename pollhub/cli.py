@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import __version__, connection, export, text
 from .client import PollClient
+from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError
 from .errors import BadMessage, PollhubError, Unavailable
 from .hub import Hub
 from .lan import lan_addresses
@@ -92,6 +93,21 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="admin token (default: a random one, printed at start)")
     parser.add_argument("--db", metavar="PATH", help=f"SQLite database to keep polls and votes in (default: {default_path()})")
     parser.add_argument("--memory", action="store_true", help="keep everything in memory only; nothing is saved")
+    cluster = parser.add_argument_group("several nodes, one event (Redis)")
+    cluster.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the event through this Redis instead of a database: redis://HOST:6379/0, rediss://..., unix:///path/redis.sock",
+    )
+    cluster.add_argument(
+        "--event", default=DEFAULT_EVENT, metavar="NAME", help="the event's name in Redis, for several events in one Redis (default: %(default)s)"
+    )
+    cluster.add_argument(
+        "--redis-durability",
+        choices=DURABILITIES,
+        default=DURABILITIES[0],
+        help="'always': refuse a Redis that does not fsync every write; 'none': accept losing its last second (default: %(default)s)",
+    )
     votes = parser.add_argument_group("vote limits (0: no limit)")
     votes.add_argument(
         "--max-vote-rate",
@@ -180,6 +196,8 @@ def serve_command(argv: Sequence[str]) -> int:
         parser.error("--keyfile needs --certfile")
     if args.memory and args.db:
         parser.error("--memory and --db exclude each other")
+    if args.redis and (args.memory or args.db):
+        parser.error("--redis keeps the event in Redis: it excludes --db and --memory")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raise_file_limit()
 
@@ -188,10 +206,10 @@ def serve_command(argv: Sequence[str]) -> int:
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         print(f"pollhub: cannot load the TLS certificate: {exc}", file=sys.stderr)
         return 2
-    db = None if args.memory else (args.db or default_path())
+    db = None if args.memory or args.redis else (args.db or default_path())
     try:
-        hub = Hub(db=db).start()
-    except StorageError as exc:
+        hub = Hub(db=db, redis=args.redis, event=args.event, durability=args.redis_durability).start()
+    except (StorageError, ClusterError) as exc:
         print(f"pollhub: {exc}", file=sys.stderr)
         return 2
     try:

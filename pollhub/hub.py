@@ -60,6 +60,7 @@ from typing import (
 from . import protocol, text
 from .book import Effects, PollBook
 from .changes import Changes
+from .cluster import DEFAULT_EVENT
 from .errors import InternalError, Unavailable, error_from_code
 from .export import export_document
 from .metrics import Counter, Gauge, Histogram, Registry
@@ -304,8 +305,22 @@ class Hub:
     go out, so an acknowledged vote survives a crash.
     """
 
-    def __init__(self, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> None:
+    def __init__(
+        self,
+        db: "Optional[Union[str, os.PathLike[str]]]" = None,
+        *,
+        redis: Optional[str] = None,
+        event: str = DEFAULT_EVENT,
+        durability: str = "always",
+    ) -> None:
+        if db is not None and redis is not None:
+            raise ValueError("a hub keeps its event in a database or in Redis, not both")
         self.db_path = db
+        #: This node's id: in ``/metrics`` and ``/healthz``, and on every command it appends to a shared log.
+        self.node = secrets.token_hex(4)
+        self.redis_url = redis
+        self.event = event
+        self.durability = durability
         self._store: Optional[Store] = None
         self.saving = True  # False after a commit failed, until one succeeds (see _commit)
         self._inbox: "queue.Queue[Event]" = queue.Queue(MAX_INBOUND)

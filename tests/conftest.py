@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import queue
+import re
+import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List
 
 import pytest
 
 from pollhub import Hub, PollClient, PollServer
 from pollhub.hub import Client
 from pollhub.protocol import Message
+
+if TYPE_CHECKING:
+    from .redis_server import RedisServer
 
 TIMEOUT = 10.0  # seconds any single wait in a test may take
 
@@ -113,3 +118,21 @@ def connect(server: PollServer) -> Iterator[Callable[..., PollClient]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["RedisServer"]:
+    """A private redis-server for this test module (Unix socket, appendonly, appendfsync always)."""
+    from .redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def event_name(request: pytest.FixtureRequest) -> str:
+    """An event name of this test's own, so tests sharing a redis-server share nothing."""
+    return "t-" + re.sub(r"[^A-Za-z0-9_.-]", "-", request.node.name)[-50:] + "-" + secrets.token_hex(3)
