@@ -5,6 +5,15 @@ or ``--votes`` each as fast as the server takes them), and reports the connect
 rate, the fan-out latency from a vote to every participant seeing it, votes
 per second, lost or duplicated votes and the server's memory.
 
+Given several URLs (the nodes of one event shared through Redis), it spreads
+participants and voters over them in turn (round robin: the first voter, which
+creates the bench's poll, on the first node) and rehearses the event as a
+whole: every participant on every node must end at the same total, the base
+plus every vote acknowledged by any node. The report then also has one entry
+per node (``nodes``): its connections, the votes its voters got acknowledged,
+its latency figures, votes lost or duplicated as its participants see them,
+and every participant of it whose final total differs.
+
 To be the measuring instrument and not the bottleneck, it runs every
 connection in one thread on non-blocking sockets and ``selectors`` (epoll on
 Linux), with just enough WebSocket framing: it reads frame headers, and of each
@@ -20,6 +29,9 @@ one thread got round to reading them: in a real hall every phone reads its
 own at once, and the load generator's pass over thousands of sockets would
 otherwise count as the server's latency. Both are reported (``latency_ms``,
 arrival; ``seen_latency_ms``, read here); without kernel stamps they are the same.
+With several nodes, votes sent to different nodes may enter the shared log in
+another order than they were sent: the k-th vote sent is still charged when a
+participant's total reaches ``base + k``, whichever k votes those are.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from __future__ import annotations
 import argparse
 import base64
 import errno
+import functools
 import json
 import os
 import re
@@ -38,7 +51,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from .cli import raise_file_limit
@@ -51,6 +64,7 @@ CONNECT_BATCH = 64  # connections opened at once
 # of 4 and the load generator, not the server, the bottleneck at 5,000 participants.
 RECV_SIZE = 65536
 SETTLE_TIMEOUT = 10.0  # seconds to wait for the last results after the last vote
+DIFFERING_SHOWN = 20  # participants whose final total differs, listed per node (all are counted)
 MASK = b"\x9f\x3c\x5a\x71"  # one masking key for every frame: the server must not care
 _TOTAL = re.compile(rb'"total":(\d+)')
 # Arrival stamps for every segment received (Linux; 35 on its common ports, and
@@ -105,11 +119,12 @@ class LatencyHistogram:
 class Peer:
     """One WebSocket connection driven by the bench loop."""
 
-    __slots__ = ("sock", "role", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted")
+    __slots__ = ("sock", "role", "node", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted")
 
-    def __init__(self, sock: socket.socket, role: str) -> None:
+    def __init__(self, sock: socket.socket, role: str, node: int = 0) -> None:
         self.sock = sock
         self.role = role  # "subscriber" or "voter"
+        self.node = node  # index of its server in Bench.nodes
         self.buffer = b""
         self.out = b""
         self.open = False
@@ -121,12 +136,36 @@ class Peer:
         self.wanted = 0  # votes this voter still has to send
 
 
+MemoryProbe = Callable[[], Optional[int]]
+
+
+class Node:
+    """One server the bench spreads its connections over, and its own figures."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        parts = urlsplit(self.url)
+        if parts.scheme != "ws":
+            raise ValueError("bench speaks plain ws:// only")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.path = parts.path or "/ws"
+        self.latency = LatencyHistogram()
+        self.seen_latency = LatencyHistogram()
+        self.refused = 0
+
+
 class Bench:
-    """The load generator; :meth:`run` returns the report as a dict."""
+    """The load generator; :meth:`run` returns the report as a dict.
+
+    ``url`` is one server, or several serving one event (connections are
+    spread over them in turn). ``memory`` reads a server's resident memory:
+    one function, or one per URL (default: each server's ``/metrics``).
+    """
 
     def __init__(
         self,
-        url: str,
+        url: Union[str, Sequence[str]],
         clients: int = 100,
         voters: int = 1,
         rate: Optional[float] = None,
@@ -136,15 +175,14 @@ class Bench:
         token: Optional[str] = None,
         progress: bool = False,
         stalled: int = 0,
-        memory: Optional[Callable[[], Optional[int]]] = None,
+        memory: Optional[Union[MemoryProbe, Sequence[MemoryProbe]]] = None,
     ) -> None:
-        self.url = normalize_url(url)
-        parts = urlsplit(self.url)
-        if parts.scheme != "ws":
-            raise ValueError("bench speaks plain ws:// only")
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 80
-        self.path = parts.path or "/ws"
+        urls = [url] if isinstance(url, str) else list(url)
+        if not urls:
+            raise ValueError("bench needs at least one server URL")
+        self.nodes = [Node(u) for u in urls]
+        first = self.nodes[0]
+        self.url, self.host, self.port, self.path = first.url, first.host, first.port, first.path
         self.clients, self.voters = clients, voters
         self.rate = rate if votes is None else None
         self.votes_each = votes
@@ -153,7 +191,16 @@ class Bench:
         self.token = token
         self.progress = progress
         self.stalled = stalled
-        self.memory = memory or (lambda: server_memory(self.host, self.port))
+        if memory is None:
+            self.memories: List[MemoryProbe] = [functools.partial(server_memory, n.host, n.port) for n in self.nodes]
+        elif callable(memory):
+            self.memories = [memory]
+        else:
+            self.memories = list(memory)
+        if len(self.memories) != len(self.nodes):
+            raise ValueError("memory: one function per server URL")
+        self._closed = False
+        self._turn = {"subscriber": 0, "voter": 0, "stalled": 0}  # round robin over the nodes, per role
         self._stalled_socks: List[socket.socket] = []
         self.selector = selectors.DefaultSelector()
         self.peers: List[Peer] = []
@@ -170,10 +217,17 @@ class Bench:
 
     # Setup -------------------------------------------------------------------------
 
-    def _handshake(self) -> bytes:
+    def _next_node(self, role: str) -> Node:
+        """The node the next connection of ``role`` goes to, in turn."""
+        turn = self._turn[role]
+        self._turn[role] = turn + 1
+        return self.nodes[turn % len(self.nodes)]
+
+    def _handshake(self, node: Optional[Node] = None) -> bytes:
+        node = node or self.nodes[0]
         key = base64.b64encode(os.urandom(16)).decode()
         return (
-            f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
+            f"GET {node.path} HTTP/1.1\r\nHost: {node.host}:{node.port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
 
@@ -192,14 +246,16 @@ class Bench:
                         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                     except OSError:
                         self.stamped = False
-                code = sock.connect_ex((self.host, self.port))
+                node = self._next_node(role)
+                code = sock.connect_ex((node.host, node.port))
                 if code not in (0, errno.EINPROGRESS):
                     self.refused += 1
+                    node.refused += 1
                     sock.close()
                     opened += 1
                     continue
-                peer = Peer(sock, role)
-                peer.out = self._handshake()
+                peer = Peer(sock, role, self.nodes.index(node))
+                peer.out = self._handshake(node)
                 self.selector.register(sock, selectors.EVENT_WRITE | selectors.EVENT_READ, peer)
                 pending.append(peer)
                 opened += 1
@@ -210,6 +266,7 @@ class Bench:
                     self.peers.append(peer)
                 elif peer.sock.fileno() < 0:
                     self.refused += 1
+                    self.nodes[peer.node].refused += 1
                 else:
                     still.append(peer)
             pending = still
@@ -345,6 +402,12 @@ class Bench:
                     peer.total = data["total"]
                     self.poll_kind = data["kind"]
             peer.welcomed = True
+        elif buf.startswith(b'{"type":"poll"', start) and peer.total < 0:
+            # A node that had not applied the bench poll's creation when this
+            # peer connected (several nodes: the log reaches each a little apart).
+            data = json.loads(buf[start:end])["poll"]
+            if data.get("id") == self.poll and isinstance(data.get("total"), int):
+                peer.total = data["total"]
         elif buf.startswith(b'{"type":"ok"', start) or buf.startswith(b'{"type":"hello"', start):
             peer.acked += 1
             reply = json.loads(buf[start:end])
@@ -363,6 +426,10 @@ class Bench:
                 if last > first >= 0:
                     self.latency.add(arrived - sent[first], last - first)
                     self.seen_latency.add(now - sent[first], last - first)
+                    if len(self.nodes) > 1:
+                        node = self.nodes[peer.node]
+                        node.latency.add(arrived - sent[first], last - first)
+                        node.seen_latency.add(now - sent[first], last - first)
         elif total < previous:
             peer.backwards += 1
 
@@ -391,6 +458,14 @@ class Bench:
             raise RuntimeError("could not create the bench poll (is the token right?)")
 
     def run(self) -> Dict[str, Any]:
+        """Connect, vote, wait for every participant's last results; the report. Closes every connection, however it ends."""
+        try:
+            return self._measure()
+        finally:
+            self._delete_poll()
+            self.close()
+
+    def _measure(self) -> Dict[str, Any]:
         deadline = time.monotonic() + max(60.0, self.clients / 100)
         self.connect_all(1, "voter", deadline)  # the first voter also learns which poll to use
         admin = self.peers[0]
@@ -399,8 +474,11 @@ class Bench:
         if self.token is not None:
             self._prepare_poll(admin)
         self._find_poll()
+        several = len(self.nodes) > 1
         report: Dict[str, Any] = {"url": self.url, "clients": self.clients, "voters": self.voters}
-        memory_before = self.memory()
+        if several:
+            report["urls"] = [node.url for node in self.nodes]
+        memory_before = [probe() for probe in self.memories]
         seconds = self.connect_all(self.clients, "subscriber", deadline)
         if self.voters > 1:
             self.connect_all(self.voters - 1, "voter", deadline)
@@ -411,11 +489,17 @@ class Bench:
         report["connect_per_second"] = round(len(subscribers) / seconds, 1) if seconds else None
         if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
             raise RuntimeError("not every connection got its welcome")
-        memory_after = self.memory()
+        # The admin, on the first node, heard of the poll before it knew its id; every other connection must know it.
+        others = self.peers[1:]
+        if several and not self._wait(lambda: all(p.total >= 0 or not p.open for p in others), SETTLE_TIMEOUT):
+            unaware = sorted({self.nodes[p.node].url for p in others if p.open and p.total < 0})
+            raise RuntimeError(f"poll {self.poll!r} never reached {', '.join(unaware)}: do the servers share one event?")
+        memory_after = [probe() for probe in self.memories]
         self._stall()
-        if memory_before and memory_after and subscribers:
-            report["server_memory_bytes"] = memory_after
-            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(subscribers))
+        total_before, total_after = _added(memory_before), _added(memory_after)
+        if total_before and total_after and subscribers:
+            report["server_memory_bytes"] = total_after
+            report["memory_per_connection_bytes"] = round((total_after - total_before) / len(subscribers))
         self.base = max(p.total for p in self.peers if p.open)
         for voter in voters:
             voter.acked = voter.rejected = 0
@@ -446,11 +530,55 @@ class Bench:
             seen_latency_ms=self.seen_latency.summary(),
             latency_end="arrival" if self.stamped else "read",
         )
-        if self.created_poll is not None:
-            acked = admin.acked
-            self._send(admin, mask_frame(0x1, json.dumps({"type": "delete_poll", "poll": self.created_poll}).encode()))
-            self._wait(lambda: admin.acked > acked, 2.0)  # its "ok": the poll is gone before the bench returns
-        self.close()
+        if several:
+            nodes = [self._node_report(i, expected, sent, memory_before[i], memory_after[i]) for i in range(len(self.nodes))]
+            report.update(
+                # Across nodes: a vote lost or duplicated on any node is lost or duplicated.
+                lost=max(n["lost"] for n in nodes),
+                duplicated=max(n["duplicated"] for n in nodes),
+                expected_total=expected,
+                differing=sum(n["differing"] for n in nodes),
+                nodes=nodes,
+            )
+        return report
+
+    def _delete_poll(self) -> None:
+        """Delete the bench's own poll, if it made one."""
+        if self.created_poll is None or not self.peers or not self.peers[0].open:
+            return
+        admin, poll, self.created_poll = self.peers[0], self.created_poll, None
+        acked = admin.acked
+        self._send(admin, mask_frame(0x1, json.dumps({"type": "delete_poll", "poll": poll}).encode()))
+        self._wait(lambda: admin.acked > acked, 2.0)  # its "ok": the poll is gone before the bench returns
+
+    def _node_report(self, index: int, expected: int, sent: int, memory_before: Optional[int], memory_after: Optional[int]) -> Dict[str, Any]:
+        """One node's part of a run over several: what its voters got, what its participants saw."""
+        node = self.nodes[index]
+        subscribers = [p for p in self.peers if p.role == "subscriber" and p.node == index]
+        voters = [p for p in self.peers if p.role == "voter" and p.node == index]
+        open_ = [(i, p) for i, p in enumerate(subscribers) if p.open]
+        final = max((p.total for _, p in open_), default=self.base)
+        differing = [{"participant": i, "total": p.total} for i, p in open_ if p.total != expected]
+        report: Dict[str, Any] = {
+            "url": node.url,
+            "connected": len(subscribers),
+            "refused": node.refused,
+            "voters": len(voters),
+            "votes_acked": sum(v.acked for v in voters),
+            "votes_rejected": sum(v.rejected for v in voters),
+            "final_total": final,
+            "lost": max(0, expected - final),
+            "duplicated": max(0, final - self.base - sent),
+            "differing": len(differing),
+            "differing_participants": differing[:DIFFERING_SHOWN],
+            "went_backwards": sum(p.backwards for p in subscribers),
+            "dropped": len(subscribers) - len(open_),
+            "latency_ms": node.latency.summary(),
+            "seen_latency_ms": node.seen_latency.summary(),
+        }
+        if memory_before and memory_after and subscribers:
+            report["server_memory_bytes"] = memory_after
+            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(subscribers))
         return report
 
     def _find_poll(self) -> None:
@@ -463,11 +591,12 @@ class Bench:
     def _stall(self) -> None:
         """Open the ``stalled`` participants: they connect and never read again."""
         for _ in range(self.stalled):
+            node = self._next_node("stalled")
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.settimeout(SETTLE_TIMEOUT)
-            sock.connect((self.host, self.port))
-            sock.sendall(self._handshake())
+            sock.connect((node.host, node.port))
+            sock.sendall(self._handshake(node))
             self._stalled_socks.append(sock)
 
     def _vote_frame(self) -> bytes:
@@ -535,6 +664,10 @@ class Bench:
         sys.stderr.flush()
 
     def close(self) -> None:
+        """Close every connection (a close frame first where it is open); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         for sock in self._stalled_socks:
             sock.close()
         for peer in self.peers:
@@ -545,6 +678,11 @@ class Bench:
                     pass
             self._drop(peer)
         self.selector.close()
+
+
+def _added(figures: Sequence[Optional[int]]) -> Optional[int]:
+    """Every server's figure added up; None if any is missing."""
+    return None if not figures or None in figures else sum(f for f in figures if f is not None)
 
 
 def server_memory(host: str, port: int) -> Optional[int]:
@@ -573,7 +711,34 @@ def format_report(report: Dict[str, Any]) -> str:
     ]
     if memory is not None:
         lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
+    if "nodes" in report:
+        lines.append(
+            f"across nodes      every participant must end at {report['expected_total']} (the base plus every vote acknowledged):"
+            f" {report['differing']} did not"
+        )
+        for number, node in enumerate(report["nodes"], 1):
+            lines.extend(_format_node(number, node))
     return "\n".join(lines)
+
+
+def _format_node(number: int, node: Dict[str, Any]) -> List[str]:
+    """A node's lines in the report of a run over several."""
+    latency = node["latency_ms"]
+    memory = node.get("memory_per_connection_bytes")
+    lines = [
+        f"node {number}            {node['url']}",
+        f"  clients         {node['connected']} connected, {node['refused']} refused"
+        + (f", {memory / 1024:.1f} KiB per connection" if memory is not None else ""),
+        f"  votes           {node['votes_acked']} acknowledged, {node['votes_rejected']} rejected, by {node['voters']} voters here",
+        f"  fan-out latency p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms",
+        f"  correctness     final total {node['final_total']}: {node['lost']} lost, {node['duplicated']} duplicated, "
+        f"{node['went_backwards']} totals went backwards, {node['dropped']} clients dropped",
+    ]
+    if node["differing"]:
+        shown = ", ".join(f"#{d['participant']} at {d['total']}" for d in node["differing_participants"])
+        more = node["differing"] - len(node["differing_participants"])
+        lines.append(f"  differing       {node['differing']} participants: {shown}" + (f" and {more} more" if more > 0 else ""))
+    return lines
 
 
 def start_own_server() -> "Tuple[subprocess.Popen[str], str]":
@@ -596,10 +761,14 @@ def start_own_server() -> "Tuple[subprocess.Popen[str], str]":
 
 def bench_command(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pollhub bench", description="Rehearse an event: load a pollhub server and measure it.")
-    parser.add_argument("url", nargs="?", help="the server, e.g. ws://192.168.1.20:8765/ws (not with --self)")
+    parser.add_argument(
+        "url",
+        nargs="*",
+        help="the server, e.g. ws://192.168.1.20:8765/ws (not with --self); several: the nodes of one event, connections spread over them in turn",
+    )
     parser.add_argument("--self", dest="own", action="store_true", help="start a pollhub server on loopback to measure")
     parser.add_argument("--clients", type=int, default=100, help="participant connections (default: %(default)s)")
-    parser.add_argument("--voters", type=int, default=1, help="voting connections (default: %(default)s)")
+    parser.add_argument("--voters", type=int, help="voting connections (default: one per server)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--rate", type=float, help="votes per second in all (default: 10)")
     how.add_argument("--votes", type=int, help="votes per voter, as fast as the server takes them")
@@ -615,13 +784,14 @@ def bench_command(argv: Sequence[str]) -> int:
     raise_file_limit()
     proc = None
     try:
-        url = args.url
+        urls: List[str] = args.url
         if args.own:
             proc, url = start_own_server()
+            urls = [url]
         bench = Bench(
-            url,
+            urls,
             clients=args.clients,
-            voters=args.voters,
+            voters=args.voters if args.voters is not None else len(urls),
             rate=args.rate if args.rate is not None or args.votes is not None else 10.0,
             votes=args.votes,
             duration=args.duration,
@@ -641,5 +811,5 @@ def bench_command(argv: Sequence[str]) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
     print(json.dumps(report, indent=2) if args.json else format_report(report))
-    ok = report["lost"] == 0 and report["duplicated"] == 0 and report["went_backwards"] == 0
+    ok = report["lost"] == 0 and report["duplicated"] == 0 and report["went_backwards"] == 0 and not report.get("differing")
     return 0 if ok else 3

@@ -11,14 +11,22 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import List
+from typing import TYPE_CHECKING, Iterator, List
 
 import pytest
 
 from pollhub import COUNTER, Hub, PollClient, PollServer
+from pollhub import bench
 from pollhub.bench import Bench
+from pollhub.cluster import decode_command, encode_command
+from pollhub.polls import Settings
+from pollhub.protocol import CreatePoll
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, wait_until
+from .processes import Process
+
+if TYPE_CHECKING:
+    from .redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -125,3 +133,111 @@ def test_many_clients_see_every_total_in_order(hub: Hub, server: PollServer) -> 
     for seen in totals:
         assert seen and seen[-1] == 1000
         assert seen == sorted(seen)
+
+
+# Several nodes of one event ------------------------------------------------------------
+
+
+def _log_loses_a_poll_kind() -> bool:
+    """True while a poll created through the shared log reaches the other nodes as another kind."""
+    command = CreatePoll("q", ("a", "b"), Settings(kind=COUNTER))
+    decoded = decode_command(encode_command(command))
+    return not isinstance(decoded, CreatePoll) or decoded.settings.kind != COUNTER
+
+
+# The bench's own counter poll, created on the first node, must be a counter poll
+# on the second too; while the log carries no kind it is a single-choice poll
+# there, where each voter counts once, and the bench rightly reports the rest lost.
+CORE_BUG = pytest.mark.xfail(
+    _log_loses_a_poll_kind(),
+    reason="pollhub/cluster.py: encode_command(CreatePoll) leaves out the poll's kind (Settings.to_json has none)",
+    strict=True,
+)
+
+
+@pytest.fixture
+def two_nodes(redis_server: "RedisServer", event_name: str) -> Iterator[List[str]]:
+    """Two ``python -m pollhub --redis`` nodes of one event, admin token ``T``, no vote limits: their URLs."""
+    nodes = [
+        Process.pollhub(
+            "--host", "127.0.0.1", "--port", "0", "--redis", redis_server.url, "--event", event_name, "--token", "T",
+            "--max-vote-rate", "0", "--max-address-vote-rate", "0", "--new-voter-rate", "0", "--log-level", "warning",
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    try:
+        yield [node.expect(r"listening on (\S+)").group(1) for node in nodes]
+    finally:
+        for node in nodes:
+            assert node.stop().returncode == 0
+
+
+@CORE_BUG
+def test_bench_over_two_redis_nodes_counts_every_vote_once_everywhere(two_nodes: List[str]) -> None:
+    """Votes as fast as they go, on both nodes: every participant of both ends at the base plus every vote acknowledged."""
+    report = Bench(two_nodes, clients=40, voters=4, votes=200, duration=TIMEOUT, token="T").run()
+    assert report["urls"] == two_nodes
+    assert report["votes_acked"] == report["votes_sent"] == 800
+    assert report["lost"] == report["duplicated"] == report["went_backwards"] == report["differing"] == 0
+    assert report["behind"] == report["dropped"] == 0
+    assert report["expected_total"] == 800
+    assert [node["url"] for node in report["nodes"]] == two_nodes
+    for node in report["nodes"]:
+        assert node["connected"] == 20 and node["refused"] == 0
+        assert node["voters"] == 2 and node["votes_acked"] == 400  # voters too take turns
+        assert node["final_total"] == 800
+        assert node["lost"] == node["duplicated"] == node["differing"] == node["dropped"] == 0
+        assert node["differing_participants"] == []
+        assert node["latency_ms"]["p99"] is not None
+
+
+@CORE_BUG
+def test_bench_command_over_two_redis_nodes(two_nodes: List[str]) -> None:
+    """``python -m pollhub bench URL URL``: one voter per node by default, a report per node, exit status 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pollhub", "bench", *two_nodes, "--token", "T", "--clients", "20", "--rate", "40", "--duration", "1", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["votes_acked"] == report["votes_sent"] == 40
+    assert report["lost"] == report["duplicated"] == report["differing"] == 0
+    assert [(n["connected"], n["voters"], n["votes_acked"], n["final_total"]) for n in report["nodes"]] == [(10, 1, 20, 40)] * 2
+    text = subprocess.run(
+        [sys.executable, "-m", "pollhub", "bench", *two_nodes, "--token", "T", "--clients", "4", "--rate", "20", "--duration", "0.5"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "0 did not" in text.stdout
+    assert [line.split()[2] for line in text.stdout.splitlines() if line.startswith("node ")] == two_nodes
+
+
+def test_bench_reports_servers_that_do_not_share_the_event() -> None:
+    """Two separate servers with the same poll: each counts only its own votes, and the bench says so, node by node."""
+    with Hub() as one, Hub() as two:
+        with PollServer(one, port=0, max_vote_rate=0) as first, PollServer(two, port=0, max_vote_rate=0) as second:
+            for hub in (one, two):
+                hub.create_poll("Load", ["A", "B"], kind=COUNTER)
+            result = subprocess.run(
+                [sys.executable, "-m", "pollhub", "bench", first.url, second.url, "--clients", "6", "--votes", "10", "--json"],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert (one.results(), two.results()) == ({"a": 10, "b": 0}, {"a": 10, "b": 0})
+    assert result.returncode == 3, result.stdout + result.stderr  # votes lost: the rehearsal failed
+    report = json.loads(result.stdout)
+    assert report["votes_acked"] == 20 and report["expected_total"] == 20
+    assert report["lost"] == 10 and report["differing"] == 6
+    for node in report["nodes"]:
+        assert (node["votes_acked"], node["final_total"], node["lost"], node["differing"]) == (10, 10, 10, 3)
+        assert node["differing_participants"] == [{"participant": i, "total": 10} for i in range(3)]
+
+
+def test_bench_refuses_servers_where_its_poll_never_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a token, the bench's poll is created on the first server: a second server that never shows it is named."""
+    monkeypatch.setattr(bench, "SETTLE_TIMEOUT", 1.0)  # how long it waits for the poll to show
+    with Hub() as one, Hub() as two:
+        with PollServer(one, port=0, token="T") as first, PollServer(two, port=0, token="T") as second:
+            with pytest.raises(RuntimeError, match=f"never reached {second.url}"):
+                Bench([first.url, second.url], clients=2, rate=10, duration=0.1, token="T").run()
+            assert one.polls() == []  # the bench's own poll is deleted all the same
+            wait_until(lambda: one.client_count() == two.client_count() == 0)  # and every connection closed
