@@ -21,6 +21,7 @@ from . import __version__, connection, export, text
 from .client import PollClient
 from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError
 from .errors import BadMessage, PollhubError, Unavailable
+from .forwarded import IPNetwork, trusted_network
 from .hub import Hub
 from .lan import lan_addresses
 from .polls import ALLOWED, ALWAYS, CHANGES, KINDS, OPTION_KINDS, SINGLE, VISIBILITIES, check_new_poll
@@ -177,6 +178,15 @@ def serve_parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME", help="answer requests for this Host name (repeat it)"
     )
+    limits.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        type=trusted_proxy,
+        metavar="ADDRESS",
+        help="a reverse proxy (an IP address or a network such as 10.0.0.0/8) whose X-Forwarded-For names the client, "
+        "for the logs and the limits per address (repeat it); from anyone else the header is ignored",
+    )
     tls = parser.add_argument_group("TLS (serve wss:// and https://)")
     tls.add_argument("--certfile", help="certificate chain, PEM")
     tls.add_argument("--keyfile", help="private key, PEM (default: in --certfile)")
@@ -226,6 +236,7 @@ def serve_command(argv: Sequence[str]) -> int:
             new_voter_burst=args.new_voter_burst,
             allowed_origins=args.allow_origin,
             allowed_hosts=args.allow_host,
+            trusted_proxies=args.trusted_proxy,
             ssl_context=context,
             max_header_size=args.max_header_size,
             max_size=args.max_size,
@@ -320,6 +331,14 @@ def scale_range(text: str) -> Tuple[int, int]:
     if not match:
         raise argparse.ArgumentTypeError(f"expected MIN-MAX such as 1-5, not {text!r}")
     return int(match.group(1)), int(match.group(2))
+
+
+def trusted_proxy(text: str) -> IPNetwork:
+    """``--trusted-proxy``: an IP address or a network such as ``10.0.0.0/8``."""
+    try:
+        return trusted_network(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def poll_fields(args: argparse.Namespace) -> Dict[str, Any]:

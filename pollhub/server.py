@@ -23,12 +23,13 @@ import secrets
 import ssl
 import threading
 import time
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
 from . import export, frames, metrics, protocol, text
 from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
 from .errors import Forbidden, PollhubError, RateLimited, Unavailable
+from .forwarded import IPNetwork
 from .handshake import Request, response
 from .hub import Client, Hub
 from .lan import lan_addresses
@@ -83,9 +84,12 @@ def qr_svg(url: str) -> bytes:
 
 
 def client_address(conn: Connection) -> str:
-    """The key ``conn``'s client address is limited by (see :func:`pollhub.limiters.address_key`)."""
-    peer = conn.client_address
-    return address_key(peer[0]) if isinstance(peer, tuple) else str(peer)
+    """The key ``conn``'s client address is limited by (see :func:`pollhub.limiters.address_key`).
+
+    The client is the TCP peer, or behind a trusted proxy the address the
+    proxy forwarded (``trusted_proxies``: see :mod:`pollhub.forwarded`).
+    """
+    return address_key(conn.client_host)
 
 
 class Participant(Client):
@@ -123,7 +127,11 @@ class PollServer(ConnectionServer):
     ``wss://`` and ``https://``. ``join_url`` is the address the pages show
     and encode in the QR code (default: this machine's LAN address and the
     port). ``allowed_hosts`` (passed on to the connection server) lists the
-    ``Host`` names it answers to.
+    ``Host`` names it answers to. ``trusted_proxies`` lists the reverse
+    proxies (IP addresses or networks such as ``10.0.0.0/8``) whose
+    ``X-Forwarded-For`` header is believed: the limits per address and the
+    log lines then use the client's address that proxy forwarded; from any
+    other peer the header is ignored (see :mod:`pollhub.forwarded`).
 
     Limits, shared by all connections (0 turns one off; see the module's
     constants for the defaults and why): ``max_vote_rate`` votes per second
@@ -159,13 +167,20 @@ class PollServer(ConnectionServer):
         token_delay_max: float = TOKEN_DELAY_MAX,
         allowed_origins: Sequence[str] = (),
         allowed_hosts: Sequence[str] = (),
+        trusted_proxies: Sequence[Union[str, IPNetwork]] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         join_url: Optional[str] = None,
         clock: Callable[[], float] = time.monotonic,
         **limits: Any,
     ) -> None:
         super().__init__(
-            host, port, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts, ssl_context=ssl_context, **limits
+            host,
+            port,
+            allowed_origins=allowed_origins,
+            allowed_hosts=allowed_hosts,
+            trusted_proxies=trusted_proxies,
+            ssl_context=ssl_context,
+            **limits,
         )
         self.hub = hub
         self.token = token or secrets.token_urlsafe(16)
