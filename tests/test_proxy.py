@@ -10,11 +10,22 @@ nodes see through it.
 from __future__ import annotations
 
 import ipaddress
-from typing import Optional, Sequence
+import json
+import logging
+import re
+import socket
+import subprocess
+import sys
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from urllib.parse import urlsplit
 
 import pytest
+import websocket
 
+from pollhub import Hub, PollServer
 from pollhub.forwarded import MAX_HOPS, IPNetwork, forwarded_client, parse_address, trusted_network, trusted_networks
+
+from .conftest import TIMEOUT
 
 # 1. The header, without I/O ---------------------------------------------------------------
 
@@ -169,3 +180,127 @@ def test_trusted_ipv6_network_matches_ipv6_only() -> None:
     assert client("2001:db8:f:1::2", "198.51.100.1", trusted) == "198.51.100.1"
     assert client("2001:db8:e::2", "198.51.100.1", trusted) == "2001:db8:e::2"
     assert client("10.0.0.2", "198.51.100.1", trusted) == "10.0.0.2"
+
+
+# 2. A server trusting a proxy, without nginx ------------------------------------------------
+
+Message = Dict[str, Any]
+REPLY_TYPES = {"hello", "voted", "ok", "error"}
+# One new voter id per client address, then (for the length of a test) none.
+ONE_VOTER = {"new_voter_burst": 1, "new_voter_rate": 0.001}
+
+
+def open_ws(url: str, source: str = "127.0.0.1", forwarded_for: Optional[str] = None) -> websocket.WebSocket:
+    """A websocket-client connection from the loopback address ``source``, past its welcome.
+
+    ``forwarded_for`` is an ``X-Forwarded-For`` header of the client's own.
+    """
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    assert host is not None and port is not None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(TIMEOUT)
+        sock.bind((source, 0))
+        sock.connect((host, port))
+        headers = [] if forwarded_for is None else [f"X-Forwarded-For: {forwarded_for}"]
+        ws = websocket.create_connection(url, timeout=TIMEOUT, socket=sock, header=headers)
+    except BaseException:
+        sock.close()
+        raise
+    welcome = json.loads(ws.recv())
+    assert welcome["type"] == "welcome", welcome
+    return ws
+
+
+def ask(ws: websocket.WebSocket, data: Message) -> Message:
+    """Send ``data`` and return the next direct reply (hello, voted, ok, error), skipping broadcasts."""
+    ws.send(json.dumps(data))
+    while True:
+        message = json.loads(ws.recv())
+        if message["type"] in REPLY_TYPES:
+            return message
+
+
+def new_voter(ws: websocket.WebSocket, voter: str) -> bool:
+    """Say hello as ``voter``, new here: True when let in, False when its address may add no more voters."""
+    reply = ask(ws, {"type": "hello", "voter": voter})
+    if reply["type"] == "error":
+        assert reply["code"] == "rate_limited", reply
+        return False
+    assert reply["voter"] == voter, reply
+    return True
+
+
+class Sockets:
+    """:func:`open_ws` connections, to close before their server stops (a server waits for their close frames)."""
+
+    def __init__(self) -> None:
+        self.opened: List[websocket.WebSocket] = []
+
+    def __call__(self, url: str, source: str = "127.0.0.1", forwarded_for: Optional[str] = None) -> websocket.WebSocket:
+        ws = open_ws(url, source, forwarded_for)
+        self.opened.append(ws)
+        return ws
+
+    def close(self) -> None:
+        for ws in self.opened:
+            try:
+                ws.close(timeout=1)
+            except Exception:  # already closed by the server
+                pass
+        self.opened.clear()
+
+
+@pytest.fixture
+def sockets() -> Iterator[Sockets]:
+    opened = Sockets()
+    yield opened
+    opened.close()
+
+
+def test_server_takes_the_client_from_a_trusted_proxy(
+    hub: Hub, sockets: Sockets, caplog: pytest.LogCaptureFixture
+) -> None:
+    """From a trusted peer, the limits per address and the log lines use the address it forwarded."""
+    caplog.set_level(logging.INFO, logger="pollhub")
+    with PollServer(hub, port=0, trusted_proxies=["127.0.0.1"], **ONE_VOTER) as server:
+        assert new_voter(sockets(server.url, forwarded_for="203.0.113.7"), "ann")
+        assert not new_voter(sockets(server.url, forwarded_for="203.0.113.7"), "bob")
+        assert new_voter(sockets(server.url, forwarded_for="203.0.113.8"), "bob")
+        assert new_voter(sockets(server.url, forwarded_for="2001:db8:1:2::7"), "cid")
+        assert not new_voter(sockets(server.url, forwarded_for="2001:db8:1:2::8"), "dan")  # the same /64
+        assert new_voter(sockets(server.url), "dan")  # no header: the peer itself
+        assert server.new_voters.addresses() == 4
+        sockets.close()
+    logged = caplog.text
+    assert re.search(r"203\.0\.113\.7 via 127\.0\.0\.1:\d+: connected", logged)
+    assert re.search(r"2001:db8:1:2::7 via 127\.0\.0\.1:\d+: connected", logged)
+
+
+def test_server_ignores_the_header_from_anyone_else(
+    hub: Hub, sockets: Sockets, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without trusted proxies, or from a peer that is not one, X-Forwarded-For changes nothing."""
+    caplog.set_level(logging.INFO, logger="pollhub")
+    for trusted in ([], ["127.0.0.2", "10.0.0.0/8", "::1"]):
+        with PollServer(Hub(), port=0, trusted_proxies=trusted, **ONE_VOTER) as server:
+            assert new_voter(sockets(server.url, forwarded_for="203.0.113.7"), "ann")
+            assert not new_voter(sockets(server.url, forwarded_for="203.0.113.8"), "bob")  # both are 127.0.0.1
+            assert not new_voter(sockets(server.url, forwarded_for="127.0.0.2"), "bob")
+            assert server.new_voters.addresses() == 1
+            sockets.close()
+    assert "203.0.113" not in caplog.text
+    assert " via " not in caplog.text
+
+
+def test_bad_trusted_proxy_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an IP address or network"):
+        PollServer(Hub(), port=0, trusted_proxies=["proxy.example"])
+    finished = subprocess.run(
+        [sys.executable, "-m", "pollhub", "--memory", "--trusted-proxy", "10.0.0.1/8"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert finished.returncode == 2
+    assert "--trusted-proxy: 10.0.0.1/8 has host bits set: the network is 10.0.0.0/8" in finished.stderr
