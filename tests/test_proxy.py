@@ -187,7 +187,7 @@ def test_trusted_ipv6_network_matches_ipv6_only() -> None:
 Message = Dict[str, Any]
 REPLY_TYPES = {"hello", "voted", "ok", "error"}
 # One new voter id per client address, then (for the length of a test) none.
-ONE_VOTER = {"new_voter_burst": 1, "new_voter_rate": 0.001}
+ONE_VOTER_BURST, ONE_VOTER_RATE = 1, 0.001
 
 
 def open_ws(url: str, source: str = "127.0.0.1", forwarded_for: Optional[str] = None) -> websocket.WebSocket:
@@ -216,7 +216,7 @@ def ask(ws: websocket.WebSocket, data: Message) -> Message:
     """Send ``data`` and return the next direct reply (hello, voted, ok, error), skipping broadcasts."""
     ws.send(json.dumps(data))
     while True:
-        message = json.loads(ws.recv())
+        message: Message = json.loads(ws.recv())
         if message["type"] in REPLY_TYPES:
             return message
 
@@ -263,7 +263,7 @@ def test_server_takes_the_client_from_a_trusted_proxy(
 ) -> None:
     """From a trusted peer, the limits per address and the log lines use the address it forwarded."""
     caplog.set_level(logging.INFO, logger="pollhub")
-    with PollServer(hub, port=0, trusted_proxies=["127.0.0.1"], **ONE_VOTER) as server:
+    with PollServer(hub, port=0, trusted_proxies=["127.0.0.1"], new_voter_burst=ONE_VOTER_BURST, new_voter_rate=ONE_VOTER_RATE) as server:
         assert new_voter(sockets(server.url, forwarded_for="203.0.113.7"), "ann")
         assert not new_voter(sockets(server.url, forwarded_for="203.0.113.7"), "bob")
         assert new_voter(sockets(server.url, forwarded_for="203.0.113.8"), "bob")
@@ -283,7 +283,7 @@ def test_server_ignores_the_header_from_anyone_else(
     """Without trusted proxies, or from a peer that is not one, X-Forwarded-For changes nothing."""
     caplog.set_level(logging.INFO, logger="pollhub")
     for trusted in ([], ["127.0.0.2", "10.0.0.0/8", "::1"]):
-        with PollServer(Hub(), port=0, trusted_proxies=trusted, **ONE_VOTER) as server:
+        with PollServer(Hub(), port=0, trusted_proxies=trusted, new_voter_burst=ONE_VOTER_BURST, new_voter_rate=ONE_VOTER_RATE) as server:
             assert new_voter(sockets(server.url, forwarded_for="203.0.113.7"), "ann")
             assert not new_voter(sockets(server.url, forwarded_for="203.0.113.8"), "bob")  # both are 127.0.0.1
             assert not new_voter(sockets(server.url, forwarded_for="127.0.0.2"), "bob")
