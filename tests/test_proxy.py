@@ -13,19 +13,26 @@ import ipaddress
 import json
 import logging
 import re
+import signal
 import socket
 import subprocess
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 import pytest
 import websocket
 
-from pollhub import Hub, PollServer
+from pollhub import Hub, PollClient, PollServer
 from pollhub.forwarded import MAX_HOPS, IPNetwork, forwarded_client, parse_address, trusted_network, trusted_networks
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, wait_until
+from .nginx_server import PROXY_ADDRESS, NginxServer, require_nginx
+from .processes import Process
+from .redis_server import RedisServer
 
 # 1. The header, without I/O ---------------------------------------------------------------
 
@@ -304,3 +311,140 @@ def test_bad_trusted_proxy_is_refused() -> None:
     )
     assert finished.returncode == 2
     assert "--trusted-proxy: 10.0.0.1/8 has host bits set: the network is 10.0.0.0/8" in finished.stderr
+
+
+# 3. A real nginx in front of pollhub nodes --------------------------------------------------
+
+TOKEN = "proxy-test-token"
+
+
+class Node:
+    """``python -m pollhub`` on a free loopback port, trusting nginx (PROXY_ADDRESS) unless ``trust`` is False."""
+
+    def __init__(self, *args: str, trust: bool = True) -> None:
+        trusted = ["--trusted-proxy", PROXY_ADDRESS] if trust else []
+        self.process = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--token", TOKEN, *trusted, *args)
+        try:
+            self.port = int(self.process.expect(r"listening on ws://127\.0\.0\.1:(\d+)/ws").group(1))
+        except BaseException:
+            self.process.kill()
+            raise
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.address}/ws"
+
+    def metrics(self) -> Dict[str, float]:
+        """This node's /metrics (asked directly, not through nginx)."""
+        with urllib.request.urlopen(f"http://{self.address}/metrics", timeout=TIMEOUT) as reply:
+            lines = reply.read().decode("utf-8").splitlines()
+        samples = (line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
+        return {name: float(value) for name, value in samples}
+
+    def connections(self) -> int:
+        return int(self.metrics()["pollhub_connections"])
+
+    def logged(self, pattern: str) -> bool:
+        """Whether a line of the node's log (its stderr) matches ``pattern``."""
+        return any(re.search(pattern, line) for line in list(self.process.stderr))
+
+    def stop(self) -> None:
+        finished = self.process.stop(signal.SIGTERM)
+        assert finished.returncode == 0, finished.stderr[-4000:]
+        assert "Traceback" not in finished.stderr, finished.stderr[-4000:]
+
+
+@pytest.fixture
+def nodes() -> Iterator[Callable[..., Node]]:
+    """``nodes(*args, trust=True)``: a started :class:`Node`; every one stopped after the test (exit status 0)."""
+    started: List[Node] = []
+
+    def start(*args: str, trust: bool = True) -> Node:
+        node = Node(*args, trust=trust)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        if node.process.proc.poll() is None:
+            node.stop()
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Callable[..., NginxServer]]:
+    """``nginx(nodes, **settings)``: a private nginx in front of ``nodes``, stopped after the test."""
+    require_nginx()
+    started: List[NginxServer] = []
+
+    def start(upstream: Sequence[Node], **settings: Any) -> NginxServer:
+        server = NginxServer(tmp_path / f"nginx-{len(started)}", [node.address for node in upstream], **settings)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def get(url: str) -> Tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as reply:
+            return reply.status, reply.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+
+
+def test_nginx_in_front_of_two_nodes_sharing_one_event(
+    nodes: Callable[..., Node], nginx: Callable[..., NginxServer], redis_server: RedisServer, event_name: str
+) -> None:
+    """The pages and /ws through nginx; connections spread over both nodes; a vote reaches participants on both."""
+    shared = ("--redis", redis_server.url, "--event", event_name)
+    pair = [nodes(*shared), nodes(*shared)]
+    proxy = nginx(pair)
+
+    status, page = get(proxy.page_url)
+    assert status == 200 and "<title>pollhub · Vote</title>" in page
+    assert get(proxy.page_url + "healthz") == (200, "ok\n")
+
+    clients: List[PollClient] = []
+    on: List[List[PollClient]] = [[], []]  # the clients of each node
+
+    def connect(**hello: str) -> PollClient:
+        """A client through nginx, filed under the node whose connection count it raised."""
+        before = [node.connections() for node in pair]
+        client = PollClient(proxy.url, timeout=TIMEOUT, **hello)
+        clients.append(client)
+        wait_until(lambda: sum(node.connections() for node in pair) == sum(before) + 1)
+        raised = [i for i, node in enumerate(pair) if node.connections() > before[i]]
+        assert len(raised) == 1
+        on[raised[0]].append(client)
+        return client
+
+    try:
+        admin = connect(token=TOKEN)
+        pets = admin.create_poll("Best pet?", ["Cat", "Dog"])
+        admin.set_current(pets)
+        for name in ("ann", "bob", "cid"):
+            connect(voter=name)
+        # least_conn: each new connection goes to the node with fewer, so two and two.
+        assert [len(each) for each in on] == [2, 2]
+        for client in clients:
+            client.wait_for(lambda c: c.current == pets, TIMEOUT)
+        first, second = (next(c for c in each if c is not admin) for each in on)
+        assert first.vote("cat") == "cat"  # through the first node ...
+        for client in clients:  # ... seen on both
+            client.wait_for(lambda c: c.results(pets) == {"cat": 1, "dog": 0}, TIMEOUT)
+        assert second.vote("Dog") == "dog"  # through the second node ...
+        for client in clients:  # ... seen on both
+            client.wait_for(lambda c: c.results(pets) == {"cat": 1, "dog": 1}, TIMEOUT)
+        assert [node.metrics()["pollhub_votes_accepted_total"] for node in pair] == [1, 1]  # each its own client's
+    finally:
+        for client in clients:
+            client.close()
+    # Both nodes logged the participants by their own address (127.0.0.1), forwarded by nginx.
+    for node in pair:
+        wait_until(lambda: node.logged(rf"127\.0\.0\.1 via {re.escape(PROXY_ADDRESS)}:\d+: connected"))
