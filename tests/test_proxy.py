@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -413,10 +414,10 @@ def test_nginx_in_front_of_two_nodes_sharing_one_event(
     clients: List[PollClient] = []
     on: List[List[PollClient]] = [[], []]  # the clients of each node
 
-    def connect(**hello: str) -> PollClient:
+    def connect(voter: Optional[str] = None, token: Optional[str] = None) -> PollClient:
         """A client through nginx, filed under the node whose connection count it raised."""
         before = [node.connections() for node in pair]
-        client = PollClient(proxy.url, timeout=TIMEOUT, **hello)
+        client = PollClient(proxy.url, voter=voter, token=token, timeout=TIMEOUT)
         clients.append(client)
         wait_until(lambda: sum(node.connections() for node in pair) == sum(before) + 1)
         raised = [i for i, node in enumerate(pair) if node.connections() > before[i]]
@@ -448,3 +449,74 @@ def test_nginx_in_front_of_two_nodes_sharing_one_event(
     # Both nodes logged the participants by their own address (127.0.0.1), forwarded by nginx.
     for node in pair:
         wait_until(lambda: node.logged(rf"127\.0\.0\.1 via {re.escape(PROXY_ADDRESS)}:\d+: connected"))
+
+
+ONE_VOTER_FLAGS = ("--new-voter-burst", str(ONE_VOTER_BURST), "--new-voter-rate", str(ONE_VOTER_RATE))
+
+
+def test_through_nginx_the_limits_apply_to_the_forwarded_client(
+    nodes: Callable[..., Node], nginx: Callable[..., NginxServer], sockets: Sockets
+) -> None:
+    """``--trusted-proxy`` nginx's address: each client address has its own limits; a forged header gains nothing.
+
+    The test's clients connect to nginx from 127.0.0.3 and 127.0.0.4, nginx to
+    the node from PROXY_ADDRESS (127.0.0.2); each address may bring one new voter.
+    """
+    node = nodes("--memory", *ONE_VOTER_FLAGS)
+    proxy = nginx([node])
+    assert new_voter(sockets(proxy.url, source="127.0.0.3"), "ann")
+    assert not new_voter(sockets(proxy.url, source="127.0.0.3"), "bob")  # 127.0.0.3 had its one
+    assert new_voter(sockets(proxy.url, source="127.0.0.4"), "bob")  # another client: limits of its own
+    # A header of the client's own: nginx appends the address it came from, which is what the node reads.
+    assert not new_voter(sockets(proxy.url, source="127.0.0.3", forwarded_for="203.0.113.7"), "cid")
+    # Straight to the node, not through the trusted proxy: the header is ignored.
+    assert new_voter(sockets(node.url, forwarded_for="203.0.113.7"), "cid")  # as 127.0.0.1
+    assert not new_voter(sockets(node.url, forwarded_for="203.0.113.8"), "dan")  # still 127.0.0.1
+    assert node.metrics()["pollhub_client_addresses"] == 3
+    sockets.close()
+    wait_until(lambda: node.logged(rf"127\.0\.0\.3 via {re.escape(PROXY_ADDRESS)}:\d+: connected"))
+    wait_until(lambda: node.logged(rf"127\.0\.0\.4 via {re.escape(PROXY_ADDRESS)}:\d+: connected"))
+    assert not node.logged("203.0.113")
+
+
+def test_through_nginx_without_trusted_proxy_every_client_is_nginx(
+    nodes: Callable[..., Node], nginx: Callable[..., NginxServer], sockets: Sockets
+) -> None:
+    """Without ``--trusted-proxy`` nginx's X-Forwarded-For is ignored: all its clients share its address's limits."""
+    node = nodes("--memory", *ONE_VOTER_FLAGS, trust=False)
+    proxy = nginx([node])
+    assert new_voter(sockets(proxy.url, source="127.0.0.3"), "ann")
+    assert not new_voter(sockets(proxy.url, source="127.0.0.4"), "bob")  # both are nginx, 127.0.0.2
+    assert not new_voter(sockets(proxy.url, source="127.0.0.4", forwarded_for="203.0.113.7"), "bob")
+    assert new_voter(sockets(node.url, forwarded_for="203.0.113.7"), "bob")  # straight: 127.0.0.1
+    assert node.metrics()["pollhub_client_addresses"] == 2
+    sockets.close()
+    wait_until(lambda: node.logged(rf"{re.escape(PROXY_ADDRESS)}:\d+: connected"))
+    assert not node.logged(" via ")
+    assert not node.logged("203.0.113")
+
+
+def test_nginx_timeout_longer_than_the_ping_interval_keeps_idle_clients(
+    nodes: Callable[..., Node], nginx: Callable[..., NginxServer]
+) -> None:
+    """nginx closes a tunnel silent for proxy_read_timeout; pollhub's pings keep an idle participant's open.
+
+    With a 1 s timeout: a node that pings after 0.25 s of silence keeps its
+    client through 3 s of idling; one that pings after 20 s loses it to nginx.
+    """
+    poll = ("--question", "Still there?", "--option", "Yes", "--option", "No")
+    pinging = nodes("--memory", "--ping-interval", "0.25", *poll)
+    quiet = nodes("--memory", *poll)  # the default --ping-interval, 20 s
+    kept = PollClient(nginx([pinging], read_timeout="1s").url, timeout=TIMEOUT)
+    lost = PollClient(nginx([quiet], read_timeout="1s").url, timeout=TIMEOUT)
+    try:
+        wait_until(lambda: lost.closed)  # nginx gave up on the silent tunnel
+        assert [m["type"] for m in kept.updates(timeout=0)] == ["welcome"]
+        # Idling is the point here: three times nginx's timeout, with no message.
+        started = time.monotonic()
+        assert list(kept.updates(timeout=3.0)) == []
+        assert time.monotonic() - started >= 3.0
+        assert kept.vote("yes") == "yes"
+    finally:
+        kept.close()
+        lost.close()
