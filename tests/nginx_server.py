@@ -78,6 +78,48 @@ def proxy_locations(upstream: str = "pollhub", read_timeout: str = "120s") -> st
     """
 
 
+def main_config(directory: Path, http: str) -> str:
+    """A whole nginx.conf that keeps every file in ``directory``, around the ``http`` block's contents."""
+    d = directory
+    # Run as root (a container, CI), the master would start its worker as
+    # "nobody", which cannot enter the test's private directory: keep it root.
+    user = ""
+    if os.geteuid() == 0:
+        user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+    return f"""
+{user}
+daemon off;
+master_process on;
+worker_processes 1;
+pid {d / "nginx.pid"};
+error_log {d / "error.log"} info;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    access_log {d / "access.log"};
+    client_body_temp_path {d / "client_body"};
+    proxy_temp_path {d / "proxy"};
+    fastcgi_temp_path {d / "fastcgi"};
+    uwsgi_temp_path {d / "uwsgi"};
+    scgi_temp_path {d / "scgi"};
+{http}
+}}
+"""
+
+
+def check_config(directory: Path, http: str) -> "subprocess.CompletedProcess[str]":
+    """``nginx -t`` on :func:`main_config` of ``http``."""
+    binary = require_nginx()
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nginx.conf"
+    conf.write_text(main_config(directory, http))
+    command = [binary, "-t", "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]
+    return subprocess.run(command, capture_output=True, text=True, timeout=START_TIMEOUT)
+
+
 class NginxServer:
     """One nginx in ``directory``, balancing ``nodes`` (``host:port`` each) on ``127.0.0.1:port``.
 
@@ -117,33 +159,10 @@ class NginxServer:
         return f"http://127.0.0.1:{self.port}/"
 
     def config(self) -> str:
-        d = self.dir
-        # Run as root (a container, CI), the master would start its worker as
-        # "nobody", which cannot enter the test's private directory: keep it root.
-        user = ""
-        if os.geteuid() == 0:
-            user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
-        servers = "\n".join(f"            server {node};" for node in self.nodes)
-        return f"""
-{user}
-daemon off;
-master_process on;
-worker_processes 1;
-pid {d / "nginx.pid"};
-error_log {self.error_log} info;
-
-events {{
-    worker_connections 1024;
-}}
-
-http {{
-    access_log {self.access_log};
-    client_body_temp_path {d / "client_body"};
-    proxy_temp_path {d / "proxy"};
-    fastcgi_temp_path {d / "fastcgi"};
-    uwsgi_temp_path {d / "uwsgi"};
-    scgi_temp_path {d / "scgi"};
-
+        servers = "\n".join(f"        server {node};" for node in self.nodes)
+        return main_config(
+            self.dir,
+            f"""
     map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      close;
@@ -160,8 +179,8 @@ http {{
         proxy_bind {PROXY_ADDRESS};
 {proxy_locations("pollhub", self.read_timeout)}
     }}
-}}
-"""
+""",
+        )
 
     def command(self) -> List[str]:
         return [self.binary, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.error_log)]

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,7 +32,7 @@ from pollhub import Hub, PollClient, PollServer
 from pollhub.forwarded import MAX_HOPS, IPNetwork, forwarded_client, parse_address, trusted_network, trusted_networks
 
 from .conftest import TIMEOUT, wait_until
-from .nginx_server import PROXY_ADDRESS, NginxServer, require_nginx
+from .nginx_server import PROXY_ADDRESS, NginxServer, check_config, proxy_locations, require_nginx
 from .processes import Process
 from .redis_server import RedisServer
 
@@ -520,3 +521,40 @@ def test_nginx_timeout_longer_than_the_ping_interval_keeps_idle_clients(
     finally:
         kept.close()
         lost.close()
+
+
+README = Path(__file__).resolve().parent.parent / "README.rst"
+
+
+def readme_nginx_config() -> str:
+    """The nginx configuration in README.rst ("Behind a reverse proxy (nginx)"), unindented."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("    map $http_upgrade $connection_upgrade {")
+    lines = []
+    for line in text[start:].splitlines():
+        if line and not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    return "\n".join(lines)
+
+
+def test_readme_nginx_configuration(tmp_path: Path) -> None:
+    """README.rst's configuration passes ``nginx -t``, and the tests above proxy with its very lines."""
+    config = readme_nginx_config()
+    for line in proxy_locations().splitlines():
+        assert line.strip() in config, f"README.rst's configuration lacks the tests' {line.strip()!r}"
+    require_nginx()
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=polls.example.org",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    config = config.replace("/etc/ssl/certs/polls.example.org.pem", str(cert))
+    config = config.replace("/etc/ssl/private/polls.example.org.key", str(key))
+    assert str(cert) in config and str(key) in config
+    checked = check_config(tmp_path / "nginx", config)
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
