@@ -586,3 +586,20 @@ def test_a_node_that_missed_trimmed_entries_starts_again_from_the_snapshot(
     assert node.hub.poll(poll.id).total == 5
     node.hub.vote(poll.id, "tap", voter="after")  # and it goes on from there
     watcher.wait_for(lambda c: c.results(poll.id) == {"tap": 6, "boo": 0})
+
+
+def test_export_reads_the_event_from_redis(nodes: Callable[[int], List[Node]], redis_server: RedisServer, event_name: str) -> None:
+    (node,) = nodes(1)
+    poll = node.hub.create_poll("Lunch?", ["Pizza", "Salad"])
+    node.hub.vote(poll.id, "salad", voter="ann")
+    finished = subprocess.run(
+        [sys.executable, "-m", "pollhub", "export", "--redis", redis_server.url, "--event", event_name, "--format", "json"],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout) == node.hub.export()
+    missing = subprocess.run(
+        [sys.executable, "-m", "pollhub", "export", "--redis", f"unix://{redis_server.dir}/none.sock"],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert missing.returncode == 2 and "cannot reach Redis" in missing.stderr
