@@ -899,17 +899,19 @@ class ConnectionServer(_PackageServer):
     a request's ``Host`` may carry besides those of :meth:`known_hosts`
     (others get 421). With an ``ssl_context`` (see
     :func:`tls_context`) every connection speaks TLS: ``wss://`` and ``https://``.
-    ``trusted_proxies`` lists the reverse proxies (IP addresses or networks
-    such as ``10.0.0.0/8``) whose ``X-Forwarded-For`` names the client: a
-    connection from one of them has the forwarded address as its
-    ``client_host`` and in its log lines (see :mod:`pollhub.forwarded`); from
-    anyone else the header is ignored.
 
     A connection still in its handshake (TLS, then the HTTP request) holds a
     slot: past ``max_handshakes`` of them, or ``max_handshakes_per_address``
     from one client address, a new connection is closed as soon as it is
     accepted (after a best-effort 503), before any thread starts. Its
     :meth:`connection_metrics` count that.
+
+    ``trusted_proxies`` lists the reverse proxies (IP addresses or networks
+    such as ``10.0.0.0/8``) whose ``X-Forwarded-For`` names the client: a
+    connection from one of them has the forwarded address as its
+    ``client_host`` and in its log lines (see :mod:`pollhub.forwarded`); from
+    anyone else the header is ignored. The limit per address on handshakes
+    sees only the TCP peer (the proxy): it applies before the request is read.
     """
 
     request_queue_size = LISTEN_BACKLOG
@@ -944,9 +946,9 @@ class ConnectionServer(_PackageServer):
         *,
         allowed_origins: Sequence[str] = (),
         allowed_hosts: Sequence[str] = (),
+        trusted_proxies: Sequence[Union[str, forwarded.IPNetwork]] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         direct_writes: bool = True,
-        trusted_proxies: Sequence[Union[str, forwarded.IPNetwork]] = (),
         **limits: Any,
     ) -> None:
         self.limits = Limits(**limits)
