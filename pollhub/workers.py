@@ -78,7 +78,6 @@ def reserve_port(host: str, port: int) -> socket.socket:
         raise OSError(errno.ENOPROTOOPT, "this platform has no SO_REUSEPORT: workers cannot share a port")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the workers' servers do
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except BaseException:
@@ -199,6 +198,8 @@ class Supervisor:
                 code = worker.proc.poll()
                 if code is not None:
                     logger.error("worker %d (pid %d) exited with status %d before it listened", worker.index, worker.pid, code)
+                    self._close_ready(worker)
+                    worker.proc = None  # reaped: stop() has nothing more to say about it
                     return code if code > 0 else 1
                 waiting = waiting or worker.node is None
             if not waiting:
@@ -278,7 +279,7 @@ class Supervisor:
                     logger.error("%r exited with status %d", worker, code)
                     clean = False
             self._close_ready(worker)
-            worker.proc, worker.restart_at = None, None
+            worker.proc = None
         for worker in self.workers:
             worker.restart_at = None
         return clean
