@@ -19,7 +19,7 @@ book that goes on exactly like the original.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from . import protocol
 from .changes import Changes
@@ -38,7 +38,35 @@ from .protocol import (
     Vote,
 )
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2 added "applied"; version 1 snapshots are still read
+
+
+class Expire(NamedTuple):
+    """Close ``poll`` if its countdown is still the one that ends at ``closes_at``: a shared log's countdown close.
+
+    Any node may append one when it sees the deadline pass, so several may
+    land: the first closes the poll, the others find no such countdown and
+    change nothing.
+    """
+
+    poll: str
+    closes_at: float
+
+
+class Entry(NamedTuple):
+    """One command of a shared log, with who sent it and when the log took it.
+
+    ``origin`` and ``number`` identify the entry: the node that appended it,
+    and that node's count of entries. ``now`` is the log's time for it (not
+    a node's clock), so that every book applies it at the same time.
+    """
+
+    origin: str
+    number: int
+    voter: str
+    admin: bool
+    command: "Union[Command, Expire]"
+    now: float
 
 #: One message every client must get: ``(poll_id, data, redacted)``. For a
 #: poll's full state, ``poll_id`` names it and ``redacted`` is the same state
@@ -77,6 +105,7 @@ class PollBook:
         used_ids: Iterable[str] = (),
         seq: int = 0,
         limits: Optional[Mapping[str, Any]] = None,
+        applied: Optional[Mapping[str, int]] = None,
     ) -> None:
         #: What ``welcome`` tells clients of the limits: the protocol's, and
         #: what the server adds (its vote rate). Configuration, not state: not
@@ -85,7 +114,9 @@ class PollBook:
         self.polls: Dict[str, PollState] = {poll.id: poll for poll in polls}
         self.current = current
         self.used_ids: Set[str] = set(used_ids) | set(self.polls)
-        self.seq = seq
+        self.seq = seq  # commands applied that changed some poll's results
+        self.applied: Dict[str, int] = dict(applied or {})  # log entry origin -> the highest number applied
+        self._changed_results = False  # whether the command being applied changed some results
         # poll id -> when its countdown closes it (the clock of the ``now`` arguments)
         self.deadlines: Dict[str, float] = {
             poll.id: poll.closes_at for poll in self.polls.values() if poll.open and poll.closes_at is not None
@@ -106,18 +137,44 @@ class PollBook:
         """
         if effects is None:
             effects = Effects()
+        self._changed_results = False
         try:
             reply = self._apply(command, voter, admin, now, effects)
         except PollhubError as exc:
             reply = protocol.error(exc, command.ref)
+        if self._changed_results:
+            self.seq += 1
         return reply, effects
+
+    def apply_entry(self, entry: "Entry", effects: Effects) -> Optional[Dict[str, Any]]:
+        """Apply one entry of a log that several books share (see :mod:`pollhub.cluster`).
+
+        Returns the reply for the command's sender, or None when the entry's
+        id was applied before: an append that a client library retried after
+        a lost answer lands twice, and only its first copy counts. Entry ids
+        are ``(origin, number)`` with numbers rising per origin, so the book
+        keeps the highest number applied per origin (in the snapshot too).
+        """
+        if entry.number <= self.applied.get(entry.origin, 0):
+            return None
+        self.applied[entry.origin] = entry.number
+        command = entry.command
+        if isinstance(command, Expire):
+            if self.deadlines.get(command.poll) != command.closes_at:
+                return protocol.ok(None)  # that countdown ended already, or was stopped: the first close won
+            self._changed_results = False
+            self._close(self.polls[command.poll], entry.now, effects)
+            if self._changed_results:
+                self.seq += 1
+            return protocol.ok(command.poll)
+        return self.apply(command, voter=entry.voter, admin=entry.admin, now=entry.now, effects=effects)[0]
 
     def _apply(self, command: Command, voter: str, admin: bool, now: float, effects: Effects) -> Dict[str, Any]:
         if isinstance(command, Vote):
             poll = self.find(command.poll)
             ballot, changed = poll.vote(voter, command.choice)
             if changed:
-                effects.results[poll.id] = None
+                self._results_changed(poll.id, effects)
                 effects.store.ballot(poll.id, voter, ballot)
             return protocol.voted(poll.id, poll.kind, poll.choice_json(ballot), command.ref)
         if isinstance(command, Hello):
@@ -146,29 +203,37 @@ class PollBook:
                 raise BadMessage(f"poll {poll.id!r} is not a words poll: it has no answers to hide")
             if poll.hide(command.text):
                 effects.store.hidden(poll.id, answer_key(command.text))
-                effects.results[poll.id] = None
+                self._results_changed(poll.id, effects)
         return protocol.ok(poll.id, command.ref)
 
     def close_expired(self, now: float, effects: Effects) -> List[str]:
         """Close every poll whose countdown ended by ``now``; returns their ids."""
         closed = [poll_id for poll_id, closes_at in self.deadlines.items() if closes_at <= now]
+        self._changed_results = False
         for poll_id in closed:
             self._close(self.polls[poll_id], now, effects)
+        if self._changed_results:
+            self.seq += 1
         return closed
 
-    def results(self, effects: Effects) -> List[Tuple[str, Dict[str, Any]]]:
-        """One ``results`` message per poll whose results changed in ``effects``, each with the next ``seq``.
+    def expired(self, now: float) -> List["Expire"]:
+        """The countdowns that ended by ``now``, as the commands that close their polls (for a shared log)."""
+        return [Expire(poll_id, closes_at) for poll_id, closes_at in self.deadlines.items() if closes_at <= now]
 
-        Empties ``effects.results``.
+    def results(self, effects: Effects) -> List[Tuple[str, Dict[str, Any]]]:
+        """One ``results`` message per poll whose results changed in ``effects``, with the current ``seq``.
+
+        Empties ``effects.results``. ``seq`` counts the commands that changed
+        some poll's results, so it depends on the commands alone, never on
+        how they were batched: every book that applied the same commands
+        sends the same counts with the same ``seq``.
         """
         changed, effects.results = effects.results, {}
-        messages = []
-        for poll_id in changed:
-            poll = self.polls.get(poll_id)
-            if poll is not None:
-                self.seq += 1
-                messages.append((poll_id, protocol.results(poll_id, poll.results(), self.seq)))
-        return messages
+        return [
+            (poll_id, protocol.results(poll_id, self.polls[poll_id].results(), self.seq))
+            for poll_id in changed
+            if poll_id in self.polls
+        ]
 
     # Reading -----------------------------------------------------------------------
 
@@ -208,17 +273,19 @@ class PollBook:
             "current": self.current,
             "used_ids": sorted(self.used_ids),
             "seq": self.seq,
+            "applied": dict(sorted(self.applied.items())),
         }
 
     @classmethod
     def restore(cls, data: Mapping[str, Any]) -> "PollBook":
         """The book a :meth:`snapshot` describes. Raises ``ValueError`` for another version or bad data."""
-        if data.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"a PollBook snapshot of version {data.get('version')!r}; this one reads {SNAPSHOT_VERSION}")
+        if data.get("version") not in (1, SNAPSHOT_VERSION):
+            raise ValueError(f"a PollBook snapshot of version {data.get('version')!r}; this one reads 1 to {SNAPSHOT_VERSION}")
         try:
             polls = [PollState.from_state(poll) for poll in data["polls"]]
-            return cls(polls, data["current"], data["used_ids"], int(data["seq"]))
-        except (KeyError, TypeError) as exc:
+            applied = {str(origin): int(number) for origin, number in data.get("applied", {}).items()}
+            return cls(polls, data["current"], data["used_ids"], int(data["seq"]), applied=applied)
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a PollBook snapshot: {exc!r}") from None
 
     # The rules ---------------------------------------------------------------------
@@ -235,6 +302,10 @@ class PollBook:
         if self.current is None:
             self._set_current(poll_id, effects)
         return poll
+
+    def _results_changed(self, poll_id: str, effects: Effects) -> None:
+        effects.results[poll_id] = None
+        self._changed_results = True
 
     def _set_current(self, poll_id: Optional[str], effects: Effects) -> None:
         self.current = poll_id
@@ -260,7 +331,7 @@ class PollBook:
         elif action == "reset":
             poll.reset()
             effects.store.reset(poll.id)
-            effects.results[poll.id] = None
+            self._results_changed(poll.id, effects)
             self._broadcast_poll(poll, now, effects)
 
     def _open(self, poll: PollState, close_after: Optional[float], now: float, effects: Effects) -> None:
@@ -283,13 +354,13 @@ class PollBook:
     def _open_changed(self, poll: PollState, now: float, effects: Effects) -> None:
         self._broadcast_poll(poll, now, effects)
         if poll.settings.results != ALWAYS:  # closing shows after_vote and after_close results
-            effects.results[poll.id] = None
+            self._results_changed(poll.id, effects)
 
     def _settings_changed(self, poll: PollState, now: float, effects: Effects) -> None:
         """After a reveal or an update: save, tell everyone, and send the results to whoever may now see them."""
         effects.store.settings(poll.id, poll.settings, poll.revealed)
         self._broadcast_poll(poll, now, effects)
-        effects.results[poll.id] = None
+        self._results_changed(poll.id, effects)
 
     def _order(self, poll_ids: Sequence[str], effects: Effects) -> None:
         if len(set(poll_ids)) != len(poll_ids) or set(poll_ids) != set(self.polls):

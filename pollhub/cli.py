@@ -294,7 +294,10 @@ def serve_command(argv: Sequence[str]) -> int:
     with StopRequest() as stop, stop_on(stop), server_settings():
         server.start()
         print_banner(server.host, server.port, context is not None, None if args.token else server.token)
-        print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
+        if args.redis:
+            print(f"Event {args.event!r} shared through Redis at {args.redis} (this node: {hub.node})", flush=True)
+        else:
+            print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
         return serve(server, hub, stop, db)
 
 

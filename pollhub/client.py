@@ -84,7 +84,7 @@ class PollClient:
         self._pending: Dict[int, _Pending] = {}
         self._polls: Dict[str, Dict[str, Any]] = {}
         self._current: Optional[str] = None
-        self._seq = 0
+        self._seqs: Dict[str, int] = {}  # poll id -> the seq of the counts held
         self._closed = False
         self._updates: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
         self._welcomed = threading.Event()
@@ -321,19 +321,32 @@ class PollClient:
             self._welcomed.set()
             self._updates.put(None)
 
+    def _welcome(self, message: Dict[str, Any]) -> None:
+        """Take a welcome's polls; counts held from a later ``seq`` stay (a reconnect to a node a little behind)."""
+        seq = message.get("seq", 0)
+        polls = {p["id"]: dict(p) for p in message["polls"]}  # updates leave the message alone
+        for poll_id, poll in polls.items():
+            old = self._polls.get(poll_id)
+            if old is not None and old.get("visible") and poll.get("visible") and self._seqs.get(poll_id, 0) > seq:
+                poll.update((k, v) for k, v in old.items() if k in RESULT_FIELDS)
+            else:
+                self._seqs[poll_id] = seq
+        self._seqs = {poll_id: self._seqs[poll_id] for poll_id in polls}
+        self._polls = polls
+        self._current = message["current"]
+
     def _receive(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
         with self._state:
             if kind == "welcome":
-                self._polls = {p["id"]: dict(p) for p in message["polls"]}  # updates leave the message alone
-                self._current = message["current"]
-                self._seq = message.get("seq", 0)
+                self._welcome(message)
             elif kind == "results":
                 poll = self._polls.get(message["poll"])
-                if poll is not None and message["seq"] > self._seq:
+                held = self._seqs.get(message["poll"], 0)
+                if poll is not None and (message["seq"] > held or not poll.get("visible")):
                     poll.update((k, v) for k, v in message.items() if k in RESULT_FIELDS)
                     poll["visible"] = True
-                self._seq = max(self._seq, message["seq"])
+                    self._seqs[message["poll"]] = max(held, message["seq"])
             elif kind == "poll":
                 self._polls[message["poll"]["id"]] = dict(message["poll"])
             elif kind == "current":

@@ -58,9 +58,9 @@ from typing import (
 )
 
 from . import protocol, text
-from .book import Effects, PollBook
+from .book import Effects, Entry, Expire, PollBook
 from .changes import Changes
-from .cluster import DEFAULT_EVENT
+from .cluster import DEFAULT_EVENT, HEARTBEAT_INTERVAL, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, Outgoing, SharedLog
 from .errors import InternalError, Unavailable, error_from_code
 from .export import export_document
 from .metrics import Counter, Gauge, Histogram, Registry
@@ -92,6 +92,8 @@ SUBMIT_POLL = 0.5  # seconds between checks that the hub still runs while the in
 CALL_TIMEOUT = 10.0  # seconds a Python API call waits for the hub thread
 STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
 RETRY_INTERVAL = 1.0  # seconds between attempts to save after a commit failed (a full disk, say)
+CONFIRM_TIMEOUT = 10.0  # seconds an appended command may wait to be read back from a shared log before "unavailable"
+EXPIRE_RETRY = 2.0  # seconds before a node appends a countdown's close again if it has not come back
 API_VOTER = SERVER_VOTER_PREFIX + "python"  # the voter of the Python API's admin calls
 VOTE_REJECTIONS = (  # metric labels
     "unknown_poll", "unknown_option", "invalid_vote", "poll_closed", "vote_locked", "rate_limited"
@@ -250,6 +252,25 @@ class _Result:
         self.error: Optional[BaseException] = None
 
 
+class _Entries:
+    """Entries of the shared log, in order, from the reader thread: ``(stream id, Entry or None)``."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: List[Tuple[str, Optional[Entry]]]) -> None:
+        self.entries = entries
+
+
+class _Restart:
+    """Start again from a snapshot: this node missed entries that were trimmed."""
+
+    __slots__ = ("book", "position")
+
+    def __init__(self, book: PollBook, position: str) -> None:
+        self.book = book
+        self.position = position
+
+
 _STOP = object()
 
 #: Replies that say a change is on disk, and what a client is told instead when it is not.
@@ -265,7 +286,7 @@ def _unsaved(message: Message) -> Message:
     if error is None:
         return message
     return Message(protocol.error(error, message.data.get("ref")))
-Event = Union[_Register, _Request, _Call, object]
+Event = Union[_Register, _Request, _Call, _Entries, _Restart, object]
 
 
 class HubMetrics:
@@ -322,7 +343,7 @@ class Hub:
         self.event = event
         self.durability = durability
         self._store: Optional[Store] = None
-        self.saving = True  # False after a commit failed, until one succeeds (see _commit)
+        self._saved = True  # False after a commit failed, until one succeeds (see _commit)
         self._inbox: "queue.Queue[Event]" = queue.Queue(MAX_INBOUND)
         self.metrics = HubMetrics(self._inbox.qsize)
         self._thread: Optional[threading.Thread] = None
@@ -342,6 +363,17 @@ class Hub:
         # Welcomes built since the state last changed, by which polls' results
         # the newcomer may see: a burst of connections encodes one welcome.
         self._welcomes: Dict[Tuple[bool, ...], Message] = {}
+        # With a shared log (Redis), also owned by the hub thread:
+        self._log: Optional[SharedLog] = None
+        self._position = "0-0"  # the id of the last log entry applied
+        self._number = 0  # entries this node appended
+        self._outgoing: List[_Request] = []  # this batch's commands, to append
+        self._pending: Dict[int, Tuple[_Request, float]] = {}  # appended, not read back yet: number -> (request, when)
+        self._expiring: Dict[Expire, float] = {}  # countdown closes appended, and when
+        self._since_snapshot = 0  # entries applied since this node last offered a snapshot
+        self._snapshot_due = 0.0  # monotonic time of the next snapshot, at the earliest
+        self._heartbeat_due = 0.0  # monotonic time of this node's next heartbeat
+        self._elsewhere = 0  # participants on the other nodes, as of the last heartbeat
 
     # Lifecycle ---------------------------------------------------------------------
 
@@ -353,7 +385,9 @@ class Hub:
         """
         if self._thread is not None:
             raise RuntimeError("the hub is already started")
-        if self.db_path is not None:
+        if self.redis_url is not None:
+            self._start_log(self.redis_url)
+        elif self.db_path is not None:
             self._store = Store(self.db_path)
             try:
                 polls, current, used_ids = self._store.load()
@@ -365,7 +399,28 @@ class Hub:
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
+        if self._log is not None:
+            self._log.start_reading(self._position, self._deliver, self._restart)
         return self
+
+    def _start_log(self, url: str) -> None:
+        """Join the event in Redis: check it, then load the snapshot and every entry after it."""
+        log = SharedLog(url, self.event, self.node, self.durability)
+        try:
+            log.check()
+            self._book, self._position = log.load()
+        except BaseException:
+            log.stop()
+            raise
+        self._book.limits.update(self._limits)
+        self._log = log
+        logger.info("node %s joined event %r at log position %s", self.node, self.event, self._position)
+
+    def _deliver(self, entries: List[Tuple[str, Optional[Entry]]]) -> None:
+        self._put(_Entries(entries))  # the reader thread: blocks while the inbound queue is full
+
+    def _restart(self, book: PollBook, position: str) -> None:
+        self._put(_Restart(book, position))
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the hub thread after the events already queued; idempotent."""
@@ -377,6 +432,13 @@ class Hub:
         thread.join(timeout)
         if thread.is_alive():
             logger.warning("the hub thread did not stop within %.1f seconds", timeout)
+        if self._log is not None:
+            self._log.stop()
+
+    @property
+    def saving(self) -> bool:
+        """False while changes cannot be kept: the last commit failed, or Redis is out of reach."""
+        return self._saved and (self._log is None or self._log.healthy)
 
     @property
     def running(self) -> bool:
@@ -591,7 +653,9 @@ class Hub:
                         stopping = True
                     else:
                         self._apply_safely(event)
-                if self._book.deadlines:
+                if self._log is not None:
+                    self._guarded("appending to the shared log", self._share)
+                elif self._book.deadlines:
                     self._guarded("closing polls whose countdown ended", self._close_expired)
                 if batch:
                     self.metrics.batch_size.observe(len(batch))
@@ -608,8 +672,8 @@ class Hub:
 
     def _next_batch(self) -> List[Event]:
         """The next event (waiting until a countdown ends or a save is due), then every event already queued."""
-        timeout = self._until_deadline()
-        if not self.saving:
+        timeout = self._until_deadline() if self._log is None else self._until_shared_work()
+        if not self._saved:
             timeout = RETRY_INTERVAL if timeout is None else min(timeout, RETRY_INTERVAL)
         inbox = self._inbox
         try:
@@ -647,7 +711,13 @@ class Hub:
     def _apply(self, event: Event) -> None:
         if self._welcomes and not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
             self._welcomes.clear()
-        if isinstance(event, _Request):
+        if isinstance(event, _Request) and self._log is not None and not isinstance(event.command, Hello):
+            self._outgoing.append(event)  # applied when the log gives it back, like every node's
+        elif isinstance(event, _Entries):
+            self._apply_entries(event.entries)
+        elif isinstance(event, _Restart):
+            self._restart_from(event.book, event.position)
+        elif isinstance(event, _Request):
             command, now = event.command, time.time()
             reply, effects = self._book.apply(command, voter=event.voter, admin=event.admin, now=now, effects=self._effects)
             if isinstance(command, Vote):
@@ -721,6 +791,105 @@ class Hub:
             logger.info("poll %s: countdown over, voting closed", text.escape(poll_id))
         self._queue_broadcasts()
 
+    # With a shared log ---------------------------------------------------------------
+
+    def _share(self) -> None:
+        """Append this batch's commands and due countdown closes; report presence; offer a snapshot."""
+        log = self._log
+        assert log is not None
+        now = time.monotonic()
+        outgoing: List[Outgoing] = []
+        requests = self._outgoing
+        self._outgoing = []
+        for request in requests:
+            self._number += 1
+            outgoing.append((self._number, request.voter, request.admin, request.command))
+        for expire in self._book.expired(time.time()):
+            if now >= self._expiring.get(expire, 0.0):
+                self._number += 1
+                outgoing.append((self._number, API_VOTER, True, expire))
+                self._expiring[expire] = now + EXPIRE_RETRY
+        if outgoing:
+            if log.reader_ok and log.append(outgoing):
+                for request, (number, *_) in zip(requests, outgoing):
+                    self._pending[number] = (request, now)
+            else:
+                down = Unavailable("the event's shared log (Redis) cannot be reached; please try again")
+                for request in requests:
+                    self._reply(request, protocol.error(down, request.command.ref))
+        self._confirm_timeouts(now)
+        if now >= self._heartbeat_due:
+            self._heartbeat_due = now + HEARTBEAT_INTERVAL
+            counts = log.heartbeat(len(self._clients) - len(self._admins))
+            elsewhere = sum(count for node, count in counts.items() if node != self.node)
+            if elsewhere != self._elsewhere:
+                self._elsewhere = elsewhere
+                self._presence_changed = True
+        if self._since_snapshot >= SNAPSHOT_EVERY and now >= self._snapshot_due:
+            self._since_snapshot = 0
+            self._snapshot_due = now + SNAPSHOT_INTERVAL
+            log.save_snapshot(self._book, self._position)
+
+    def _confirm_timeouts(self, now: float) -> None:
+        """Answer ``unavailable`` to commands appended long ago that the log has not given back (Redis down)."""
+        while self._pending:
+            number, (request, appended) = next(iter(self._pending.items()))
+            if now - appended < CONFIRM_TIMEOUT:
+                break
+            del self._pending[number]
+            lost = Unavailable("the event's shared log (Redis) did not confirm this in time; please check and try again")
+            self._reply(request, protocol.error(lost, request.command.ref))
+        if self._expiring:  # forget the closes of countdowns that are over
+            self._expiring = {e: t for e, t in self._expiring.items() if self._book.deadlines.get(e.poll) == e.closes_at}
+
+    def _apply_entries(self, entries: List[Tuple[str, Optional[Entry]]]) -> None:
+        """Apply entries of the shared log in order; answer this node's own clients' commands."""
+        for position, entry in entries:
+            self._position = position
+            self._since_snapshot += 1
+            if entry is None:
+                continue
+            request = None
+            if entry.origin == self.node:
+                pending = self._pending.pop(entry.number, None)
+                if pending is not None:
+                    request = pending[0]
+                    entry = entry._replace(command=request.command)  # the same, with its sender's ref
+            reply = self._book.apply_entry(entry, self._effects)
+            if self._effects.broadcasts:
+                self._queue_broadcasts()
+            if request is not None and reply is not None:
+                if isinstance(request.command, Vote):
+                    if reply["type"] == "error":
+                        self.metrics.votes_rejected.inc(label=reply["code"])
+                    else:
+                        self.metrics.votes_accepted.inc()
+                self._reply(request, reply)
+            if isinstance(entry.command, Expire) and reply is not None and reply.get("poll"):
+                logger.info("poll %s: countdown over, voting closed", text.escape(entry.command.poll))
+
+    def _restart_from(self, book: PollBook, position: str) -> None:
+        """Take a snapshot's state (this node missed trimmed entries): everyone gets a new welcome."""
+        book.limits.update(self._limits)
+        self._book, self._position = book, position
+        self._effects = Effects()
+        self._outbox.clear()
+        self._welcomes.clear()
+        for client in self._clients:
+            self._outbox.append((client, self._welcome(client)))
+
+    def _until_shared_work(self) -> Optional[float]:
+        """Seconds until the hub thread has something to do for the shared log with no event coming."""
+        now = time.monotonic()
+        due = [self._heartbeat_due - now]
+        if self._pending:
+            due.append(next(iter(self._pending.values()))[1] + CONFIRM_TIMEOUT - now)
+        deadline = self._book.next_deadline()
+        if deadline is not None:
+            ahead = deadline - time.time()
+            due.append(ahead if ahead > 0 else min(self._expiring.values(), default=now) - now)
+        return max(0.0, min(due))
+
     def _sees(self, client: Client, poll: Optional[PollState]) -> bool:
         """True when ``client`` may see ``poll``'s results (presenters always may)."""
         return client in self._admins or (poll is not None and poll.visible_to(self._clients.get(client, "")))
@@ -741,16 +910,16 @@ class Hub:
         self._unsaved_counts.update(self._effects.results)
         if not (unsaved or self._unsaved_counts):
             return True
-        if not self.saving:
+        if not self._saved:
             store.recover()
         started = time.perf_counter()
         polls = [self._book.polls[poll_id] for poll_id in self._unsaved_counts if poll_id in self._book.polls]
         try:
             store.save(unsaved, polls)
         except (sqlite3.OperationalError, OSError) as exc:  # a full, read-only or vanished disk: retried
-            if self.saving:
+            if self._saved:
                 logger.error("could not save to %s: %s; retrying every %g s", store.path, exc, RETRY_INTERVAL)
-            self.saving = False
+            self._saved = False
             return False
         except Exception as exc:  # something in the batch the database refuses: never retry it as a whole
             logger.error("could not save to %s: %s; saving item by item", store.path, exc)
@@ -758,9 +927,9 @@ class Hub:
             return False
         finally:
             self.metrics.commit_seconds.observe(time.perf_counter() - started)
-        if not self.saving:
+        if not self._saved:
             logger.warning("saving to %s again", store.path)
-        self.saving = True
+        self._saved = True
         unsaved.clear()
         self._unsaved_counts.clear()
         return True
@@ -787,7 +956,7 @@ class Hub:
                 store.save(changes, polls if what == "counts" else [])
             except (sqlite3.OperationalError, OSError) as exc:
                 logger.error("could not save to %s: %s; retrying every %g s", store.path, exc, RETRY_INTERVAL)
-                self.saving = False
+                self._saved = False
                 left = pending[index:]
                 unsaved.ops = [op for kind, op in left if kind == "op"]
                 unsaved.ballots = dict(b for kind, b in left if kind == "ballot")
@@ -841,7 +1010,8 @@ class Hub:
     def _queue_presence(self) -> None:
         """The number of participants, to presenters, when it changed."""
         if self._presence_changed and self._admins:
-            presence = Message(protocol.presence(len(self._clients) - len(self._admins)), key="presence")
+            participants = len(self._clients) - len(self._admins) + self._elsewhere
+            presence = Message(protocol.presence(participants), key="presence")
             self._outbox.extend((admin, presence) for admin in self._admins)
         self._presence_changed = False
 
@@ -878,6 +1048,10 @@ class Hub:
     def _fail_pending(self) -> None:
         """After the hub thread's last batch: answer whatever is still queued."""
         stopped = Unavailable("the hub has stopped")
+        waiting = self._outgoing + [request for request, _ in self._pending.values()]
+        self._outgoing, self._pending = [], {}
+        for request in waiting:
+            self._guarded("answering a request", request.client.send, Message(protocol.error(stopped, request.command.ref)))
         while True:
             try:
                 event = self._inbox.get_nowait()
