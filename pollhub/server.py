@@ -319,7 +319,8 @@ class PollServer(ConnectionServer):
             if not self.hub.running:
                 return response(503, b"hub not running\n", headers=node, head_only=head)
             if not self.hub.saving:
-                return response(503, b"database not writable\n", headers=node, head_only=head)
+                body = b"redis out of reach\n" if self.hub.redis_url else b"database not writable\n"
+                return response(503, body, headers=node, head_only=head)
             return response(200, f"ok node {self.hub.node}\n".encode("ascii"), headers=node, head_only=head)
         if request.path == "/metrics":
             body = self.metrics.render().encode("utf-8")

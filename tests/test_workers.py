@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Iterator, List, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Set, Tuple
 
 import pytest
 
@@ -310,3 +310,70 @@ def test_workers_stop_by_themselves_when_the_supervisor_is_killed(cluster: Proce
     _, worker_pids, _ = started(cluster)
     cluster.kill()  # SIGKILL: the supervisor cannot stop them
     wait_until(lambda: not any(running(pid) for pid in worker_pids))
+
+
+def connections_by_node(port: int, expected: int) -> Dict[str, int]:
+    """Each node's ``pollhub_connections`` from ``/metrics`` (new connections until both answered), or {}."""
+    seen: Dict[str, int] = {}
+    for _ in range(REQUESTS):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        try:
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode("utf-8")
+        finally:
+            conn.close()
+        node = re.search(r'^pollhub_node_info\{node="(\w+)"', text, re.M)
+        count = re.search(r"^pollhub_connections (\d+)$", text, re.M)
+        assert node and count, text
+        seen[node.group(1)] = int(count.group(1))
+        if len(seen) == 2:
+            break
+    return seen if len(seen) == 2 and sum(seen.values()) == expected else {}
+
+
+def test_a_vote_through_one_worker_reaches_participants_on_the_other(cluster: Process) -> None:
+    """Ten voters spread over both workers: each sees every vote, so votes cross from worker to worker."""
+    port, _, nodes = started(cluster)
+    url = f"ws://127.0.0.1:{port}/ws"
+    voters = [PollClient(url, voter=f"voter-{i}", timeout=TIMEOUT) for i in range(10)]
+    try:
+        spread = wait_until(lambda: connections_by_node(port, len(voters)))
+        assert isinstance(spread, dict) and set(spread) == nodes and all(spread.values()), spread
+        with PollClient(url, token="tok", timeout=TIMEOUT) as presenter:
+            poll = presenter.create_poll("Lunch?", ["Pizza", "Salad"])
+        for i, voter in enumerate(voters):
+            voter.wait_for(lambda c: poll in [p.id for p in c.polls()])
+            assert voter.vote("pizza" if i % 2 else "salad", poll=poll) == ("pizza" if i % 2 else "salad")
+        for voter in voters:
+            voter.wait_for(lambda c: c.results(poll) == {"pizza": 5, "salad": 5})
+    finally:
+        for voter in voters:
+            voter.close()
+    finished = cluster.stop(signal.SIGINT)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.count("stopped: 1 poll(s), 10 vote(s) counted.") == 2  # each worker's summary
+
+
+def test_one_generated_token_for_all_and_only_the_first_worker_starts_the_question_poll(
+    redis_server: "RedisServer", event_name: str
+) -> None:
+    process = Process.pollhub(
+        "--workers", "2", "--redis", redis_server.url, "--event", event_name, "--host", "127.0.0.1", "--port", "0",
+        "--question", "Tea?", "--option", "Yes", "--option", "No", "--log-level", "warning",
+    )  # fmt: skip
+    try:
+        port, _, _ = started(process)
+        shown = re.search(r"present#token=(\S+)", "".join(process.stdout))  # (started() read past it)
+        assert shown, process.stdout
+        token = shown.group(1)
+        url = f"ws://127.0.0.1:{port}/ws"
+        for _ in range(8):  # on either worker (a wrong token would raise Forbidden)
+            PollClient(url, token=token, timeout=TIMEOUT).close()
+        with PollClient(url, timeout=TIMEOUT) as client:
+            client.wait_for(lambda c: c.current == "tea")
+            assert [p.id for p in client.polls()] == ["tea"]
+        finished = process.stop(signal.SIGTERM)
+    finally:
+        process.kill()
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.count("stopped: 1 poll(s), 0 vote(s) counted.") == 2
