@@ -312,6 +312,7 @@ def supervise(
         port = reserved.getsockname()[1]
         supervisor = Supervisor(count, serve_args, port, token, start_poll=start_poll)
         status = 1
+        failed = None
         try:
             failed = supervisor.start(stop)
             if failed is not None:
@@ -326,5 +327,8 @@ def supervise(
         finally:
             if not supervisor.stop():
                 status = status or 1
-    print(f"pollhub stopped: {count} workers, restarted {supervisor.restarts} time(s).", flush=True)
+    if failed is None:
+        print(f"pollhub stopped: {count} workers, restarted {supervisor.restarts} time(s).", flush=True)
+    else:
+        print("pollhub: the workers could not start (see above).", file=sys.stderr, flush=True)
     return status

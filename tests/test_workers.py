@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Set, Tuple
 
 import pytest
@@ -92,6 +93,15 @@ def test_a_worker_count_out_of_range_is_refused(count: str) -> None:
     result = run("--workers", count, "--redis", "unix:///nowhere.sock", "--port", "0")
     assert result.returncode == 2
     assert f"--workers must be from 1 to {workers.max_workers()}" in result.stderr
+
+
+def test_workers_that_cannot_reach_redis_fail_with_their_status(tmp_path: Path) -> None:
+    result = run("--workers", "2", "--redis", f"unix://{tmp_path}/none.sock", "--host", "127.0.0.1", "--port", "0")
+    assert result.returncode == 2, result.stderr
+    assert "cannot reach Redis" in result.stderr
+    assert "the workers could not start" in result.stderr
+    assert "listening" not in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_the_worker_flags_are_hidden() -> None:
