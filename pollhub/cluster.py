@@ -76,7 +76,8 @@ GAP_CHECK_INTERVAL = 5.0  # seconds between checks that nothing this node had no
 HEARTBEAT_INTERVAL = 2.0  # seconds between a node's reports of its participant count
 NODE_TTL = 6.0  # seconds after its last report that a node no longer counts (a dead node drops out)
 SNAPSHOT_EVERY = 10_000  # entries between snapshots...
-SNAPSHOT_INTERVAL = 10.0  # ...and at least this many seconds
+SNAPSHOT_INTERVAL = 1.0  # ...and at least this many seconds...
+SNAPSHOT_COST_FACTOR = 10  # ...and at least this many times as long as writing the last one took
 SNAPSHOT_LOCK = 30.0  # seconds one node has to write a snapshot before another may
 
 _ZERO = "0-0"
