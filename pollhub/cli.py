@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import __version__, connection, export, text, workers
 from .client import PollClient
-from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError
+from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError, read_event
 from .errors import BadMessage, PollhubError, Unavailable
 from .hub import Hub
 from .lan import lan_addresses
@@ -619,16 +619,24 @@ def export_command(argv: Sequence[str]) -> int:
         prog="python -m pollhub export", description="Write saved results to standard output (the server may be running)."
     )
     parser.add_argument("--db", metavar="PATH", help=f"the database (default: {default_path()})")
+    parser.add_argument("--redis", metavar="URL", help="read the event from this Redis instead of a database")
+    parser.add_argument("--event", default=DEFAULT_EVENT, metavar="NAME", help="with --redis: the event (default: %(default)s)")
     parser.add_argument("--poll", help="only this poll (default: every poll)")
     parser.add_argument("--format", choices=export.FORMATS, default="csv", help="(default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.redis and args.db:
+        parser.error("--redis and --db exclude each other")
     try:
-        store = Store(args.db or default_path(), readonly=True)
-        try:
-            polls, current, _ = store.load()
-        finally:
-            store.close()
-    except StorageError as exc:
+        if args.redis:
+            book = read_event(args.redis, args.event)
+            polls, current = list(book.polls.values()), book.current
+        else:
+            store = Store(args.db or default_path(), readonly=True)
+            try:
+                polls, current, _ = store.load()
+            finally:
+                store.close()
+    except (StorageError, ClusterError) as exc:
         print(f"pollhub export: {exc}", file=sys.stderr)
         return 2
     if args.poll is not None:

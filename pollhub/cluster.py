@@ -24,10 +24,10 @@ Cluster slot:
 ``pollhub:{EVENT}:log``
     the stream of commands
 ``pollhub:{EVENT}:snapshot``
-    a hash: ``position`` (the id of the last entry the snapshot holds) and
-    ``book`` (:meth:`PollBook.snapshot` as JSON); written every
-    ``SNAPSHOT_EVERY`` entries, newer snapshots only, and the stream is
-    trimmed behind the previous one
+    a hash: ``position`` (the id of the last entry the snapshot holds),
+    ``book`` (:meth:`PollBook.snapshot` as JSON) and ``trimmed`` (every
+    entry before it is gone); written every ``SNAPSHOT_EVERY`` entries,
+    newer snapshots only, and the stream is trimmed behind the previous one
 ``pollhub:{EVENT}:nodes`` and ``pollhub:{EVENT}:node:ID``
     each node's participant count, refreshed every ``HEARTBEAT_INTERVAL``
     and expiring after ``NODE_TTL``: the presenter's count is their sum
@@ -76,7 +76,8 @@ GAP_CHECK_INTERVAL = 5.0  # seconds between checks that nothing this node had no
 HEARTBEAT_INTERVAL = 2.0  # seconds between a node's reports of its participant count
 NODE_TTL = 6.0  # seconds after its last report that a node no longer counts (a dead node drops out)
 SNAPSHOT_EVERY = 10_000  # entries between snapshots...
-SNAPSHOT_INTERVAL = 10.0  # ...and at least this many seconds
+SNAPSHOT_INTERVAL = 1.0  # ...and at least this many seconds...
+SNAPSHOT_COST_FACTOR = 10  # ...and at least this many times as long as writing the last one took
 SNAPSHOT_LOCK = 30.0  # seconds one node has to write a snapshot before another may
 
 _ZERO = "0-0"
@@ -100,6 +101,7 @@ end
 redis.call("HSET", KEYS[1], "position", ARGV[1], "book", ARGV[2])
 if old then
   redis.call("XTRIM", KEYS[2], "MINID", old)
+  redis.call("HSET", KEYS[1], "trimmed", old)
 end
 return 1
 """
@@ -137,7 +139,7 @@ def encode_command(command: Union[Command, Expire]) -> str:
         return json.dumps(["Expire", [command.poll, command.closes_at]], separators=(",", ":"))
     fields: List[Any] = list(command[:-1])  # every command ends with its ref
     if isinstance(command, CreatePoll):
-        fields = [command.question, list(command.options), command.settings.to_json()]
+        fields = [command.question, list(command.options), {"kind": command.settings.kind, **command.settings.to_json()}]
     return json.dumps([type(command).__name__, fields], separators=(",", ":"), ensure_ascii=False)
 
 
@@ -402,8 +404,9 @@ class SharedLog:
                 response = self._reader_client.xread(
                     {self.log_key: position}, count=READ_COUNT, block=int(READ_BLOCK * 1000)
                 )
-                if response:
-                    entries = [decode_entry(entry_id, fields) for entry_id, fields in response[0][1]]
+                batch = response[0][1] if response else []  # empty too when what woke it was trimmed at once
+                if batch:
+                    entries = [decode_entry(entry_id, fields) for entry_id, fields in batch]
                     deliver(entries)
                     position = entries[-1][0]
             except self._errors as exc:
@@ -425,14 +428,8 @@ class SharedLog:
 
     def _check_gap(self, position: str, restart: Restart) -> str:
         """``position``, or the newest snapshot's if entries after ``position`` were trimmed (then ``restart``)."""
-        import redis
-
-        try:
-            info = self._reader_client.xinfo_stream(self.log_key)
-        except redis.ResponseError:  # no stream yet
-            return position
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is None or stream_id(_text(deleted) if isinstance(deleted, bytes) else str(deleted)) <= stream_id(position):
+        trimmed = self._reader_client.hget(self.snapshot_key, "trimmed")  # entries before it are gone
+        if trimmed is None or stream_id(_text(trimmed)) <= stream_id(position):
             return position
         book, snapshot_position = self._snapshot(self._reader_client)
         logger.warning("entries after %s were trimmed before this node read them: starting again from the snapshot at %s", position, snapshot_position)
