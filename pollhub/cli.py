@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import __version__, connection, export, text, workers
 from .client import PollClient
-from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError, read_event
+from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError, read_event, redact
 from .errors import BadMessage, PollhubError, Unavailable
 from .hub import Hub
 from .lan import lan_addresses
@@ -295,7 +295,7 @@ def serve_command(argv: Sequence[str]) -> int:
         server.start()
         print_banner(server.host, server.port, context is not None, None if args.token else server.token)
         if args.redis:
-            print(f"Event {args.event!r} shared through Redis at {args.redis} (this node: {hub.node})", flush=True)
+            print(f"Event {args.event!r} shared through Redis at {redact(args.redis)} (this node: {hub.node})", flush=True)
         else:
             print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
         return serve(server, hub, stop, db)
