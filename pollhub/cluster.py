@@ -76,7 +76,8 @@ GAP_CHECK_INTERVAL = 5.0  # seconds between checks that nothing this node had no
 HEARTBEAT_INTERVAL = 2.0  # seconds between a node's reports of its participant count
 NODE_TTL = 6.0  # seconds after its last report that a node no longer counts (a dead node drops out)
 SNAPSHOT_EVERY = 10_000  # entries between snapshots...
-SNAPSHOT_INTERVAL = 10.0  # ...and at least this many seconds
+SNAPSHOT_INTERVAL = 1.0  # ...and at least this many seconds...
+SNAPSHOT_COST_FACTOR = 10  # ...and at least this many times as long as writing the last one took
 SNAPSHOT_LOCK = 30.0  # seconds one node has to write a snapshot before another may
 
 _ZERO = "0-0"
@@ -117,6 +118,11 @@ def check_event(name: str) -> str:
     if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
         raise ClusterError(f"an event name is 1 to 64 letters, digits, '_', '.' or '-', not {name!r}")
     return name
+
+
+def redact(url: str) -> str:
+    """``url`` with its password (``redis://user:PASSWORD@host``) replaced by ``***``."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 def stream_id(text: str) -> Tuple[int, int]:
@@ -215,6 +221,7 @@ class SharedLog:
         if durability not in DURABILITIES:
             raise ClusterError(f"durability is one of {', '.join(DURABILITIES)}, not {durability!r}")
         self.url = url
+        self.shown_url = redact(url)  # for messages and logs: never the password
         self.event = check_event(event)
         self.node = node
         self.durability = durability
@@ -258,23 +265,23 @@ class SharedLog:
         try:
             self._writer.ping()
         except self._errors as exc:
-            raise ClusterError(f"cannot reach Redis at {self.url}: {exc}") from None
+            raise ClusterError(f"cannot reach Redis at {self.shown_url}: {exc}") from None
         except redis.RedisError as exc:
-            raise ClusterError(f"Redis at {self.url} refused: {exc}") from None
+            raise ClusterError(f"Redis at {self.shown_url} refused: {exc}") from None
         if self.durability == "none":
             return
         try:
             config = self._writer.config_get("append*")
         except redis.RedisError as exc:
             raise ClusterError(
-                f"cannot read the configuration of Redis at {self.url} ({exc}) to check that it is durable;"
+                f"cannot read the configuration of Redis at {self.shown_url} ({exc}) to check that it is durable;"
                 " pass --redis-durability none to run without that check"
             ) from None
         config = {_text(k) if isinstance(k, bytes) else str(k): _text(v) if isinstance(v, bytes) else str(v) for k, v in config.items()}
         appendonly, appendfsync = config.get("appendonly", ""), config.get("appendfsync", "")
         if appendonly != "yes" or appendfsync != "always":
             raise ClusterError(
-                f"Redis at {self.url} may lose votes it acknowledged (appendonly {appendonly}, appendfsync {appendfsync}):"
+                f"Redis at {self.shown_url} may lose votes it acknowledged (appendonly {appendonly}, appendfsync {appendfsync}):"
                 " run it with 'appendonly yes' and 'appendfsync always' (in redis.conf, or CONFIG SET),"
                 " or pass --redis-durability none to accept losing the last second of votes in a crash"
             )
@@ -296,7 +303,7 @@ class SharedLog:
                 apply_entries(book, entries)
                 position = entries[-1][0]
         except self._errors as exc:
-            raise ClusterError(f"cannot read the event from Redis at {self.url}: {exc}") from None
+            raise ClusterError(f"cannot read the event from Redis at {self.shown_url}: {exc}") from None
 
     def _snapshot(self, client: Any) -> Tuple[PollBook, str]:
         position, data = client.hmget(self.snapshot_key, ["position", "book"])
@@ -323,7 +330,7 @@ class SharedLog:
             pipe.execute()
         except self._errors as exc:
             if self.writer_ok:
-                logger.warning("cannot append to the event's log in Redis at %s: %s", self.url, exc)
+                logger.warning("cannot append to the event's log in Redis at %s: %s", self.shown_url, exc)
             self.writer_ok = False
             return False
         if not self.writer_ok:
@@ -412,7 +419,7 @@ class SharedLog:
                 if self._stopping.is_set():
                     break
                 if self.reader_ok:
-                    logger.warning("lost the event's log in Redis at %s: %s; reconnecting", self.url, exc)
+                    logger.warning("lost the event's log in Redis at %s: %s; reconnecting", self.shown_url, exc)
                 self.reader_ok = False
                 self._stopping.wait(random.uniform(wait / 2, wait))
                 wait = min(wait * 2, RECONNECT_MAX)

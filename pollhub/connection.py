@@ -899,6 +899,11 @@ class ConnectionServer(_PackageServer):
     a request's ``Host`` may carry besides those of :meth:`known_hosts`
     (others get 421). With an ``ssl_context`` (see
     :func:`tls_context`) every connection speaks TLS: ``wss://`` and ``https://``.
+    ``reuse_port=True`` sets ``SO_REUSEPORT`` before binding, so that several
+    servers (in several processes: see :mod:`pollhub.workers`) listen on one
+    port and the kernel spreads new connections over them; every socket
+    sharing the port must set it, and belong to the same user. Where the
+    platform has no ``SO_REUSEPORT`` it raises ``OSError`` (``ENOPROTOOPT``).
 
     A connection still in its handshake (TLS, then the HTTP request) holds a
     slot: past ``max_handshakes`` of them, or ``max_handshakes_per_address``
@@ -949,8 +954,12 @@ class ConnectionServer(_PackageServer):
         trusted_proxies: Sequence[Union[str, forwarded.IPNetwork]] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         direct_writes: bool = True,
+        reuse_port: bool = False,
         **limits: Any,
     ) -> None:
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise OSError(errno.ENOPROTOOPT, "this platform has no SO_REUSEPORT: servers cannot share a port")
+        self.reuse_port = reuse_port
         self.limits = Limits(**limits)
         self.allowed_origins = tuple(allowed_origins)
         self.allowed_hosts = tuple(allowed_hosts)
@@ -1327,6 +1336,12 @@ class ConnectionServer(_PackageServer):
             return self._superseded_closed + sum(c._queue.superseded for c in self._connections.values())
 
     # socketserver plumbing ---------------------------------------------------------
+
+    def server_bind(self) -> None:
+        # socketserver: TCPServer.allow_reuse_port exists from Python 3.11 only.
+        if self.reuse_port:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
 
     def get_request(self) -> Tuple[socket.socket, Any]:
         # socketserver: _handle_request_noblock swallows every OSError of

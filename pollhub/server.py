@@ -34,7 +34,7 @@ from .handshake import Request, response
 from .hub import Client, Hub
 from .lan import lan_addresses
 from .limiters import TOKEN_DELAY, TOKEN_DELAY_MAX, NewVoters, RateTable, TokenGuard, address_key
-from .metrics import CounterFunc, Gauge, Registry
+from .metrics import CounterFunc, Gauge, Info, Registry
 from .pages import StaticFiles
 from .protocol import Hello, Message, Vote
 
@@ -71,6 +71,24 @@ def resident_memory() -> int:
 
 def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def ws_url(host: str, port: int, tls: bool = False) -> str:
+    """The WebSocket address of a server on ``host:port``; loopback for a wildcard ``host``."""
+    local = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"{'wss' if tls else 'ws'}://{_bracket(local)}:{port}{WS_PATH}"
+
+
+def page_url(host: str, port: int, tls: bool = False) -> str:
+    """The participant page's address through ``host`` (a name or an address)."""
+    return f"{'https' if tls else 'http'}://{_bracket(host)}:{port}/"
+
+
+def join_url(host: str, port: int, tls: bool = False) -> str:
+    """The participant page on ``host``, or on this machine's LAN address for a wildcard ``host``."""
+    if host in ("", "0.0.0.0", "::"):
+        host = next(iter(lan_addresses()), "127.0.0.1")
+    return page_url(host, port, tls)
 
 
 @functools.lru_cache(maxsize=8)
@@ -145,7 +163,15 @@ class PollServer(ConnectionServer):
     ``token_delay_max``. ``clock`` is the limits' monotonic clock (for
     tests). Connection limits (``max_size``, ``max_connections``,
     ``handshake_timeout``, ``ping_interval``, ...) are keyword arguments
-    documented in :mod:`pollhub.connection`.
+    documented in :mod:`pollhub.connection`. ``reuse_port=True`` binds with
+    ``SO_REUSEPORT``, so that several servers (each with its own hub, sharing
+    one event through Redis) listen on one port and the kernel spreads the
+    connections over them (``python -m pollhub --workers N``); ``OSError``
+    where the platform lacks it (see :class:`~pollhub.connection.ConnectionServer`).
+
+    ``/healthz`` and ``/metrics`` say which node answered: the header
+    ``X-Pollhub-Node`` and the gauge ``pollhub_node_info`` carry the hub's
+    :attr:`~pollhub.Hub.node`.
 
     :meth:`start` also starts the hub if it is not running yet, and then
     :meth:`stop` stops it too.
@@ -171,6 +197,7 @@ class PollServer(ConnectionServer):
         ssl_context: Optional[ssl.SSLContext] = None,
         join_url: Optional[str] = None,
         clock: Callable[[], float] = time.monotonic,
+        reuse_port: bool = False,
         **limits: Any,
     ) -> None:
         super().__init__(
@@ -180,6 +207,7 @@ class PollServer(ConnectionServer):
             allowed_hosts=allowed_hosts,
             trusted_proxies=trusted_proxies,
             ssl_context=ssl_context,
+            reuse_port=reuse_port,
             **limits,
         )
         self.hub = hub
@@ -195,6 +223,13 @@ class PollServer(ConnectionServer):
         self._stopping = threading.Event()  # ends the token delays of read threads at stop()
         self.static = StaticFiles()
         self.metrics = Registry()
+        self.metrics.add(
+            Info(
+                "pollhub_node_info",
+                "The node that answered: its id, process and event.",
+                {"node": hub.node, "pid": str(os.getpid()), "event": hub.event},
+            )
+        )
         self.metrics.add(Gauge("pollhub_connections", "Open WebSocket connections.", lambda: self.connection_count))
         self.metrics.metrics.extend(hub.metrics.registry.metrics)
         self.metrics.add(
@@ -233,17 +268,15 @@ class PollServer(ConnectionServer):
     @property
     def url(self) -> str:
         """The WebSocket address, e.g. ``ws://127.0.0.1:8765/ws`` (loopback for a wildcard host)."""
-        return self.url_for({"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host))
+        return ws_url(self.host, self.port, self.ssl_context is not None)
 
     def url_for(self, host: str) -> str:
         """The WebSocket address of this server through ``host`` (a name or an address)."""
-        scheme = "wss" if self.ssl_context is not None else "ws"
-        return f"{scheme}://{_bracket(host)}:{self.port}{WS_PATH}"
+        return ws_url(host, self.port, self.ssl_context is not None)
 
     def page_url_for(self, host: str) -> str:
         """The participant page's address through ``host``."""
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{_bracket(host)}:{self.port}/"
+        return page_url(host, self.port, self.ssl_context is not None)
 
     def start(self) -> "PollServer":
         """Start the hub if needed, then accept connections in the background."""
@@ -280,10 +313,7 @@ class PollServer(ConnectionServer):
         """The address participants open: the participant page on this machine's LAN address."""
         if self._join_url is not None:
             return self._join_url
-        host = self.host
-        if host in ("", "0.0.0.0", "::"):
-            host = next(iter(lan_addresses()), "127.0.0.1")
-        return self.page_url_for(host)
+        return join_url(self.host, self.port, self.ssl_context is not None)
 
     def http_response(self, request: Request, conn: Connection) -> Optional[bytes]:
         if request.path == WS_PATH:
@@ -295,11 +325,13 @@ class PollServer(ConnectionServer):
         if request.method not in ("GET", "HEAD"):
             return response(405, b"use GET\n", headers={"Allow": "GET, HEAD"}, head_only=head)
         if request.path == "/healthz":
+            node = {"X-Pollhub-Node": self.hub.node}
             if not self.hub.running:
-                return response(503, b"hub not running\n", head_only=head)
+                return response(503, b"hub not running\n", headers=node, head_only=head)
             if not self.hub.saving:
-                return response(503, b"database not writable\n", head_only=head)
-            return response(200, b"ok\n", head_only=head)
+                body = b"redis out of reach\n" if self.hub.redis_url else b"database not writable\n"
+                return response(503, body, headers=node, head_only=head)
+            return response(200, f"ok node {self.hub.node}\n".encode("ascii"), headers=node, head_only=head)
         if request.path == "/metrics":
             body = self.metrics.render().encode("utf-8")
             return response(200, body, metrics.CONTENT_TYPE, {"Cache-Control": "no-cache"}, head_only=head)

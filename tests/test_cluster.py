@@ -603,3 +603,16 @@ def test_export_reads_the_event_from_redis(nodes: Callable[[int], List[Node]], r
         capture_output=True, text=True, timeout=TIMEOUT, check=False,
     )
     assert missing.returncode == 2 and "cannot reach Redis" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("redis://:s3cret@db:6379/0", "redis://:***@db:6379/0"),
+        ("rediss://app:p%40ss@db/1", "rediss://app:***@db/1"),
+        ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+        ("redis://db:6379", "redis://db:6379"),
+    ],
+)
+def test_messages_never_show_a_redis_password(url: str, shown: str) -> None:
+    assert cluster.redact(url) == shown
