@@ -410,7 +410,10 @@ def test_nginx_in_front_of_two_nodes_sharing_one_event(
 
     status, page = get(proxy.page_url)
     assert status == 200 and "<title>pollhub · Vote</title>" in page
-    assert get(proxy.page_url + "healthz") == (200, "ok\n")
+    # Plain requests are spread too: /healthz names the node that answered.
+    names = {get(f"http://{node.address}/healthz")[1] for node in pair}
+    assert len(names) == 2 and all(name.startswith("ok node ") for name in names)
+    assert {get(proxy.page_url + "healthz")[1] for _ in range(4)} == names
 
     clients: List[PollClient] = []
     on: List[List[PollClient]] = [[], []]  # the clients of each node
