@@ -17,6 +17,7 @@ import signal
 import sys
 from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
 
 from . import __version__, connection, export, text, workers
 from .client import PollClient
@@ -194,6 +195,12 @@ def serve_parser() -> argparse.ArgumentParser:
         "--allow-origin", action="append", default=[], metavar="ORIGIN", help="also accept browsers from this origin (repeat it)"
     )
     limits.add_argument(
+        "--join-url",
+        type=public_url,
+        metavar="URL",
+        help="where participants join, for the QR code and the pages (behind a proxy: https://polls.example.org/)",
+    )
+    limits.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME", help="answer requests for this Host name (repeat it)"
     )
     limits.add_argument(
@@ -274,6 +281,7 @@ def serve_command(argv: Sequence[str]) -> int:
             new_voter_burst=args.new_voter_burst,
             allowed_origins=args.allow_origin,
             allowed_hosts=args.allow_host,
+            join_url=args.join_url,
             trusted_proxies=args.trusted_proxy,
             ssl_context=context,
             max_header_size=args.max_header_size,
@@ -304,7 +312,7 @@ def serve_command(argv: Sequence[str]) -> int:
             return serve(server, hub, stop, db, supervisor=args.worker_supervisor, label=label)
     with StopRequest() as stop, stop_on(stop), server_settings():
         server.start()
-        print_banner(server.host, server.port, context is not None, None if args.token else server.token)
+        print_banner(server.host, server.port, context is not None, None if args.token else server.token, args.join_url)
         if args.redis:
             print(f"Event {args.event!r} shared through Redis at {redact(args.redis)} (this node: {hub.node})", flush=True)
         else:
@@ -318,7 +326,7 @@ def supervise_workers(args: argparse.Namespace, argv: Sequence[str], tls: bool) 
 
     def banner(port: int) -> None:
         print(f"{args.workers} workers share the event {args.event!r} through Redis.", flush=True)
-        print_banner(args.host, port, tls, None if args.token else token)
+        print_banner(args.host, port, tls, None if args.token else token, args.join_url)
 
     with StopRequest() as stop, stop_on(stop):
         return workers.supervise(
@@ -413,6 +421,14 @@ def server_settings() -> Iterator[None]:
         gc.unfreeze()
 
 
+def public_url(text: str) -> str:
+    """A ``--join-url``: an http(s) URL with a host, ending in ``/``."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// address such as https://polls.example.org/, not {text!r}")
+    return text if text.endswith("/") else text + "/"
+
+
 def scale_range(text: str) -> Tuple[int, int]:
     """``"1-5"``, ``"0..10"`` or ``"-2:2"`` as ``(min, max)``, for ``--scale``."""
     match = re.fullmatch(r"\s*(-?\d+)\s*(?:-|\.\.|:)\s*(-?\d+)\s*", text)
@@ -487,17 +503,21 @@ def raise_file_limit() -> None:
         pass
 
 
-def print_banner(host: str, port: int, tls: bool, generated_token: Optional[str]) -> None:
+def print_banner(host: str, port: int, tls: bool, generated_token: Optional[str], public_url: Optional[str] = None) -> None:
     """What a server on ``host:port`` tells at start: its addresses, the QR code, the presenter's link.
 
     The link shows ``generated_token``, or ``<your --token>`` for a token the user gave (None).
+    With ``public_url`` (``--join-url``: a proxy's address) that is where participants join.
     """
-    url, join = ws_url(host, port, tls), join_url(host, port, tls)
+    url, join = ws_url(host, port, tls), public_url or join_url(host, port, tls)
     print(f"pollhub {__version__} listening on {url}", flush=True)
-    hosts = (lan_addresses() or ["127.0.0.1"]) if host in ("0.0.0.0", "::", "") else [host]
-    print("Join from any phone or laptop on this network:")
-    for name in hosts:
-        print(f"  {page_url(name, port, tls)}")
+    if public_url:
+        print(f"Join at {public_url}")
+    else:
+        hosts = (lan_addresses() or ["127.0.0.1"]) if host in ("0.0.0.0", "::", "") else [host]
+        print("Join from any phone or laptop on this network:")
+        for name in hosts:
+            print(f"  {page_url(name, port, tls)}")
     print_qr(join)
     token = generated_token or "<your --token>"
     print(f"Presenter page (it holds the admin token: keep it private): {join}present#token={token}")
