@@ -338,10 +338,10 @@ class SharedLog:
         self.writer_ok = True
         return True
 
-    def heartbeat(self, participants: int) -> Dict[str, int]:
+    def heartbeat(self, participants: int) -> Optional[Dict[str, int]]:
         """Report this node's participant count; returns every live node's (this one's included).
 
-        Raises nothing: with Redis out of reach it returns ``{}`` (the hub then counts its own).
+        Raises nothing: with Redis out of reach it returns None (the hub keeps the counts it had).
         """
         try:
             pipe = self._writer.pipeline(transaction=False)
@@ -356,7 +356,7 @@ class SharedLog:
             return {n: int(count) for n, count in zip(nodes, counts) if count is not None}
         except self._errors as exc:
             logger.debug("heartbeat failed: %s", exc)
-            return {}
+            return None
 
     def save_snapshot(self, book: PollBook, position: str) -> bool:
         """Write ``book`` (which holds every entry up to ``position``) unless a newer snapshot is there.
