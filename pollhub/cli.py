@@ -12,15 +12,18 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import sys
 from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
 
-from . import __version__, connection, export, text
+from . import __version__, connection, export, text, workers
 from .client import PollClient
-from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError
+from .cluster import DEFAULT_EVENT, DURABILITIES, ClusterError, read_event, redact
 from .errors import BadMessage, PollhubError, Unavailable
+from .forwarded import IPNetwork, trusted_network
 from .hub import Hub
 from .lan import lan_addresses
 from .polls import ALLOWED, ALWAYS, CHANGES, KINDS, OPTION_KINDS, SINGLE, VISIBILITIES, check_new_poll
@@ -32,6 +35,9 @@ from .server import (
     NEW_VOTER_BURST,
     NEW_VOTER_RATE,
     PollServer,
+    join_url,
+    page_url,
+    ws_url,
 )
 from .signals import StopRequest, stop_on
 from .storage import StorageError, Store, default_path
@@ -108,6 +114,20 @@ def serve_parser() -> argparse.ArgumentParser:
         default=DURABILITIES[0],
         help="'always': refuse a Redis that does not fsync every write; 'none': accept losing its last second (default: %(default)s)",
     )
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N processes on this machine sharing the port and, through --redis, the event (default: %(default)s)",
+    )
+    # A --workers supervisor's worker (see pollhub.workers): its place, the
+    # supervisor's pid, the pipe to write its node id to once it listens, and
+    # whether it starts the --question poll. Not for people: hidden.
+    cluster.add_argument("--worker-index", type=int, metavar="K", help=argparse.SUPPRESS)
+    cluster.add_argument("--worker-supervisor", type=int, metavar="PID", help=argparse.SUPPRESS)
+    cluster.add_argument("--worker-ready-fd", type=int, metavar="FD", help=argparse.SUPPRESS)
+    cluster.add_argument("--worker-start-poll", action="store_true", help=argparse.SUPPRESS)
     votes = parser.add_argument_group("vote limits (0: no limit)")
     votes.add_argument(
         "--max-vote-rate",
@@ -175,7 +195,22 @@ def serve_parser() -> argparse.ArgumentParser:
         "--allow-origin", action="append", default=[], metavar="ORIGIN", help="also accept browsers from this origin (repeat it)"
     )
     limits.add_argument(
+        "--join-url",
+        type=public_url,
+        metavar="URL",
+        help="where participants join, for the QR code and the pages (behind a proxy: https://polls.example.org/)",
+    )
+    limits.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME", help="answer requests for this Host name (repeat it)"
+    )
+    limits.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        type=trusted_proxy,
+        metavar="ADDRESS",
+        help="a reverse proxy (an IP address or a network such as 10.0.0.0/8) whose X-Forwarded-For names the client, "
+        "for the logs and the limits per address (repeat it); from anyone else the header is ignored",
     )
     tls = parser.add_argument_group("TLS (serve wss:// and https://)")
     tls.add_argument("--certfile", help="certificate chain, PEM")
@@ -198,14 +233,34 @@ def serve_command(argv: Sequence[str]) -> int:
         parser.error("--memory and --db exclude each other")
     if args.redis and (args.memory or args.db):
         parser.error("--redis keeps the event in Redis: it excludes --db and --memory")
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not 1 <= args.workers <= workers.max_workers():
+        parser.error(f"--workers must be from 1 to {workers.max_workers()} (four per core)")
+    if args.workers > 1 and not args.redis:
+        parser.error(
+            "--workers needs --redis URL: the workers share the event through Redis "
+            "(one SQLite database, or one process's --memory, cannot be shared)"
+        )
+    worker = args.worker_index
+    if worker is not None:  # started by a --workers supervisor: its token, and the poll only if it says so
+        args.token = os.environ.get(workers.TOKEN_ENV) or args.token
+        if not args.worker_start_poll:
+            args.question = None
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s {'' if worker is None else f'worker {worker} '}%(name)s: %(message)s",
+    )
     raise_file_limit()
+    if worker is not None:
+        # Ctrl-C reaches the whole process group; the supervisor alone decides, and stops its workers with SIGTERM.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     try:
         context = connection.tls_context(args.certfile, args.keyfile) if args.certfile else None
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         print(f"pollhub: cannot load the TLS certificate: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1 and worker is None:
+        return supervise_workers(args, argv, context is not None)
     db = None if args.memory or args.redis else (args.db or default_path())
     try:
         hub = Hub(db=db, redis=args.redis, event=args.event, durability=args.redis_durability).start()
@@ -226,6 +281,8 @@ def serve_command(argv: Sequence[str]) -> int:
             new_voter_burst=args.new_voter_burst,
             allowed_origins=args.allow_origin,
             allowed_hosts=args.allow_host,
+            join_url=args.join_url,
+            trusted_proxies=args.trusted_proxy,
             ssl_context=context,
             max_header_size=args.max_header_size,
             max_size=args.max_size,
@@ -236,6 +293,7 @@ def serve_command(argv: Sequence[str]) -> int:
             max_fragments=args.max_fragments,
             max_handshakes=args.max_handshakes,
             max_handshakes_per_address=args.max_handshakes_per_address,
+            reuse_port=worker is not None,
         )
     except PollhubError as exc:
         hub.stop()
@@ -246,22 +304,64 @@ def serve_command(argv: Sequence[str]) -> int:
         print(f"pollhub: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
+    if worker is not None:
+        with StopRequest() as stop, stop_on(stop, (signal.SIGTERM,)), server_settings():
+            server.start()
+            tell_supervisor(args.worker_ready_fd, hub.node)
+            label = f"pollhub worker {worker} (node {hub.node})"
+            return serve(server, hub, stop, db, supervisor=args.worker_supervisor, label=label)
     with StopRequest() as stop, stop_on(stop), server_settings():
         server.start()
-        print_banner(server, args.token is None)
+        print_banner(server.host, server.port, context is not None, None if args.token else server.token, args.join_url)
         if args.redis:
-            print(f"Event {args.event!r} shared through Redis at {args.redis} (this node: {hub.node})", flush=True)
+            print(f"Event {args.event!r} shared through Redis at {redact(args.redis)} (this node: {hub.node})", flush=True)
         else:
             print(f"Saving to {db}" if db else "Keeping everything in memory (--memory): nothing is saved.", flush=True)
         return serve(server, hub, stop, db)
 
 
-def serve(server: PollServer, hub: Hub, stop: StopRequest, db: "Optional[Union[str, os.PathLike[str]]]" = None) -> int:
+def supervise_workers(args: argparse.Namespace, argv: Sequence[str], tls: bool) -> int:
+    """``--workers N``: run N copies of this command as workers on one port (see pollhub.workers)."""
+    token = args.token or secrets.token_urlsafe(16)  # one for all the workers
+
+    def banner(port: int) -> None:
+        print(f"{args.workers} workers share the event {args.event!r} through Redis.", flush=True)
+        print_banner(args.host, port, tls, None if args.token else token, args.join_url)
+
+    with StopRequest() as stop, stop_on(stop):
+        return workers.supervise(
+            args.workers, argv, args.host, args.port, token, stop, banner, start_poll=args.question is not None
+        )
+
+
+def tell_supervisor(fd: Optional[int], node: str) -> None:
+    """A worker listens: write its node id to the supervisor's pipe, and close it."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, f"{node}\n".encode("ascii"))
+        os.close(fd)
+    except OSError as exc:  # the supervisor is gone: serve() notices and stops
+        logger.warning("cannot tell the supervisor this worker listens: %s", exc)
+
+
+def serve(
+    server: PollServer,
+    hub: Hub,
+    stop: StopRequest,
+    db: "Optional[Union[str, os.PathLike[str]]]" = None,
+    *,
+    supervisor: Optional[int] = None,
+    label: str = "pollhub",
+) -> int:
     """Serve until ``stop`` is set or the hub thread ends; then stop both and print a summary.
 
     Returns the exit status: 0 once stopped, 1 when the hub thread ended by
     itself (the server is then stopped at once). Never waits for a hub that
     is not running: the summary then says the polls could not be read.
+    With the pid of a ``--workers`` ``supervisor``, it also stops (status 1)
+    once that process is no longer its parent: the supervisor died and this
+    worker was re-parented (see pollhub.workers). ``label`` starts the summary.
     """
     status = 0
     try:
@@ -269,6 +369,10 @@ def serve(server: PollServer, hub: Hub, stop: StopRequest, db: "Optional[Union[s
             if not hub.running:
                 logger.error("the hub thread has stopped: stopping the server")
                 print("pollhub: the hub thread stopped unexpectedly; exiting.", file=sys.stderr, flush=True)
+                status = 1
+                break
+            if supervisor is not None and os.getppid() != supervisor:
+                logger.error("the supervisor (pid %d) is gone: stopping", supervisor)
                 status = 1
                 break
     finally:
@@ -282,10 +386,10 @@ def serve(server: PollServer, hub: Hub, stop: StopRequest, db: "Optional[Union[s
         hub.stop()
     saved = f", saved to {db}" if db else ""
     if polls is None:
-        print(f"pollhub stopped: the polls could not be read (the hub was not running){saved}.", flush=True)
+        print(f"{label} stopped: the polls could not be read (the hub was not running){saved}.", flush=True)
     else:
         votes = sum(p.total for p in polls)
-        print(f"pollhub stopped: {len(polls)} poll(s), {votes} vote(s) counted{saved}.", flush=True)
+        print(f"{label} stopped: {len(polls)} poll(s), {votes} vote(s) counted{saved}.", flush=True)
     return status
 
 
@@ -317,12 +421,28 @@ def server_settings() -> Iterator[None]:
         gc.unfreeze()
 
 
+def public_url(text: str) -> str:
+    """A ``--join-url``: an http(s) URL with a host, ending in ``/``."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// address such as https://polls.example.org/, not {text!r}")
+    return text if text.endswith("/") else text + "/"
+
+
 def scale_range(text: str) -> Tuple[int, int]:
     """``"1-5"``, ``"0..10"`` or ``"-2:2"`` as ``(min, max)``, for ``--scale``."""
     match = re.fullmatch(r"\s*(-?\d+)\s*(?:-|\.\.|:)\s*(-?\d+)\s*", text)
     if not match:
         raise argparse.ArgumentTypeError(f"expected MIN-MAX such as 1-5, not {text!r}")
     return int(match.group(1)), int(match.group(2))
+
+
+def trusted_proxy(text: str) -> IPNetwork:
+    """``--trusted-proxy``: an IP address or a network such as ``10.0.0.0/8``."""
+    try:
+        return trusted_network(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def poll_fields(args: argparse.Namespace) -> Dict[str, Any]:
@@ -383,19 +503,25 @@ def raise_file_limit() -> None:
         pass
 
 
-def print_banner(server: PollServer, token_generated: bool) -> None:
-    print(f"pollhub {__version__} listening on {server.url}", flush=True)
-    if server.host in ("0.0.0.0", "::", ""):
-        hosts = lan_addresses() or ["127.0.0.1"]
+def print_banner(host: str, port: int, tls: bool, generated_token: Optional[str], public_url: Optional[str] = None) -> None:
+    """What a server on ``host:port`` tells at start: its addresses, the QR code, the presenter's link.
+
+    The link shows ``generated_token``, or ``<your --token>`` for a token the user gave (None).
+    With ``public_url`` (``--join-url``: a proxy's address) that is where participants join.
+    """
+    url, join = ws_url(host, port, tls), public_url or join_url(host, port, tls)
+    print(f"pollhub {__version__} listening on {url}", flush=True)
+    if public_url:
+        print(f"Join at {public_url}")
     else:
-        hosts = [server.host]
-    print("Join from any phone or laptop on this network:")
-    for host in hosts:
-        print(f"  {server.page_url_for(host)}")
-    print_qr(server.join_url)
-    token = server.token if token_generated else "<your --token>"
-    print(f"Presenter page (it holds the admin token: keep it private): {server.join_url}present#token={token}")
-    print(f"Scripts: python -m pollhub vote {server.url} OPTION")
+        hosts = (lan_addresses() or ["127.0.0.1"]) if host in ("0.0.0.0", "::", "") else [host]
+        print("Join from any phone or laptop on this network:")
+        for name in hosts:
+            print(f"  {page_url(name, port, tls)}")
+    print_qr(join)
+    token = generated_token or "<your --token>"
+    print(f"Presenter page (it holds the admin token: keep it private): {join}present#token={token}")
+    print(f"Scripts: python -m pollhub vote {url} OPTION")
     print("Stop with Ctrl-C.", flush=True)
 
 
@@ -532,16 +658,24 @@ def export_command(argv: Sequence[str]) -> int:
         prog="python -m pollhub export", description="Write saved results to standard output (the server may be running)."
     )
     parser.add_argument("--db", metavar="PATH", help=f"the database (default: {default_path()})")
+    parser.add_argument("--redis", metavar="URL", help="read the event from this Redis instead of a database")
+    parser.add_argument("--event", default=DEFAULT_EVENT, metavar="NAME", help="with --redis: the event (default: %(default)s)")
     parser.add_argument("--poll", help="only this poll (default: every poll)")
     parser.add_argument("--format", choices=export.FORMATS, default="csv", help="(default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.redis and args.db:
+        parser.error("--redis and --db exclude each other")
     try:
-        store = Store(args.db or default_path(), readonly=True)
-        try:
-            polls, current, _ = store.load()
-        finally:
-            store.close()
-    except StorageError as exc:
+        if args.redis:
+            book = read_event(args.redis, args.event)
+            polls, current = list(book.polls.values()), book.current
+        else:
+            store = Store(args.db or default_path(), readonly=True)
+            try:
+                polls, current, _ = store.load()
+            finally:
+                store.close()
+    except (StorageError, ClusterError) as exc:
         print(f"pollhub export: {exc}", file=sys.stderr)
         return 2
     if args.poll is not None:

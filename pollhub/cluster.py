@@ -24,10 +24,10 @@ Cluster slot:
 ``pollhub:{EVENT}:log``
     the stream of commands
 ``pollhub:{EVENT}:snapshot``
-    a hash: ``position`` (the id of the last entry the snapshot holds) and
-    ``book`` (:meth:`PollBook.snapshot` as JSON); written every
-    ``SNAPSHOT_EVERY`` entries, newer snapshots only, and the stream is
-    trimmed behind the previous one
+    a hash: ``position`` (the id of the last entry the snapshot holds),
+    ``book`` (:meth:`PollBook.snapshot` as JSON) and ``trimmed`` (every
+    entry before it is gone); written every ``SNAPSHOT_EVERY`` entries,
+    newer snapshots only, and the stream is trimmed behind the previous one
 ``pollhub:{EVENT}:nodes`` and ``pollhub:{EVENT}:node:ID``
     each node's participant count, refreshed every ``HEARTBEAT_INTERVAL``
     and expiring after ``NODE_TTL``: the presenter's count is their sum
@@ -76,7 +76,8 @@ GAP_CHECK_INTERVAL = 5.0  # seconds between checks that nothing this node had no
 HEARTBEAT_INTERVAL = 2.0  # seconds between a node's reports of its participant count
 NODE_TTL = 6.0  # seconds after its last report that a node no longer counts (a dead node drops out)
 SNAPSHOT_EVERY = 10_000  # entries between snapshots...
-SNAPSHOT_INTERVAL = 10.0  # ...and at least this many seconds
+SNAPSHOT_INTERVAL = 1.0  # ...and at least this many seconds...
+SNAPSHOT_COST_FACTOR = 10  # ...and at least this many times as long as writing the last one took
 SNAPSHOT_LOCK = 30.0  # seconds one node has to write a snapshot before another may
 
 _ZERO = "0-0"
@@ -100,6 +101,7 @@ end
 redis.call("HSET", KEYS[1], "position", ARGV[1], "book", ARGV[2])
 if old then
   redis.call("XTRIM", KEYS[2], "MINID", old)
+  redis.call("HSET", KEYS[1], "trimmed", old)
 end
 return 1
 """
@@ -116,6 +118,11 @@ def check_event(name: str) -> str:
     if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
         raise ClusterError(f"an event name is 1 to 64 letters, digits, '_', '.' or '-', not {name!r}")
     return name
+
+
+def redact(url: str) -> str:
+    """``url`` with its password (``redis://user:PASSWORD@host``) replaced by ``***``."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 def stream_id(text: str) -> Tuple[int, int]:
@@ -137,7 +144,7 @@ def encode_command(command: Union[Command, Expire]) -> str:
         return json.dumps(["Expire", [command.poll, command.closes_at]], separators=(",", ":"))
     fields: List[Any] = list(command[:-1])  # every command ends with its ref
     if isinstance(command, CreatePoll):
-        fields = [command.question, list(command.options), command.settings.to_json()]
+        fields = [command.question, list(command.options), {"kind": command.settings.kind, **command.settings.to_json()}]
     return json.dumps([type(command).__name__, fields], separators=(",", ":"), ensure_ascii=False)
 
 
@@ -214,6 +221,7 @@ class SharedLog:
         if durability not in DURABILITIES:
             raise ClusterError(f"durability is one of {', '.join(DURABILITIES)}, not {durability!r}")
         self.url = url
+        self.shown_url = redact(url)  # for messages and logs: never the password
         self.event = check_event(event)
         self.node = node
         self.durability = durability
@@ -257,23 +265,23 @@ class SharedLog:
         try:
             self._writer.ping()
         except self._errors as exc:
-            raise ClusterError(f"cannot reach Redis at {self.url}: {exc}") from None
+            raise ClusterError(f"cannot reach Redis at {self.shown_url}: {exc}") from None
         except redis.RedisError as exc:
-            raise ClusterError(f"Redis at {self.url} refused: {exc}") from None
+            raise ClusterError(f"Redis at {self.shown_url} refused: {exc}") from None
         if self.durability == "none":
             return
         try:
             config = self._writer.config_get("append*")
         except redis.RedisError as exc:
             raise ClusterError(
-                f"cannot read the configuration of Redis at {self.url} ({exc}) to check that it is durable;"
+                f"cannot read the configuration of Redis at {self.shown_url} ({exc}) to check that it is durable;"
                 " pass --redis-durability none to run without that check"
             ) from None
         config = {_text(k) if isinstance(k, bytes) else str(k): _text(v) if isinstance(v, bytes) else str(v) for k, v in config.items()}
         appendonly, appendfsync = config.get("appendonly", ""), config.get("appendfsync", "")
         if appendonly != "yes" or appendfsync != "always":
             raise ClusterError(
-                f"Redis at {self.url} may lose votes it acknowledged (appendonly {appendonly}, appendfsync {appendfsync}):"
+                f"Redis at {self.shown_url} may lose votes it acknowledged (appendonly {appendonly}, appendfsync {appendfsync}):"
                 " run it with 'appendonly yes' and 'appendfsync always' (in redis.conf, or CONFIG SET),"
                 " or pass --redis-durability none to accept losing the last second of votes in a crash"
             )
@@ -295,7 +303,7 @@ class SharedLog:
                 apply_entries(book, entries)
                 position = entries[-1][0]
         except self._errors as exc:
-            raise ClusterError(f"cannot read the event from Redis at {self.url}: {exc}") from None
+            raise ClusterError(f"cannot read the event from Redis at {self.shown_url}: {exc}") from None
 
     def _snapshot(self, client: Any) -> Tuple[PollBook, str]:
         position, data = client.hmget(self.snapshot_key, ["position", "book"])
@@ -322,7 +330,7 @@ class SharedLog:
             pipe.execute()
         except self._errors as exc:
             if self.writer_ok:
-                logger.warning("cannot append to the event's log in Redis at %s: %s", self.url, exc)
+                logger.warning("cannot append to the event's log in Redis at %s: %s", self.shown_url, exc)
             self.writer_ok = False
             return False
         if not self.writer_ok:
@@ -330,10 +338,10 @@ class SharedLog:
         self.writer_ok = True
         return True
 
-    def heartbeat(self, participants: int) -> Dict[str, int]:
+    def heartbeat(self, participants: int) -> Optional[Dict[str, int]]:
         """Report this node's participant count; returns every live node's (this one's included).
 
-        Raises nothing: with Redis out of reach it returns ``{}`` (the hub then counts its own).
+        Raises nothing: with Redis out of reach it returns None (the hub keeps the counts it had).
         """
         try:
             pipe = self._writer.pipeline(transaction=False)
@@ -348,7 +356,7 @@ class SharedLog:
             return {n: int(count) for n, count in zip(nodes, counts) if count is not None}
         except self._errors as exc:
             logger.debug("heartbeat failed: %s", exc)
-            return {}
+            return None
 
     def save_snapshot(self, book: PollBook, position: str) -> bool:
         """Write ``book`` (which holds every entry up to ``position``) unless a newer snapshot is there.
@@ -402,15 +410,16 @@ class SharedLog:
                 response = self._reader_client.xread(
                     {self.log_key: position}, count=READ_COUNT, block=int(READ_BLOCK * 1000)
                 )
-                if response:
-                    entries = [decode_entry(entry_id, fields) for entry_id, fields in response[0][1]]
+                batch = response[0][1] if response else []  # empty too when what woke it was trimmed at once
+                if batch:
+                    entries = [decode_entry(entry_id, fields) for entry_id, fields in batch]
                     deliver(entries)
                     position = entries[-1][0]
             except self._errors as exc:
                 if self._stopping.is_set():
                     break
                 if self.reader_ok:
-                    logger.warning("lost the event's log in Redis at %s: %s; reconnecting", self.url, exc)
+                    logger.warning("lost the event's log in Redis at %s: %s; reconnecting", self.shown_url, exc)
                 self.reader_ok = False
                 self._stopping.wait(random.uniform(wait / 2, wait))
                 wait = min(wait * 2, RECONNECT_MAX)
@@ -425,14 +434,8 @@ class SharedLog:
 
     def _check_gap(self, position: str, restart: Restart) -> str:
         """``position``, or the newest snapshot's if entries after ``position`` were trimmed (then ``restart``)."""
-        import redis
-
-        try:
-            info = self._reader_client.xinfo_stream(self.log_key)
-        except redis.ResponseError:  # no stream yet
-            return position
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is None or stream_id(_text(deleted) if isinstance(deleted, bytes) else str(deleted)) <= stream_id(position):
+        trimmed = self._reader_client.hget(self.snapshot_key, "trimmed")  # entries before it are gone
+        if trimmed is None or stream_id(_text(trimmed)) <= stream_id(position):
             return position
         book, snapshot_position = self._snapshot(self._reader_client)
         logger.warning("entries after %s were trimmed before this node read them: starting again from the snapshot at %s", position, snapshot_position)

@@ -76,7 +76,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, FrozenSet, List, NoReturn, Optional, Sequence, Set, Tuple, Union, cast
 
-from . import frames, handshake
+from . import forwarded, frames, handshake
 from .frames import Binary, Close, Event, MessageReader, Ping, Pong, ProtocolError, Text
 from .handshake import HTTPError, Request
 from .lan import lan_addresses
@@ -420,7 +420,12 @@ class Connection(_PackageHandler):
         threading.current_thread().name = f"pollhub-read-{self.id}"
         self.limits = self.server.limits
         self.sock: socket.socket = self.request
-        self.address = format_address(self.client_address)
+        #: The client's IP address: the TCP peer's, or behind a trusted proxy
+        #: the one it forwarded (set once the request is read: see _forwarded_for).
+        peer = self.client_address
+        self.client_host: str = peer[0] if isinstance(peer, tuple) else str(peer)
+        #: How log lines name the connection: ``host:port``, or ``client via proxy:port``.
+        self.address = format_address(peer)
         self.http_request: Optional[Request] = None
         self._state = HANDSHAKE  # see ConnectionState; changed only by _enter, close, abort and _end
         self._state_lock = threading.Lock()
@@ -461,7 +466,18 @@ class Connection(_PackageHandler):
         if request is None:
             return None
         self.http_request = request
+        self._forwarded_for(request)
         return rest if self._upgrade(request) else None
+
+    def _forwarded_for(self, request: Request) -> None:
+        """From a trusted proxy: take the client's address from ``X-Forwarded-For`` (see :mod:`pollhub.forwarded`)."""
+        trusted = self.server.trusted_proxies
+        if not trusted:
+            return
+        client = forwarded.forwarded_client(self.client_host, request.headers.get(forwarded.HEADER), trusted)
+        if client != self.client_host:
+            self.address = f"{client} via {self.address}"
+            self.client_host = client
 
     def _serve(self, rest: bytes) -> None:
         """Run an upgraded connection: start its write thread, then read until it ends."""
@@ -883,12 +899,24 @@ class ConnectionServer(_PackageServer):
     a request's ``Host`` may carry besides those of :meth:`known_hosts`
     (others get 421). With an ``ssl_context`` (see
     :func:`tls_context`) every connection speaks TLS: ``wss://`` and ``https://``.
+    ``reuse_port=True`` sets ``SO_REUSEPORT`` before binding, so that several
+    servers (in several processes: see :mod:`pollhub.workers`) listen on one
+    port and the kernel spreads new connections over them; every socket
+    sharing the port must set it, and belong to the same user. Where the
+    platform has no ``SO_REUSEPORT`` it raises ``OSError`` (``ENOPROTOOPT``).
 
     A connection still in its handshake (TLS, then the HTTP request) holds a
     slot: past ``max_handshakes`` of them, or ``max_handshakes_per_address``
     from one client address, a new connection is closed as soon as it is
     accepted (after a best-effort 503), before any thread starts. Its
     :meth:`connection_metrics` count that.
+
+    ``trusted_proxies`` lists the reverse proxies (IP addresses or networks
+    such as ``10.0.0.0/8``) whose ``X-Forwarded-For`` names the client: a
+    connection from one of them has the forwarded address as its
+    ``client_host`` and in its log lines (see :mod:`pollhub.forwarded`); from
+    anyone else the header is ignored. The limit per address on handshakes
+    sees only the TCP peer (the proxy): it applies before the request is read.
     """
 
     request_queue_size = LISTEN_BACKLOG
@@ -923,13 +951,19 @@ class ConnectionServer(_PackageServer):
         *,
         allowed_origins: Sequence[str] = (),
         allowed_hosts: Sequence[str] = (),
+        trusted_proxies: Sequence[Union[str, forwarded.IPNetwork]] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         direct_writes: bool = True,
+        reuse_port: bool = False,
         **limits: Any,
     ) -> None:
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise OSError(errno.ENOPROTOOPT, "this platform has no SO_REUSEPORT: servers cannot share a port")
+        self.reuse_port = reuse_port
         self.limits = Limits(**limits)
         self.allowed_origins = tuple(allowed_origins)
         self.allowed_hosts = tuple(allowed_hosts)
+        self.trusted_proxies = forwarded.trusted_networks(trusted_proxies)  # ValueError for a bad one
         self.ssl_context = ssl_context
         self.direct_writes = direct_writes
         self._ids = itertools.count(1)
@@ -1303,6 +1337,12 @@ class ConnectionServer(_PackageServer):
 
     # socketserver plumbing ---------------------------------------------------------
 
+    def server_bind(self) -> None:
+        # socketserver: TCPServer.allow_reuse_port exists from Python 3.11 only.
+        if self.reuse_port:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
     def get_request(self) -> Tuple[socket.socket, Any]:
         # socketserver: _handle_request_noblock swallows every OSError of
         # accept(). Out of file descriptors (EMFILE), the connection stays in
@@ -1349,6 +1389,9 @@ class ConnectionServer(_PackageServer):
         # handshake, checked here in the accept loop: past it a connection is
         # closed at once and costs no thread (thousands of sockets that never
         # finish their request would each hold one for handshake_timeout).
+        # The limit per address can only see the TCP peer here: behind a
+        # reverse proxy every connection counts against the proxy's address
+        # (its X-Forwarded-For is not read yet; see Connection._forwarded_for).
         peer = client_address[0] if isinstance(client_address, tuple) else str(client_address)
         limits = self.limits
         thread = threading.Thread(

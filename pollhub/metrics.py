@@ -83,6 +83,19 @@ class Gauge(Metric):
         yield f"{self.name} {_number(self.read())}"
 
 
+class Info(Metric):
+    """A gauge of 1 whose labels carry facts, e.g. ``pollhub_node_info{node="1a2b3c4d",...} 1``."""
+
+    kind = "gauge"
+
+    def __init__(self, name: str, help: str, labels: Dict[str, str]) -> None:
+        super().__init__(name, help)
+        self.labels: Labels = tuple(labels.items())
+
+    def samples(self) -> Iterable[str]:
+        yield f"{self.name}{_labels(self.labels)} 1"
+
+
 class CounterFunc(Gauge):
     """A count that only grows, read when the metrics are scraped."""
 

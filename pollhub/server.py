@@ -23,17 +23,18 @@ import secrets
 import ssl
 import threading
 import time
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
 from . import export, frames, metrics, protocol, text
 from .connection import ACCEPT_POLL_INTERVAL, Connection, ConnectionServer
 from .errors import Forbidden, PollhubError, RateLimited, Unavailable
+from .forwarded import IPNetwork
 from .handshake import Request, response
 from .hub import Client, Hub
 from .lan import lan_addresses
 from .limiters import TOKEN_DELAY, TOKEN_DELAY_MAX, NewVoters, RateTable, TokenGuard, address_key
-from .metrics import CounterFunc, Gauge, Registry
+from .metrics import CounterFunc, Gauge, Info, Registry
 from .pages import StaticFiles
 from .protocol import Hello, Message, Vote
 
@@ -72,6 +73,24 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def ws_url(host: str, port: int, tls: bool = False) -> str:
+    """The WebSocket address of a server on ``host:port``; loopback for a wildcard ``host``."""
+    local = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"{'wss' if tls else 'ws'}://{_bracket(local)}:{port}{WS_PATH}"
+
+
+def page_url(host: str, port: int, tls: bool = False) -> str:
+    """The participant page's address through ``host`` (a name or an address)."""
+    return f"{'https' if tls else 'http'}://{_bracket(host)}:{port}/"
+
+
+def join_url(host: str, port: int, tls: bool = False) -> str:
+    """The participant page on ``host``, or on this machine's LAN address for a wildcard ``host``."""
+    if host in ("", "0.0.0.0", "::"):
+        host = next(iter(lan_addresses()), "127.0.0.1")
+    return page_url(host, port, tls)
+
+
 @functools.lru_cache(maxsize=8)
 def qr_svg(url: str) -> bytes:
     """A QR code for ``url`` as an SVG image."""
@@ -83,9 +102,12 @@ def qr_svg(url: str) -> bytes:
 
 
 def client_address(conn: Connection) -> str:
-    """The key ``conn``'s client address is limited by (see :func:`pollhub.limiters.address_key`)."""
-    peer = conn.client_address
-    return address_key(peer[0]) if isinstance(peer, tuple) else str(peer)
+    """The key ``conn``'s client address is limited by (see :func:`pollhub.limiters.address_key`).
+
+    The client is the TCP peer, or behind a trusted proxy the address the
+    proxy forwarded (``trusted_proxies``: see :mod:`pollhub.forwarded`).
+    """
+    return address_key(conn.client_host)
 
 
 class Participant(Client):
@@ -123,7 +145,11 @@ class PollServer(ConnectionServer):
     ``wss://`` and ``https://``. ``join_url`` is the address the pages show
     and encode in the QR code (default: this machine's LAN address and the
     port). ``allowed_hosts`` (passed on to the connection server) lists the
-    ``Host`` names it answers to.
+    ``Host`` names it answers to. ``trusted_proxies`` lists the reverse
+    proxies (IP addresses or networks such as ``10.0.0.0/8``) whose
+    ``X-Forwarded-For`` header is believed: the limits per address and the
+    log lines then use the client's address that proxy forwarded; from any
+    other peer the header is ignored (see :mod:`pollhub.forwarded`).
 
     Limits, shared by all connections (0 turns one off; see the module's
     constants for the defaults and why): ``max_vote_rate`` votes per second
@@ -137,7 +163,15 @@ class PollServer(ConnectionServer):
     ``token_delay_max``. ``clock`` is the limits' monotonic clock (for
     tests). Connection limits (``max_size``, ``max_connections``,
     ``handshake_timeout``, ``ping_interval``, ...) are keyword arguments
-    documented in :mod:`pollhub.connection`.
+    documented in :mod:`pollhub.connection`. ``reuse_port=True`` binds with
+    ``SO_REUSEPORT``, so that several servers (each with its own hub, sharing
+    one event through Redis) listen on one port and the kernel spreads the
+    connections over them (``python -m pollhub --workers N``); ``OSError``
+    where the platform lacks it (see :class:`~pollhub.connection.ConnectionServer`).
+
+    ``/healthz`` and ``/metrics`` say which node answered: the header
+    ``X-Pollhub-Node`` and the gauge ``pollhub_node_info`` carry the hub's
+    :attr:`~pollhub.Hub.node`.
 
     :meth:`start` also starts the hub if it is not running yet, and then
     :meth:`stop` stops it too.
@@ -159,13 +193,22 @@ class PollServer(ConnectionServer):
         token_delay_max: float = TOKEN_DELAY_MAX,
         allowed_origins: Sequence[str] = (),
         allowed_hosts: Sequence[str] = (),
+        trusted_proxies: Sequence[Union[str, IPNetwork]] = (),
         ssl_context: Optional[ssl.SSLContext] = None,
         join_url: Optional[str] = None,
         clock: Callable[[], float] = time.monotonic,
+        reuse_port: bool = False,
         **limits: Any,
     ) -> None:
         super().__init__(
-            host, port, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts, ssl_context=ssl_context, **limits
+            host,
+            port,
+            allowed_origins=allowed_origins,
+            allowed_hosts=allowed_hosts,
+            trusted_proxies=trusted_proxies,
+            ssl_context=ssl_context,
+            reuse_port=reuse_port,
+            **limits,
         )
         self.hub = hub
         self.token = token or secrets.token_urlsafe(16)
@@ -180,6 +223,13 @@ class PollServer(ConnectionServer):
         self._stopping = threading.Event()  # ends the token delays of read threads at stop()
         self.static = StaticFiles()
         self.metrics = Registry()
+        self.metrics.add(
+            Info(
+                "pollhub_node_info",
+                "The node that answered: its id, process and event.",
+                {"node": hub.node, "pid": str(os.getpid()), "event": hub.event},
+            )
+        )
         self.metrics.add(Gauge("pollhub_connections", "Open WebSocket connections.", lambda: self.connection_count))
         self.metrics.metrics.extend(hub.metrics.registry.metrics)
         self.metrics.add(
@@ -218,17 +268,15 @@ class PollServer(ConnectionServer):
     @property
     def url(self) -> str:
         """The WebSocket address, e.g. ``ws://127.0.0.1:8765/ws`` (loopback for a wildcard host)."""
-        return self.url_for({"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host))
+        return ws_url(self.host, self.port, self.ssl_context is not None)
 
     def url_for(self, host: str) -> str:
         """The WebSocket address of this server through ``host`` (a name or an address)."""
-        scheme = "wss" if self.ssl_context is not None else "ws"
-        return f"{scheme}://{_bracket(host)}:{self.port}{WS_PATH}"
+        return ws_url(host, self.port, self.ssl_context is not None)
 
     def page_url_for(self, host: str) -> str:
         """The participant page's address through ``host``."""
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{_bracket(host)}:{self.port}/"
+        return page_url(host, self.port, self.ssl_context is not None)
 
     def start(self) -> "PollServer":
         """Start the hub if needed, then accept connections in the background."""
@@ -265,10 +313,7 @@ class PollServer(ConnectionServer):
         """The address participants open: the participant page on this machine's LAN address."""
         if self._join_url is not None:
             return self._join_url
-        host = self.host
-        if host in ("", "0.0.0.0", "::"):
-            host = next(iter(lan_addresses()), "127.0.0.1")
-        return self.page_url_for(host)
+        return join_url(self.host, self.port, self.ssl_context is not None)
 
     def http_response(self, request: Request, conn: Connection) -> Optional[bytes]:
         if request.path == WS_PATH:
@@ -280,11 +325,13 @@ class PollServer(ConnectionServer):
         if request.method not in ("GET", "HEAD"):
             return response(405, b"use GET\n", headers={"Allow": "GET, HEAD"}, head_only=head)
         if request.path == "/healthz":
+            node = {"X-Pollhub-Node": self.hub.node}
             if not self.hub.running:
-                return response(503, b"hub not running\n", head_only=head)
+                return response(503, b"hub not running\n", headers=node, head_only=head)
             if not self.hub.saving:
-                return response(503, b"database not writable\n", head_only=head)
-            return response(200, b"ok\n", head_only=head)
+                body = b"redis out of reach\n" if self.hub.redis_url else b"database not writable\n"
+                return response(503, body, headers=node, head_only=head)
+            return response(200, f"ok node {self.hub.node}\n".encode("ascii"), headers=node, head_only=head)
         if request.path == "/metrics":
             body = self.metrics.render().encode("utf-8")
             return response(200, body, metrics.CONTENT_TYPE, {"Cache-Control": "no-cache"}, head_only=head)

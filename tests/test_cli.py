@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from typing import Iterator, List
 
 import pytest
@@ -311,3 +312,23 @@ def test_allow_host_is_repeatable() -> None:
     args = serve_parser().parse_args(["--allow-host", "polls.example.org", "--allow-host", "10.0.0.5"])
     assert args.allow_host == ["polls.example.org", "10.0.0.5"]
     assert serve_parser().parse_args([]).allow_host == []
+
+
+def test_join_url_is_what_participants_are_shown_and_its_host_is_answered() -> None:
+    """Behind a proxy the banner, the QR code and the presenter's link show the public address."""
+    process = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory", "--join-url", "https://polls.example.org")
+    try:
+        port = int(process.expect(r"listening on ws://127\.0\.0\.1:(\d+)/ws").group(1))
+        process.expect(r"^Join at https://polls\.example\.org/$")
+        process.expect(r"Presenter page .*: https://polls\.example\.org/present#token=")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "polls.example.org"})
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            assert response.status == 200
+    finally:
+        finished = process.stop()
+    assert finished.returncode == 0
+    refused = subprocess.run(
+        [sys.executable, "-m", "pollhub", "--memory", "--join-url", "polls.example.org"],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert refused.returncode == 2 and "--join-url" in refused.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import struct
 import threading
@@ -528,7 +529,7 @@ def test_client_updates_are_what_the_server_sent(connect: Callable[..., PollClie
 
 @pytest.mark.parametrize("path, status", [("/healthz", 200), ("/nope", 404), ("/ws/nope", 404), ("/ws", 426)])
 def test_http_statuses(server: PollServer, path: str, status: int) -> None:
-    """/healthz is 200, unknown paths 404, and a plain GET of /ws (no upgrade) 426."""
+    """/healthz is 200 and names the node, unknown paths 404, and a plain GET of /ws (no upgrade) 426."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
     try:
         conn.request("GET", path)
@@ -536,11 +537,26 @@ def test_http_statuses(server: PollServer, path: str, status: int) -> None:
         body = response.read()
         assert response.status == status, body
         if status == 200:
-            assert body == b"ok\n"
+            assert body == f"ok node {server.hub.node}\n".encode("ascii")
+            assert response.getheader("X-Pollhub-Node") == server.hub.node
         if status == 426:
             assert response.getheader("Upgrade") == "websocket"
     finally:
         conn.close()
+
+
+def test_healthz_names_the_node_when_it_answers_503_too() -> None:
+    hub = Hub()
+    with PollServer(hub, port=0) as server:
+        hub.stop()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+        try:
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (503, b"hub not running\n")
+            assert response.getheader("X-Pollhub-Node") == hub.node
+        finally:
+            conn.close()
 
 
 # 10-11. Shutdown ------------------------------------------------------------------
@@ -622,6 +638,24 @@ def test_metrics_list_the_connection_layers_counters(server: PollServer) -> None
     ):
         assert f"# TYPE {name}" in text
     assert text.count("# TYPE pollhub_clients_dropped_stalled_total") == 1
+
+
+def test_metrics_name_the_node_its_process_and_its_event() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with Hub(event="hall-a") as hub, PollServer(hub, port=0) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+        try:
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode("utf-8")
+        finally:
+            conn.close()
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    info = families["pollhub_node_info"]
+    assert info.type == "gauge"
+    assert [(s.labels, s.value) for s in info.samples] == [
+        ({"node": hub.node, "pid": str(os.getpid()), "event": "hall-a"}, 1.0)
+    ]
 
 
 def test_the_welcome_carries_the_limits_and_the_servers_vote_rate(hub: Hub) -> None:

@@ -57,6 +57,14 @@ function without(object, key) {
   return copy;
 }
 
+/* The result fields of a poll, for carrying them over. */
+function countsOf(poll) {
+  const counts = { counts: poll.counts, total: poll.total };
+  if (poll.voters !== undefined) counts.voters = poll.voters;
+  if (poll.mean !== undefined) counts.mean = poll.mean;
+  return counts;
+}
+
 /* The state without this voter's choice and draft in a poll. */
 function forget(state, pollId) {
   const choices = without(state.choices, pollId);
@@ -135,9 +143,19 @@ export function reduce(state, message, now = 0) {
     case "welcome": {
       const polls = new Map();
       const seq = new Map();
+      const welcomeSeq = message.seq || 0;
       (message.polls || []).forEach((poll) => {
-        polls.set(poll.id, receivePoll(poll, now));
-        seq.set(poll.id, message.seq || 0);
+        const held = state.polls.get(poll.id);
+        const heldSeq = state.seq.get(poll.id) || 0;
+        if (held && heldSeq > welcomeSeq && isVisible(held) && isVisible(poll)) {
+          /* A reconnect to a node a moment behind the one before: keep the
+             later counts, so that no total goes backwards. */
+          polls.set(poll.id, receivePoll(Object.assign({}, poll, countsOf(held)), now));
+          seq.set(poll.id, heldSeq);
+        } else {
+          polls.set(poll.id, receivePoll(poll, now));
+          seq.set(poll.id, welcomeSeq);
+        }
       });
       return Object.assign({}, state, {
         welcomed: true,

@@ -178,3 +178,22 @@ test("validChoice by kind", () => {
   assert.equal(validChoice({ kind: "words" }, ["x"]), true);
   assert.equal(validChoice(Object.assign({}, poll, { kind: "counter", changes: "locked" }), "a"), true);
 });
+
+test("a welcome from a node a moment behind keeps the later counts held, so no total goes backwards", () => {
+  let state = welcomed([single("p1"), single("p2")], { seq: 3 });
+  state = reduce(state, { type: "results", poll: "p1", counts: { a: 5, b: 1 }, total: 6, voters: 6, seq: 9 });
+  // Reconnected to another node that has applied the log up to seq 7 only.
+  state = reduce(state, { type: "welcome", version: 2, current: "p1", seq: 7, limits: LIMITS, polls: [
+    single("p1", { counts: { a: 4, b: 1 }, total: 5, voters: 5, question: "Lunch today?" }),
+    single("p2", { counts: { a: 2, b: 0 }, total: 2, voters: 2 }),
+  ] });
+  assert.equal(state.polls.get("p1").total, 6);
+  assert.deepEqual(state.polls.get("p1").counts, { a: 5, b: 1 });
+  assert.equal(state.polls.get("p1").question, "Lunch today?"); // everything else from the welcome
+  assert.equal(state.seq.get("p1"), 9);
+  assert.equal(state.polls.get("p2").total, 2); // nothing held was later: the welcome's
+  assert.equal(state.seq.get("p2"), 7);
+  // A later welcome wins as usual.
+  state = reduce(state, { type: "welcome", version: 2, current: "p1", seq: 12, limits: LIMITS, polls: [single("p1", { counts: { a: 7, b: 1 }, total: 8, voters: 8 })] });
+  assert.equal(state.polls.get("p1").total, 8);
+});
