@@ -18,9 +18,6 @@ import pytest
 from pollhub import COUNTER, Hub, PollClient, PollServer
 from pollhub import bench
 from pollhub.bench import Bench
-from pollhub.cluster import decode_command, encode_command
-from pollhub.polls import Settings
-from pollhub.protocol import CreatePoll
 
 from .conftest import TIMEOUT, wait_until
 from .processes import Process
@@ -138,23 +135,6 @@ def test_many_clients_see_every_total_in_order(hub: Hub, server: PollServer) -> 
 # Several nodes of one event ------------------------------------------------------------
 
 
-def _log_loses_a_poll_kind() -> bool:
-    """True while a poll created through the shared log reaches the other nodes as another kind."""
-    command = CreatePoll("q", ("a", "b"), Settings(kind=COUNTER))
-    decoded = decode_command(encode_command(command))
-    return not isinstance(decoded, CreatePoll) or decoded.settings.kind != COUNTER
-
-
-# The bench's own counter poll, created on the first node, must be a counter poll
-# on the second too; while the log carries no kind it is a single-choice poll
-# there, where each voter counts once, and the bench rightly reports the rest lost.
-CORE_BUG = pytest.mark.xfail(
-    _log_loses_a_poll_kind(),
-    reason="pollhub/cluster.py: encode_command(CreatePoll) leaves out the poll's kind (Settings.to_json has none)",
-    strict=True,
-)
-
-
 @pytest.fixture
 def two_nodes(redis_server: "RedisServer", event_name: str) -> Iterator[List[str]]:
     """Two ``python -m pollhub --redis`` nodes of one event, admin token ``T``, no vote limits: their URLs."""
@@ -172,7 +152,6 @@ def two_nodes(redis_server: "RedisServer", event_name: str) -> Iterator[List[str
             assert node.stop().returncode == 0
 
 
-@CORE_BUG
 def test_bench_over_two_redis_nodes_counts_every_vote_once_everywhere(two_nodes: List[str]) -> None:
     """Votes as fast as they go, on both nodes: every participant of both ends at the base plus every vote acknowledged."""
     report = Bench(two_nodes, clients=40, voters=4, votes=200, duration=TIMEOUT, token="T").run()
@@ -191,7 +170,6 @@ def test_bench_over_two_redis_nodes_counts_every_vote_once_everywhere(two_nodes:
         assert node["latency_ms"]["p99"] is not None
 
 
-@CORE_BUG
 def test_bench_command_over_two_redis_nodes(two_nodes: List[str]) -> None:
     """``python -m pollhub bench URL URL``: one voter per node by default, a report per node, exit status 0."""
     result = subprocess.run(
@@ -212,24 +190,26 @@ def test_bench_command_over_two_redis_nodes(two_nodes: List[str]) -> None:
     assert [line.split()[2] for line in text.stdout.splitlines() if line.startswith("node ")] == two_nodes
 
 
-def test_bench_reports_servers_that_do_not_share_the_event() -> None:
+def test_bench_reports_servers_that_do_not_share_the_event(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Two separate servers with the same poll: each counts only its own votes, and the bench says so, node by node."""
+    monkeypatch.setattr(bench, "SETTLE_TIMEOUT", 1.0)  # how long it waits for totals that never come
     with Hub() as one, Hub() as two:
         with PollServer(one, port=0, max_vote_rate=0) as first, PollServer(two, port=0, max_vote_rate=0) as second:
             for hub in (one, two):
                 hub.create_poll("Load", ["A", "B"], kind=COUNTER)
-            result = subprocess.run(
-                [sys.executable, "-m", "pollhub", "bench", first.url, second.url, "--clients", "6", "--votes", "10", "--json"],
-                capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+            status = bench.bench_command([first.url, second.url, "--clients", "6", "--votes", "10", "--json"])
             assert (one.results(), two.results()) == ({"a": 10, "b": 0}, {"a": 10, "b": 0})
-    assert result.returncode == 3, result.stdout + result.stderr  # votes lost: the rehearsal failed
-    report = json.loads(result.stdout)
+    assert status == 3  # votes lost: the rehearsal failed
+    report = json.loads(capsys.readouterr().out)
     assert report["votes_acked"] == 20 and report["expected_total"] == 20
     assert report["lost"] == 10 and report["differing"] == 6
     for node in report["nodes"]:
         assert (node["votes_acked"], node["final_total"], node["lost"], node["differing"]) == (10, 10, 10, 3)
         assert node["differing_participants"] == [{"participant": i, "total": 10} for i in range(3)]
+    text = bench.format_report(report)
+    assert "every participant must end at 20 (the base plus every vote acknowledged): 6 did not" in text
+    assert f"node 2            {second.url}" in text
+    assert "  differing       3 participants: #0 at 10, #1 at 10, #2 at 10" in text
 
 
 def test_bench_refuses_servers_where_its_poll_never_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
