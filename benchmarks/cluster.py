@@ -12,9 +12,13 @@ Parts (``--parts``), as in issue 14's "Performance":
   same runs: connections/s, and Redis's CPU time per vote. Targets: the
   Redis node at least half the SQLite node's votes/s, its p99 at most 1.5
   times the SQLite node's.
-* ``workers``: ``--workers 2`` against one process: connection rate and
-  fan-out p99 with 10,000 participants at 10 votes/s. Not written yet: see
-  :func:`workers_part` (``--workers`` is not on main).
+* ``workers``: ``--workers 2`` against one process, both on Redis (a private
+  redis-server as above), same load: 10,000 participants (``--participants``)
+  connecting 64 at a time, then one voter at 10 votes/s for 10 s: connection
+  rate, the servers' CPU time per connection, fan-out p99. Targets: 1.5
+  times the connection rate, p99 under 100 ms. Only the bench is pinned
+  here (to CPU 1): the workers are there to use both cores, so the second
+  one shares its core with the load generator.
 * ``redis-cost``: Redis's own cost per appended and per read entry, with
   redis-py, on a private redis-server: ``XADD`` of a pollhub-sized vote entry
   (the very fields a node writes) one per round trip and 100 per pipeline
@@ -31,7 +35,7 @@ each round (which goes first alternates), and the table shows medians: this
 machine is shared and its disk's fsync is noisy. Every run's figure is printed
 under the table.
 
-Run: python benchmarks/cluster.py [--quick] [--parts redis,workers,redis-cost] [--repeat N] [--json FILE]
+Run: python benchmarks/cluster.py [--quick] [--parts redis,workers,redis-cost] [--repeat N] [--participants N] [--json FILE]
 Needs redis-server (Debian's package) and redis-py (``pip install .[bench]``).
 """
 
@@ -56,7 +60,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import ENV, LOAD_CPU, ROOT, SERVER_CPU, cpu_seconds, each, figure, free_port  # noqa: E402  (also puts ROOT on sys.path)
+from run import ENV, LOAD_CPU, ROOT, SERVER_CPU, cpu_seconds, each, figure, free_port, rss  # noqa: E402  (also puts ROOT on sys.path)
 
 from pollhub.bench import Bench  # noqa: E402
 from pollhub.cli import raise_file_limit  # noqa: E402
@@ -87,7 +91,7 @@ def _pin_to_server_cpu() -> None:
 class RedisServer:
     """A private redis-server on ``DIR/redis.sock``, append-only, pinned to the server CPU."""
 
-    def __init__(self, directory: Path, appendfsync: str = "always") -> None:
+    def __init__(self, directory: Path, appendfsync: str = "always", pin: bool = True) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.socket = directory / "redis.sock"
         self.url = f"unix://{self.socket}"
@@ -96,7 +100,9 @@ class RedisServer:
             "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "", "--daemonize", "no",
             "--logfile", str(directory / "redis.log"),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_pin_to_server_cpu)
+        self.proc = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_pin_to_server_cpu if pin else None
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
@@ -129,12 +135,12 @@ class RedisServer:
 
 
 class Node:
-    """``python -m pollhub`` with ``extra`` arguments, pinned to the server CPU; its URL from the "listening on" line."""
+    """``python -m pollhub`` with ``extra`` arguments (pinned to the server CPU unless ``pin`` is False); its URL from the "listening on" line."""
 
-    def __init__(self, extra: Sequence[str]) -> None:
+    def __init__(self, extra: Sequence[str], pin: bool = True) -> None:
         command = [part.replace("{port}", str(free_port())) for part in NODE] + list(extra)
         self.proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=_pin_to_server_cpu, env=ENV
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=_pin_to_server_cpu if pin else None, env=ENV
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
@@ -144,16 +150,36 @@ class Node:
             match = re.search(r"listening on (ws://\S+)", line)
             if match:
                 self.url = match.group(1)
+                self.cpu_marks: List[float] = []
+                self.bench_marks: List[float] = []
                 return
             if not line:
                 self.stop()
                 raise RuntimeError(f"the node did not start: {command}")
 
+    def pids(self) -> List[int]:
+        """The node's process and its children (the workers of ``--workers``)."""
+        pids = [self.proc.pid]
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as children:
+                pids += [int(pid) for pid in children.read().split()]
+        except OSError:
+            pass
+        return pids
+
+    def memory(self) -> Optional[int]:
+        """Resident memory of the node's processes, added up; ``Bench`` asks before and after connecting, so CPU time is noted too."""
+        pids = self.pids()
+        self.cpu_marks.append(sum(cpu_time(pid) or 0.0 for pid in pids))
+        self.bench_marks.append(time.process_time())  # the load generator's own (this process)
+        figures = [rss(pid) for pid in pids]
+        return sum(f for f in figures if f is not None) or None
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -260,24 +286,83 @@ def has_workers() -> bool:
     return "--workers" in result.stdout
 
 
-def workers_part(quick: bool, repeat: int) -> Dict[str, Any]:
-    """TODO(issue 14, Performance): ``--workers 2`` against one process, with 10,000 participants at 10 votes/s.
+def measure_workers(workers: int, **options: Any) -> Dict[str, Any]:
+    """One bench run against ``workers`` nodes on one port (1: a plain node), on a fresh Redis; nothing pinned but the bench."""
+    with tempfile.TemporaryDirectory(prefix="pollhub-workers-") as folder:
+        redis = RedisServer(Path(folder), pin=False)
+        node = None
+        try:
+            extra = ["--redis", redis.url, "--event", "bench"] + (["--workers", str(workers)] if workers > 1 else [])
+            node = Node(extra, pin=False)
+            report = Bench(node.url, memory=node.memory, **options).run()
+            marks = node.cpu_marks
+            if len(marks) >= 2 and report.get("connected"):
+                # Every process's CPU time from the first connection to the last welcome.
+                report["connect_cpu_us"] = round((marks[1] - marks[0]) / report["connected"] * 1e6, 1)
+                bench = node.bench_marks
+                report["bench_connect_cpu_us"] = round((bench[1] - bench[0]) / report["connected"] * 1e6, 1)
+            return report
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            return {"error": str(exc)}
+        finally:
+            if node is not None:
+                node.stop()
+            redis.stop()
 
-    Not written: ``--workers`` (several nodes on one port, ``SO_REUSEPORT``)
-    was not on main when this script was written. What it is to measure, once
-    it is: one process (``--redis``, one node) and ``--workers 2`` (same
-    Redis), each started afresh, taking turns for ``repeat`` rounds; the bench
-    at ``clients=10_000, voters=1, rate=10, duration=10`` on the one URL (the
-    kernel spreads the connections over the workers), pinned to CPU 1 while
-    the servers may use both cores (pinning both workers to CPU 0 would
-    measure nothing); report connect_per_second, latency p99, refused and
-    dropped, and the ratio (target 1.5x the connection rate, p99 under
-    100 ms). On this 2-core machine the load generator shares a core with a
-    worker: scale down to 5,000 participants if 10,000 do not connect.
+
+def workers_part(quick: bool, repeat: int, clients: int) -> Dict[str, Dict[str, List[Dict[str, Any]]]]:
+    """``--workers 2`` against one process, both on Redis: ``clients`` participants connecting, then 10 votes/s for 10 s.
+
+    The bench stays pinned to CPU 1; the servers and redis-server are not
+    pinned (two workers pinned to one core would measure nothing), so on
+    this 2-core machine the second worker shares its core with the load
+    generator. Target (issue 14): 1.5 times the connection rate, p99 under 100 ms.
     """
     if not has_workers():
-        return {"todo": "python -m pollhub has no --workers yet: part (b) not measured"}
-    return {"todo": "--workers exists now: write workers_part (see its docstring)"}
+        print("(python -m pollhub has no --workers: part (b) skipped)", file=sys.stderr)
+        return {}
+    clients = int(clients * (0.2 if quick else 1.0))
+    results: Dict[str, Dict[str, List[Dict[str, Any]]]] = {}
+    for attempt in range(repeat):
+        setups = [1, 2] if attempt % 2 == 0 else [2, 1]
+        for workers in setups:
+            name = "one process" if workers == 1 else f"--workers {workers}"
+            print(f"... workers: {name}, {clients} participants ({attempt + 1}/{repeat})", file=sys.stderr, flush=True)
+            report = measure_workers(workers, clients=clients, voters=1, rate=10, duration=10)
+            results.setdefault("scale", {}).setdefault(name, []).append(report)
+    return results
+
+
+WORKERS_ROWS = [
+    ("scale", "connect_per_second", "connections/s (64 at a time)"),
+    ("scale", "refused", "connections refused"),
+    ("scale", "connect_cpu_us", "server CPU per connection, us (all processes)"),
+    ("scale", "bench_connect_cpu_us", "the bench's own CPU per connection, us"),
+    ("scale", "latency_p50", "fan-out p50 ms, 10 votes/s"),
+    ("scale", "latency_p99", "fan-out p99 ms"),
+    ("scale", "seen_latency_p99", "fan-out p99 ms, read by the bench"),
+    ("scale", "memory_per_connection_bytes", "memory per connection, bytes"),
+]
+
+
+def print_workers_part(results: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> None:
+    if not results:
+        print("\n(b) --workers: not measured (python -m pollhub has no --workers)")
+        return
+    names = ["one process", "--workers 2"]
+    clients = next((r.get("clients") for r in results["scale"]["one process"] if "clients" in r), "?")
+    width = 48
+    print(f"\n(b) --workers 2 against one process, both on Redis, {clients} participants; medians")
+    print("".ljust(width) + "".join(n.rjust(14) for n in names) + "ratio".rjust(10))
+    for scenario, key, label in WORKERS_ROWS:
+        cells = [figure(results[scenario].get(n, []), key) for n in names]
+        ratio = f"{cells[1] / cells[0]:.2f}x" if cells[0] and cells[1] is not None else "-"
+        print(label.ljust(width) + "".join(("-" if v is None else f"{v:g}").rjust(14) for v in cells) + ratio.rjust(10))
+    print("every run:")
+    for scenario, key, label in (WORKERS_ROWS[0], WORKERS_ROWS[4]):
+        runs = "; ".join(f"{n} " + ", ".join(f"{v:g}" for v in each(results[scenario].get(n, []), key)) for n in names)
+        print(f"  {label}: {runs}")
+    print_correctness(results)
 
 
 # Part (c): Redis's own cost per appended and per read entry ------------------------------------
@@ -457,6 +542,9 @@ def main() -> int:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)} (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of each part; medians are shown (default: %(default)s)")
     parser.add_argument("--json", metavar="FILE", help="also write every report here")
+    parser.add_argument(
+        "--participants", type=int, default=10_000, help="participants of the --workers part (default: %(default)s; a fifth with --quick)"
+    )
     args = parser.parse_args()
     parts = args.parts.split(",")
     if set(parts) - set(PARTS):
@@ -475,13 +563,13 @@ def main() -> int:
     if "redis" in parts:
         results["redis"] = redis_part(args.quick, args.repeat)
     if "workers" in parts:
-        results["workers"] = workers_part(args.quick, args.repeat)
+        results["workers"] = workers_part(args.quick, args.repeat, args.participants)
     if "redis-cost" in parts:
         results["redis-cost"] = redis_cost_part(args.quick, args.repeat)
     if "redis" in results:
         print_redis_part(results["redis"])
     if "workers" in results:
-        print(f"\n(b) --workers 2 against one process: {results['workers'].get('todo', '')}")
+        print_workers_part(results["workers"])
     if "redis-cost" in results:
         print_cost_part(results["redis-cost"])
     print(f"\n({time.monotonic() - started:.0f} s in all)")
