@@ -286,6 +286,23 @@ def has_workers() -> bool:
     return "--workers" in result.stdout
 
 
+class SteadyMarks(Bench):
+    """The bench, noting the servers' and its own CPU time and the clock around the steady voting."""
+
+    def __init__(self, node: Node, url: str, **options: Any) -> None:
+        super().__init__(url, memory=node.memory, **options)
+        self.node = node
+        self.marks: List[Tuple[float, float, float]] = []
+
+    def _mark(self) -> None:
+        self.marks.append((sum(cpu_time(pid) or 0.0 for pid in self.node.pids()), time.process_time(), time.perf_counter()))
+
+    def _steady(self, voters: Any) -> None:
+        self._mark()
+        super()._steady(voters)
+        self._mark()
+
+
 def measure_workers(workers: int, **options: Any) -> Dict[str, Any]:
     """One bench run against ``workers`` nodes on one port (1: a plain node), on a fresh Redis; nothing pinned but the bench."""
     with tempfile.TemporaryDirectory(prefix="pollhub-workers-") as folder:
@@ -294,7 +311,14 @@ def measure_workers(workers: int, **options: Any) -> Dict[str, Any]:
         try:
             extra = ["--redis", redis.url, "--event", "bench"] + (["--workers", str(workers)] if workers > 1 else [])
             node = Node(extra, pin=False)
-            report = Bench(node.url, memory=node.memory, **options).run()
+            bench = SteadyMarks(node, node.url, **options)
+            report = bench.run()
+            if len(bench.marks) == 2 and report.get("votes_sent") and report.get("connected"):
+                (server0, bench0, clock0), (server1, bench1, clock1) = bench.marks
+                deliveries = report["votes_sent"] * report["connected"]  # one results message per vote per participant, at most
+                report["server_cpu_per_delivery_us"] = round((server1 - server0) / deliveries * 1e6, 2)
+                report["bench_cpu_per_delivery_us"] = round((bench1 - bench0) / deliveries * 1e6, 2)
+                report["cpu_busy_while_voting"] = round((server1 - server0 + bench1 - bench0) / (clock1 - clock0) / (os.cpu_count() or 1), 2)
             marks = node.cpu_marks
             if len(marks) >= 2 and report.get("connected"):
                 # Every process's CPU time from the first connection to the last welcome.
@@ -341,6 +365,9 @@ WORKERS_ROWS = [
     ("scale", "latency_p50", "fan-out p50 ms, 10 votes/s"),
     ("scale", "latency_p99", "fan-out p99 ms"),
     ("scale", "seen_latency_p99", "fan-out p99 ms, read by the bench"),
+    ("scale", "server_cpu_per_delivery_us", "server CPU per vote and participant, us"),
+    ("scale", "bench_cpu_per_delivery_us", "the bench's CPU per vote and participant, us"),
+    ("scale", "cpu_busy_while_voting", "both cores busy while voting (servers + bench)"),
     ("scale", "memory_per_connection_bytes", "memory per connection, bytes"),
 ]
 
