@@ -323,8 +323,8 @@ def measure_workers(workers: int, **options: Any) -> Dict[str, Any]:
             if len(marks) >= 2 and report.get("connected"):
                 # Every process's CPU time from the first connection to the last welcome.
                 report["connect_cpu_us"] = round((marks[1] - marks[0]) / report["connected"] * 1e6, 1)
-                bench = node.bench_marks
-                report["bench_connect_cpu_us"] = round((bench[1] - bench[0]) / report["connected"] * 1e6, 1)
+                own = node.bench_marks
+                report["bench_connect_cpu_us"] = round((own[1] - own[0]) / report["connected"] * 1e6, 1)
             return report
         except (OSError, RuntimeError, TimeoutError) as exc:
             return {"error": str(exc)}

@@ -1,4 +1,4 @@
-"""The rehearsal load test, and correctness under load with and without direct writes."""
+"""The rehearsal load test (one server and several nodes of one event), and correctness under load with and without direct writes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, List
+from typing import Iterator, List
 
 import pytest
 
@@ -21,9 +21,7 @@ from pollhub.bench import Bench
 
 from .conftest import TIMEOUT, wait_until
 from .processes import Process
-
-if TYPE_CHECKING:
-    from .redis_server import RedisServer
+from .redis_server import RedisServer, redis_server_binary
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,6 +69,23 @@ def test_send_cost_benchmark_runs() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Participant.send" in result.stdout
+
+
+def test_cluster_benchmark_runs() -> None:
+    """benchmarks/cluster.py's part on Redis's own costs runs against a redis-server of its own; its figures are not checked."""
+    if redis_server_binary() is None:
+        if os.environ.get("POLLHUB_REDIS_TESTS") == "required":
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "cluster.py"), "--quick", "--repeat", "1", "--parts", "redis-cost"],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "XADD, 100 per pipeline: us per entry" in result.stdout
+    assert "failed rounds" not in result.stdout
+    assert re.search(r"1 nodes [\d,]+, 2 nodes", result.stdout)
 
 
 def test_bench_command_against_its_own_server() -> None:
@@ -136,7 +151,7 @@ def test_many_clients_see_every_total_in_order(hub: Hub, server: PollServer) -> 
 
 
 @pytest.fixture
-def two_nodes(redis_server: "RedisServer", event_name: str) -> Iterator[List[str]]:
+def two_nodes(redis_server: RedisServer, event_name: str) -> Iterator[List[str]]:
     """Two ``python -m pollhub --redis`` nodes of one event, admin token ``T``, no vote limits: their URLs."""
     nodes = [
         Process.pollhub(
