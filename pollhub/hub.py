@@ -35,6 +35,12 @@ turns those replies into ``unavailable`` errors; its changes are kept and
 written by the next commit that succeeds, tried again every
 ``RETRY_INTERVAL`` even while no events come.
 
+With a shared log (``Hub(redis=URL, event=NAME)``, see :mod:`pollhub.cluster`)
+a client's command is not applied at once: the hub thread appends the batch's
+commands to the event's log, and applies them, with every other node's, when
+the log's reader thread puts them back into the inbound queue; the client is
+answered then, with what the log decided.
+
 Nothing but the hub thread reads or writes polls, counts or the client set, so
 none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
 A bug in one stage of a batch (one event, one poll's results, one client's
