@@ -43,7 +43,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Generic, List, Optional, Protocol, Sequence, Tuple, Type, TypeVar, Union
 
-from .book import Entry, Expire, PollBook
+from .book import Effects, Entry, Expire, PollBook
 from .errors import PollhubError, Unavailable
 from .polls import Settings
 from .protocol import (
@@ -464,6 +464,10 @@ class SharedLog:
             pipe.execute()
         except self._errors:
             pass
+        self.close()
+
+    def close(self) -> None:
+        """Close both connections (:meth:`stop` does, after ending the reader)."""
         self._writer.close()
         self._reader_client.close()
 
@@ -596,8 +600,6 @@ class Sharing(Generic[R]):
 
 def apply_entries(book: PollBook, entries: Sequence[Tuple[str, Optional[Entry]]]) -> None:
     """Apply log entries to a book whose effects nobody needs (a node catching up, an export)."""
-    from .book import Effects
-
     effects = Effects()
     for _, entry in entries:
         if entry is not None:
@@ -614,5 +616,4 @@ def read_event(url: str, event: str = DEFAULT_EVENT) -> PollBook:
         log.check()
         return log.load()[0]
     finally:
-        log._writer.close()
-        log._reader_client.close()
+        log.close()
