@@ -35,6 +35,12 @@ turns those replies into ``unavailable`` errors; its changes are kept and
 written by the next commit that succeeds, tried again every
 ``RETRY_INTERVAL`` even while no events come.
 
+With a shared log (``Hub(redis=URL, event=NAME)``, see :mod:`pollhub.cluster`)
+a client's command is not applied at once: the hub thread appends the batch's
+commands to the event's log, and applies them, with every other node's, when
+the log's reader thread puts them back into the inbound queue; the client is
+answered then, with what the log decided.
+
 Nothing but the hub thread reads or writes polls, counts or the client set, so
 none of it needs a lock. Every public method of :class:`Hub` is thread-safe.
 A bug in one stage of a batch (one event, one poll's results, one client's
@@ -60,9 +66,7 @@ from typing import (
 from . import protocol, text
 from .book import Effects, Entry, Expire, PollBook
 from .changes import Changes
-from .cluster import (
-    DEFAULT_EVENT, HEARTBEAT_INTERVAL, SNAPSHOT_COST_FACTOR, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, Outgoing, SharedLog
-)
+from .cluster import DEFAULT_EVENT, SharedLog, Sharing
 from .errors import InternalError, Unavailable, error_from_code
 from .export import export_document
 from .metrics import Counter, Gauge, Histogram, Registry
@@ -94,8 +98,6 @@ SUBMIT_POLL = 0.5  # seconds between checks that the hub still runs while the in
 CALL_TIMEOUT = 10.0  # seconds a Python API call waits for the hub thread
 STOP_TIMEOUT = 5.0  # seconds stop() waits for the hub thread
 RETRY_INTERVAL = 1.0  # seconds between attempts to save after a commit failed (a full disk, say)
-CONFIRM_TIMEOUT = 10.0  # seconds an appended command may wait to be read back from a shared log before "unavailable"
-EXPIRE_RETRY = 2.0  # seconds before a node appends a countdown's close again if it has not come back
 API_VOTER = SERVER_VOTER_PREFIX + "python"  # the voter of the Python API's admin calls
 VOTE_REJECTIONS = (  # metric labels
     "unknown_poll", "unknown_option", "invalid_vote", "poll_closed", "vote_locked", "rate_limited"
@@ -365,17 +367,9 @@ class Hub:
         # Welcomes built since the state last changed, by which polls' results
         # the newcomer may see: a burst of connections encodes one welcome.
         self._welcomes: Dict[Tuple[bool, ...], Message] = {}
-        # With a shared log (Redis), also owned by the hub thread:
+        # With a shared log (Redis): the log, and this node's side of it (owned by the hub thread).
         self._log: Optional[SharedLog] = None
-        self._position = "0-0"  # the id of the last log entry applied
-        self._number = 0  # entries this node appended
-        self._outgoing: List[_Request] = []  # this batch's commands, to append
-        self._pending: Dict[int, Tuple[_Request, float]] = {}  # appended, not read back yet: number -> (request, when)
-        self._expiring: Dict[Expire, float] = {}  # countdown closes appended, and when
-        self._since_snapshot = 0  # entries applied since this node last offered a snapshot
-        self._snapshot_due = 0.0  # monotonic time of the next snapshot, at the earliest
-        self._heartbeat_due = 0.0  # monotonic time of this node's next heartbeat
-        self._elsewhere = 0  # participants on the other nodes, as of the last heartbeat
+        self._sharing: "Optional[Sharing[_Request]]" = None
 
     # Lifecycle ---------------------------------------------------------------------
 
@@ -401,8 +395,8 @@ class Hub:
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
-        if self._log is not None:
-            self._log.start_reading(self._position, self._deliver, self._restart)
+        if self._log is not None and self._sharing is not None:
+            self._log.start_reading(self._sharing.position, self._deliver, self._restart)
         return self
 
     def _start_log(self, url: str) -> None:
@@ -410,13 +404,13 @@ class Hub:
         log = SharedLog(url, self.event, self.node, self.durability)
         try:
             log.check()
-            self._book, self._position = log.load()
+            self._book, position = log.load()
         except BaseException:
             log.stop()
             raise
         self._book.limits.update(self._limits)
-        self._log = log
-        logger.info("node %s joined event %r at log position %s", self.node, self.event, self._position)
+        self._log, self._sharing = log, Sharing(log, position)
+        logger.info("node %s joined event %r at log position %s", self.node, self.event, position)
 
     def _deliver(self, entries: List[Tuple[str, Optional[Entry]]]) -> None:
         self._put(_Entries(entries))  # the reader thread: blocks while the inbound queue is full
@@ -655,7 +649,7 @@ class Hub:
                         stopping = True
                     else:
                         self._apply_safely(event)
-                if self._log is not None:
+                if self._sharing is not None:
                     self._guarded("appending to the shared log", self._share)
                 elif self._book.deadlines:
                     self._guarded("closing polls whose countdown ended", self._close_expired)
@@ -674,7 +668,7 @@ class Hub:
 
     def _next_batch(self) -> List[Event]:
         """The next event (waiting until a countdown ends or a save is due), then every event already queued."""
-        timeout = self._until_deadline() if self._log is None else self._until_shared_work()
+        timeout = self._until_deadline() if self._sharing is None else self._sharing.until_due(self._book)
         if not self._saved:
             timeout = RETRY_INTERVAL if timeout is None else min(timeout, RETRY_INTERVAL)
         inbox = self._inbox
@@ -713,8 +707,8 @@ class Hub:
     def _apply(self, event: Event) -> None:
         if self._welcomes and not isinstance(event, _Register):  # (nor _Unregister): anything else may change a poll
             self._welcomes.clear()
-        if isinstance(event, _Request) and self._log is not None and not isinstance(event.command, Hello):
-            self._outgoing.append(event)  # applied when the log gives it back, like every node's
+        if isinstance(event, _Request) and self._sharing is not None and not isinstance(event.command, Hello):
+            self._sharing.add(event)  # applied when the log gives it back, like every node's
         elif isinstance(event, _Entries):
             self._apply_entries(event.entries)
         elif isinstance(event, _Restart):
@@ -796,83 +790,22 @@ class Hub:
     # With a shared log ---------------------------------------------------------------
 
     def _share(self) -> None:
-        """After a batch: append its commands and due countdown closes; report presence; offer a snapshot.
-
-        No heartbeat or snapshot waits for a Redis out of reach: the reader says when it is back.
-        """
-        log = self._log
-        assert log is not None
-        now = time.monotonic()
-        self._append(log, now)
-        self._confirm_timeouts(now)
-        if now >= self._heartbeat_due:
-            self._heartbeat_due = now + HEARTBEAT_INTERVAL
-            if log.healthy:
-                self._heartbeat(log)
-        if self._since_snapshot >= SNAPSHOT_EVERY and now >= self._snapshot_due and log.healthy:
-            # A snapshot stops this thread while the book is serialised (about 0.3 s
-            # for 200,000 voters): at most a tenth of its time, however big the event.
-            self._since_snapshot = 0
-            log.save_snapshot(self._book, self._position)
-            self._snapshot_due = now + max(SNAPSHOT_INTERVAL, SNAPSHOT_COST_FACTOR * (time.monotonic() - now))
-
-    def _append(self, log: SharedLog, now: float) -> None:
-        """Append this batch's commands, and the closes of countdowns that ended, in one round trip."""
-        requests, self._outgoing = self._outgoing, []
-        outgoing: List[Outgoing] = []
-        for request in requests:
-            self._number += 1
-            outgoing.append((self._number, request.voter, request.admin, request.command))
-        for expire in self._book.expired(time.time()):
-            if now >= self._expiring.get(expire, 0.0):
-                self._number += 1
-                outgoing.append((self._number, API_VOTER, True, expire))
-                self._expiring[expire] = now + EXPIRE_RETRY
-        if not outgoing:
-            return
-        if log.reader_ok and log.append(outgoing):
-            for request, (number, *_) in zip(requests, outgoing):
-                self._pending[number] = (request, now)
-            return
-        down = Unavailable("the event's shared log (Redis) cannot be reached; please try again")
-        for request in requests:
-            self._reply(request, protocol.error(down, request.command.ref))
-
-    def _heartbeat(self, log: SharedLog) -> None:
-        """Report this node's participants; the presenters' count takes in every other live node's."""
-        counts = log.heartbeat(len(self._clients) - len(self._admins))
-        if counts is None:
-            return
-        elsewhere = sum(count for node, count in counts.items() if node != self.node)
-        if elsewhere != self._elsewhere:
-            self._elsewhere = elsewhere
-            self._presence_changed = True
-
-    def _confirm_timeouts(self, now: float) -> None:
-        """Answer ``unavailable`` to commands appended long ago that the log has not given back (Redis down)."""
-        while self._pending:
-            number, (request, appended) = next(iter(self._pending.items()))
-            if now - appended < CONFIRM_TIMEOUT:
-                break
-            del self._pending[number]
-            lost = Unavailable("the event's shared log (Redis) did not confirm this in time; please check and try again")
-            self._reply(request, protocol.error(lost, request.command.ref))
-        if self._expiring:  # forget the closes of countdowns that are over
-            self._expiring = {e: t for e, t in self._expiring.items() if self._book.deadlines.get(e.poll) == e.closes_at}
+        """After a batch: append its commands (and countdown closes), heartbeat, snapshot; answer what failed."""
+        assert self._sharing is not None
+        refused, presence = self._sharing.after_batch(self._book, len(self._clients) - len(self._admins))
+        for request, error in refused:
+            self._reply(request, protocol.error(error, request.command.ref))
+        self._presence_changed |= presence
 
     def _apply_entries(self, entries: List[Tuple[str, Optional[Entry]]]) -> None:
         """Apply entries of the shared log in order; answer this node's own clients' commands."""
+        assert self._sharing is not None
         for position, entry in entries:
-            self._position = position
-            self._since_snapshot += 1
+            request = self._sharing.claim(position, entry)
             if entry is None:
                 continue
-            request = None
-            if entry.origin == self.node:
-                pending = self._pending.pop(entry.number, None)
-                if pending is not None:
-                    request = pending[0]
-                    entry = entry._replace(command=request.command)  # the same, with its sender's ref
+            if request is not None:
+                entry = entry._replace(command=request.command)  # the same, with its sender's ref
             reply = self._book.apply_entry(entry, self._effects)
             if self._effects.broadcasts:
                 self._queue_broadcasts()
@@ -888,25 +821,15 @@ class Hub:
 
     def _restart_from(self, book: PollBook, position: str) -> None:
         """Take a snapshot's state (this node missed trimmed entries): everyone gets a new welcome."""
+        assert self._sharing is not None
         book.limits.update(self._limits)
-        self._book, self._position = book, position
+        self._book = book
+        self._sharing.restart(position)
         self._effects = Effects()
         self._outbox.clear()
         self._welcomes.clear()
         for client in self._clients:
             self._outbox.append((client, self._welcome(client)))
-
-    def _until_shared_work(self) -> Optional[float]:
-        """Seconds until the hub thread has something to do for the shared log with no event coming."""
-        now = time.monotonic()
-        due = [self._heartbeat_due - now]
-        if self._pending:
-            due.append(next(iter(self._pending.values()))[1] + CONFIRM_TIMEOUT - now)
-        deadline = self._book.next_deadline()
-        if deadline is not None:
-            ahead = deadline - time.time()
-            due.append(ahead if ahead > 0 else min(self._expiring.values(), default=now) - now)
-        return max(0.0, min(due))
 
     def _sees(self, client: Client, poll: Optional[PollState]) -> bool:
         """True when ``client`` may see ``poll``'s results (presenters always may)."""
@@ -1028,7 +951,8 @@ class Hub:
     def _queue_presence(self) -> None:
         """The number of participants, to presenters, when it changed."""
         if self._presence_changed and self._admins:
-            participants = len(self._clients) - len(self._admins) + self._elsewhere
+            elsewhere = 0 if self._sharing is None else self._sharing.elsewhere
+            participants = len(self._clients) - len(self._admins) + elsewhere
             presence = Message(protocol.presence(participants), key="presence")
             self._outbox.extend((admin, presence) for admin in self._admins)
         self._presence_changed = False
@@ -1066,8 +990,7 @@ class Hub:
     def _fail_pending(self) -> None:
         """After the hub thread's last batch: answer whatever is still queued."""
         stopped = Unavailable("the hub has stopped")
-        waiting = self._outgoing + [request for request, _ in self._pending.values()]
-        self._outgoing, self._pending = [], {}
+        waiting = self._sharing.drain() if self._sharing is not None else []
         for request in waiting:
             self._guarded("answering a request", request.client.send, Message(protocol.error(stopped, request.command.ref)))
         while True:

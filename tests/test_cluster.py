@@ -6,7 +6,6 @@ Nodes are in-process hubs and servers where that is enough, and real
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import subprocess
@@ -23,8 +22,8 @@ from pollhub import COUNTER, MULTIPLE, SCALE, SINGLE, WORDS, Hub, PollClient, Po
 from pollhub import cluster
 from pollhub.book import Entry, Expire, PollBook
 from pollhub.client import ConnectionClosed
-from pollhub.cluster import ClusterError, SharedLog, decode_command, encode_command
-from pollhub.errors import PollhubError, Unavailable, VoteLocked
+from pollhub.cluster import ClusterError, decode_command, encode_command
+from pollhub.errors import PollhubError, Unavailable
 from pollhub.polls import Settings
 from pollhub.protocol import (
     CreatePoll,
@@ -537,7 +536,7 @@ def append_votes(redis: RedisServer, event: str, poll_id: str, count: int, chunk
 def test_a_node_started_after_100000_votes_catches_up_from_the_snapshot_and_the_tail(
     redis_server: RedisServer, event_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pollhub.hub.SNAPSHOT_INTERVAL", 0.0)  # a snapshot every SNAPSHOT_EVERY entries
+    monkeypatch.setattr("pollhub.cluster.SNAPSHOT_INTERVAL", 0.0)  # a snapshot every SNAPSHOT_EVERY entries
     first = Node(redis_server.url, event_name)
     late: Optional[Node] = None
     try:
