@@ -201,8 +201,9 @@ def _entry_fields(origin: str, number: int, voter: str, admin: bool, command: Un
 
 #: What a node appends: ``(number, voter, admin, command)``.
 Outgoing = Tuple[int, str, bool, Union[Command, Expire]]
-#: What the reader hands the hub: entries with their stream ids, or a newer snapshot to start again from.
+#: What the reader hands the hub: entries with their stream ids (an Entry is None where one cannot be read)...
 Delivery = Callable[[List[Tuple[str, Optional[Entry]]]], None]
+#: ...or, when entries it had not read were trimmed, the newest snapshot and its position to start again from.
 Restart = Callable[[PollBook, str], None]
 
 

@@ -367,8 +367,7 @@ class Hub:
         # Welcomes built since the state last changed, by which polls' results
         # the newcomer may see: a burst of connections encodes one welcome.
         self._welcomes: Dict[Tuple[bool, ...], Message] = {}
-        # With a shared log (Redis): the log, and this node's side of it (owned by the hub thread).
-        self._log: Optional[SharedLog] = None
+        # With a shared log (Redis): this node's side of it (owned by the hub thread), its log in .log.
         self._sharing: "Optional[Sharing[_Request]]" = None
 
     # Lifecycle ---------------------------------------------------------------------
@@ -395,8 +394,8 @@ class Hub:
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
-        if self._log is not None and self._sharing is not None:
-            self._log.start_reading(self._sharing.position, self._deliver, self._restart)
+        if self._sharing is not None:
+            self._sharing.log.start_reading(self._sharing.position, self._deliver, self._restart)
         return self
 
     def _start_log(self, url: str) -> None:
@@ -409,7 +408,7 @@ class Hub:
             log.stop()
             raise
         self._book.limits.update(self._limits)
-        self._log, self._sharing = log, Sharing(log, position)
+        self._sharing = Sharing(log, position)
         logger.info("node %s joined event %r at log position %s", self.node, self.event, position)
 
     def _deliver(self, entries: List[Tuple[str, Optional[Entry]]]) -> None:
@@ -428,13 +427,13 @@ class Hub:
         thread.join(timeout)
         if thread.is_alive():
             logger.warning("the hub thread did not stop within %.1f seconds", timeout)
-        if self._log is not None:
-            self._log.stop()
+        if self._sharing is not None:
+            self._sharing.log.stop()
 
     @property
     def saving(self) -> bool:
         """False while changes cannot be kept: the last commit failed, or Redis is out of reach."""
-        return self._saved and (self._log is None or self._log.healthy)
+        return self._saved and (self._sharing is None or self._sharing.log.healthy)
 
     @property
     def running(self) -> bool:
@@ -716,12 +715,8 @@ class Hub:
         elif isinstance(event, _Request):
             command, now = event.command, time.time()
             reply, effects = self._book.apply(command, voter=event.voter, admin=event.admin, now=now, effects=self._effects)
-            if isinstance(command, Vote):
-                if reply["type"] == "error":
-                    self.metrics.votes_rejected.inc(label=reply["code"])
-                else:
-                    self.metrics.votes_accepted.inc()
-            elif isinstance(command, Hello) and reply["type"] == "hello":
+            self._count_vote(command, reply)
+            if isinstance(command, Hello) and reply["type"] == "hello":
                 self._hello(event, now)
             if effects.broadcasts:
                 self._queue_broadcasts()
@@ -742,6 +737,14 @@ class Hub:
             except Exception as exc:
                 event.caller.error = exc
             event.caller.done.set()
+
+    def _count_vote(self, command: Command, reply: Dict[str, Any]) -> None:
+        """``/metrics``: a vote this node's client sent, counted or refused (by reason)."""
+        if isinstance(command, Vote):
+            if reply["type"] == "error":
+                self.metrics.votes_rejected.inc(label=reply["code"])
+            else:
+                self.metrics.votes_accepted.inc()
 
     def _queue_broadcasts(self) -> None:
         """Queue the messages the book's last commands produced, in order, encoded once each."""
@@ -810,11 +813,7 @@ class Hub:
             if self._effects.broadcasts:
                 self._queue_broadcasts()
             if request is not None and reply is not None:
-                if isinstance(request.command, Vote):
-                    if reply["type"] == "error":
-                        self.metrics.votes_rejected.inc(label=reply["code"])
-                    else:
-                        self.metrics.votes_accepted.inc()
+                self._count_vote(request.command, reply)
                 self._reply(request, reply)
             if isinstance(entry.command, Expire) and reply is not None and reply.get("poll"):
                 logger.info("poll %s: countdown over, voting closed", text.escape(entry.command.poll))

@@ -270,14 +270,6 @@ class PollServer(ConnectionServer):
         """The WebSocket address, e.g. ``ws://127.0.0.1:8765/ws`` (loopback for a wildcard host)."""
         return ws_url(self.host, self.port, self.ssl_context is not None)
 
-    def url_for(self, host: str) -> str:
-        """The WebSocket address of this server through ``host`` (a name or an address)."""
-        return ws_url(host, self.port, self.ssl_context is not None)
-
-    def page_url_for(self, host: str) -> str:
-        """The participant page's address through ``host``."""
-        return page_url(host, self.port, self.ssl_context is not None)
-
     def start(self) -> "PollServer":
         """Start the hub if needed, then accept connections in the background."""
         if not self.hub.running:

@@ -234,7 +234,7 @@ class Supervisor:
             if code is None and worker.node is None and now - worker.started > START_TIMEOUT:
                 logger.error("worker %d (pid %d) did not listen within %g s: killing it", worker.index, worker.pid, START_TIMEOUT)
                 worker.proc.kill()
-                code = worker.proc.wait()
+                code = worker.proc.wait(STOP_TIMEOUT)
             if code is not None:
                 self._died(worker, code, now)
         while self.deaths and self.deaths[0] < now - DEATH_WINDOW:
@@ -272,7 +272,10 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 logger.error("%r did not stop within %g s: killing it", worker, timeout)
                 worker.proc.kill()
-                worker.proc.wait()
+                try:
+                    worker.proc.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): nothing more to do
+                    logger.error("%r did not die after SIGKILL", worker)
                 clean = False
             else:
                 if code not in (0, -signal.SIGTERM):
