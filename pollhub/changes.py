@@ -7,9 +7,12 @@ commands; :meth:`pollhub.storage.Store.save` writes them in one transaction.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from .polls import Ballot, PollState, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .qa import Question
 
 
 class Changes:
@@ -18,12 +21,14 @@ class Changes:
     Operations are kept in order. Ballots are kept apart, the last one per
     voter and poll, and written after the operations: a voter who votes fifty
     times in a batch costs one row. A reset or a delete drops the poll's
-    ballots gathered before it.
+    ballots gathered before it. Upvotes of questions are kept the same way:
+    the last word per question and voter (True: upvoted, False: taken back).
     """
 
     def __init__(self) -> None:
         self.ops: List[Tuple[Any, ...]] = []
         self.ballots: Dict[Tuple[str, str], Ballot] = {}
+        self.upvotes: Dict[Tuple[str, str], bool] = {}
 
     def created(self, poll: PollState) -> None:
         options = [(o.id, o.label) for o in poll.options]
@@ -55,15 +60,33 @@ class Changes:
     def order(self, poll_ids: Sequence[str]) -> None:
         self.ops.append(("order", list(poll_ids)))
 
+    # Audience Q&A (see pollhub.qa) ---------------------------------------------------
+
+    def question(self, question: "Question") -> None:
+        """A new question, as it was asked."""
+        q = question
+        self.ops.append(("question", q.id, q.voter, q.name, q.text, q.state, q.asked_at))
+
+    def question_state(self, question: "Question") -> None:
+        """A question approved, dismissed or answered."""
+        self.ops.append(("question_state", question.id, question.state, question.answered_at))
+
+    def upvote(self, question_id: str, voter: str, upvoted: bool) -> None:
+        self.upvotes[question_id, voter] = upvoted
+
+    def qa_settings(self, moderation: bool, is_open: bool, highlight: Optional[str], stage: str) -> None:
+        self.ops.append(("qa_settings", moderation, is_open, highlight, stage))
+
     def _drop_ballots(self, poll_id: str) -> None:
         self.ballots = {key: ballot for key, ballot in self.ballots.items() if key[0] != poll_id}
 
     def __bool__(self) -> bool:
-        return bool(self.ops or self.ballots)
+        return bool(self.ops or self.ballots or self.upvotes)
 
     def clear(self) -> None:
         self.ops.clear()
         self.ballots.clear()
+        self.upvotes.clear()
 
 
 def settings_json(settings: Settings) -> str:
