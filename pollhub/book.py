@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Seq
 from . import protocol
 from .changes import Changes
 from .errors import BadMessage, Forbidden, PollhubError, TooManyPolls, UnknownPoll
-from .polls import ALWAYS, MAX_POLLS, WORDS, Choice, PollState, answer_key, check_update, unique_slug
+from .polls import ALWAYS, MAX_POLLS, Choice, PollState, answer_key, check_update, unique_slug
 from .protocol import (
     Command,
     CreatePoll,
@@ -172,7 +172,7 @@ class PollBook:
     def _apply(self, command: Command, voter: str, admin: bool, now: float, effects: Effects) -> Dict[str, Any]:
         if isinstance(command, Vote):
             poll = self.find(command.poll)
-            ballot, changed = poll.vote(voter, command.choice)
+            ballot, changed = poll.vote(voter, command.choice, now)
             if changed:
                 self._results_changed(poll.id, effects)
                 effects.store.ballot(poll.id, voter, ballot)
@@ -199,8 +199,8 @@ class PollBook:
                 poll.revealed = False
             self._settings_changed(poll, now, effects)
         elif isinstance(command, HideAnswer):
-            if poll.kind != WORDS:
-                raise BadMessage(f"poll {poll.id!r} is not a words poll: it has no answers to hide")
+            if not poll.rules.hides_answers:
+                raise BadMessage(f"poll {poll.id!r} has no answers to hide: only words and open polls do")
             if poll.hide(command.text):
                 effects.store.hidden(poll.id, answer_key(command.text))
                 self._results_changed(poll.id, effects)

@@ -90,7 +90,7 @@ def test_words_through_the_hub(hub: Hub) -> None:
     assert results[-1]["counts"] == {"Fun": 2}  # the hide sent new results without the answer
     assert results[-1]["total"] == 2 and results[-1]["voters"] == 2
     assert hub.results(poll.id) == {"Fun": 2}
-    with pytest.raises(BadMessage, match="not a words poll"):
+    with pytest.raises(BadMessage, match="no answers to hide"):
         hub.hide_answer(hub.create_poll("Other?", ["A", "B"]).id, "A")
 
 
