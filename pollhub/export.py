@@ -5,7 +5,7 @@ from the hub's :class:`~pollhub.polls.PollState` objects (in the hub thread,
 or from a database loaded by the command line); :func:`to_csv` turns that
 document into CSV text, so both formats always say the same.
 
-Words answers are written by participants, so every text cell of the CSV
+Words and open answers are written by participants, so every text cell of the CSV
 passes through :func:`guard_cell`: a cell a spreadsheet would run as a
 formula (one beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return) gets a leading ``'``, as OWASP advises against CSV injection. The
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
-from .polls import SCALE, PollState
+from .polls import OPEN, SCALE, PollState
 
 #: One row per option, scale value or answer (hidden answers left out).
 EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes", "voters")
@@ -48,7 +48,8 @@ def export_document(polls: Iterable[PollState], current: Optional[str], now: Opt
 
     Each poll is the protocol's poll object (:meth:`PollState.to_json`) with
     its complete results (:meth:`PollState.results` with ``shown=None``:
-    every words answer, hidden ones left out), in the order given. Builds new
+    every words answer, and every open answer with its time, newest first;
+    hidden ones left out), in the order given. Builds new
     dicts and lists only, so the result may leave the thread that owns the
     polls. Never raises for a valid poll.
     """
@@ -60,13 +61,19 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
 
     One row per option (every option, 0 votes included), per scale value
     (every value from min to max; the value is written as a number and not
-    guarded) or per words answer (most given first; ``option`` and
-    ``label`` are the answer). ``votes`` and ``voters`` are numbers.
-    Raises ``KeyError`` for a document without a poll's ``counts``.
+    guarded), per words answer (most given first; ``option`` and
+    ``label`` are the answer) or per open answer (newest first; ``option``
+    is the time it came, ISO 8601 in UTC to the millisecond, ``label`` the
+    answer, ``votes`` 1). ``votes`` and ``voters`` are numbers. Raises
+    ``KeyError`` for a document without a poll's ``counts`` (or an open
+    poll's ``answers``).
     """
     rows: List[List[Cell]] = [list(EXPORT_COLUMNS)]
     for poll in document["polls"]:
         head: List[Cell] = [guard_cell(poll["id"]), guard_cell(poll["question"]), poll["kind"], str(poll["open"]).lower()]
+        if poll["kind"] == OPEN:
+            rows.extend(head + [iso_time(a["at"]), guard_cell(a["text"]), 1, poll["voters"]] for a in poll["answers"])
+            continue
         labels = {o["id"]: o["label"] for o in poll.get("options", ())}
         for key, count in poll["counts"].items():
             if poll["kind"] == SCALE:
@@ -75,6 +82,11 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
                 option = [guard_cell(key), guard_cell(labels.get(key, key))]
             rows.append(head + option + [count, poll["voters"]])
     return rows
+
+
+def iso_time(at: float) -> str:
+    """Unix seconds as ISO 8601 in UTC to the millisecond: ``1790000000.25`` -> ``"2026-09-21T14:13:20.250Z"``."""
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def to_csv(document: Mapping[str, Any]) -> str:

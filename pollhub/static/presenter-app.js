@@ -7,7 +7,8 @@
  * welcome, so a reconnect never leaves anything stale.
  *
  * The stage shows the current poll by kind (bars, a scale's columns and
- * average, a word cloud whose answers can be hidden), its countdown, and
+ * average, a word cloud or a wall of open answers, whose answers can be
+ * hidden), its countdown, and
  * whether participants can see its results; while they cannot, the stage
  * veils them too (the room sees the projector), until the presenter reveals
  * them or peeks. Previous/Next (and the arrow keys, Space, Page Up/Down of a
@@ -76,6 +77,7 @@ var view = {
   bars: $("bars"),
   stageScale: $("stage-scale"),
   stageCloud: $("stage-cloud"),
+  stageWall: $("stage-wall"),
   chartTotal: $("chart-total"),
   chartTotalLine: $("chart-total-line"),
   chartTotalWord: $("chart-total-word"),
