@@ -17,8 +17,8 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from pollhub import Hub, PollServer
-from pollhub.export import EXPORT_COLUMNS, FORMULA_STARTS, export_document, filename, guard_cell, to_csv
-from pollhub.polls import SCALE, WORDS, WORDS_SHOWN, PollState, Settings
+from pollhub.export import EXPORT_COLUMNS, FORMULA_STARTS, export_document, filename, guard_cell, iso_time, to_csv
+from pollhub.polls import OPEN, OPEN_SHOWN, SCALE, WORDS, WORDS_SHOWN, PollState, Settings
 
 from .conftest import TIMEOUT
 
@@ -271,3 +271,39 @@ def test_json_export_has_every_words_answer(hub: Hub) -> None:
         status, _, body = request(server, "/export.csv")
         assert status == 200
         assert [row[4] for row in rows_of(body.decode("utf-8"))[1:]] == answers
+
+
+def test_csv_of_an_open_poll_has_a_row_per_answer_with_its_time() -> None:
+    """Newest first; ``option`` is the time (ISO 8601, UTC, milliseconds), ``label`` the guarded answer; hidden ones left out."""
+    poll = PollState("ideas", "Ideas?", [], Settings(kind=OPEN, max_answers=2))
+    poll.vote("ann", ["=cmd()", "Longer breaks"], now=1790000000.25)
+    poll.vote("bob", ["Spam", "A quiet room, please"], now=1790000061.5)
+    poll.hide("spam")
+    assert iso_time(1790000000.25) == "2026-09-21T14:13:20.250Z"
+    assert rows_of(to_csv(export_document([poll], "ideas")))[1:] == [
+        ["ideas", "Ideas?", "open", "true", "2026-09-21T14:14:21.500Z", "A quiet room, please", "1", "2"],
+        ["ideas", "Ideas?", "open", "true", "2026-09-21T14:13:20.250Z", "Longer breaks", "1", "2"],
+        ["ideas", "Ideas?", "open", "true", "2026-09-21T14:13:20.250Z", "'=cmd()", "1", "2"],
+    ]
+
+
+def test_the_export_has_every_open_answer_with_its_time(hub: Hub) -> None:
+    """The wire carries the newest OPEN_SHOWN answers; the JSON and CSV exports carry all of them."""
+    hub.create_poll("Ideas?", kind=OPEN)
+    everyone = [f"idea {i}" for i in range(OPEN_SHOWN + 12)]
+    for i, answer in enumerate(everyone):
+        hub.vote("ideas", answer, voter=f"v{i}")
+    assert len(hub.poll("ideas").answers) == OPEN_SHOWN  # what a broadcast carries
+    (poll,) = hub.export()["polls"]
+    assert [a["text"] for a in poll["answers"]] == everyone[::-1]
+    times = [a["at"] for a in poll["answers"]]
+    assert times == sorted(times, reverse=True) and poll["counts"] == {} and poll["total"] == len(everyone)
+
+    with PollServer(hub, port=0, token=TOKEN) as server:
+        status, _, body = request(server, "/export.json")
+        assert status == 200 and json.loads(body)["polls"][0]["answers"] == poll["answers"]
+        status, _, body = request(server, "/export.csv")
+        assert status == 200
+        rows = rows_of(body.decode("utf-8"))[1:]
+        assert [row[5] for row in rows] == everyone[::-1]
+        assert [row[4] for row in rows] == [iso_time(at) for at in times]
