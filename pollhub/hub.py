@@ -493,8 +493,11 @@ class Hub:
 
         ``kind`` is ``single``, ``multiple`` (each voter picks up to
         ``max_choices`` options, all by default), ``counter``, ``scale``
-        (``scale=(min, max)``, 1 to 5 by default; no options) or ``words``
-        (up to ``max_answers`` answers per voter, 3 by default; no options).
+        (``scale=(min, max)``, 1 to 5 by default; no options), ``words``
+        (up to ``max_answers`` answers per voter, 3 by default; no options)
+        or ``open`` (up to ``max_answers`` answers of up to 280 characters per
+        voter, 1 by default; no options; the poll's ``answers`` list them,
+        newest first, each with its time).
         ``results`` says who sees the results (``always``, ``after_vote``,
         ``after_close``, ``hidden``) and ``changes`` whether a voter may
         change their vote (``allowed``, ``locked``).
