@@ -89,6 +89,9 @@ MAX_SLUG_LENGTH = 40
 #: 100 polls 2.5 MB; 75 keep it under 2 MB (1.9 MB). Ordinary polls (short
 #: ASCII labels) are under 1 KB each, and 75 polls is more than a talk or a
 #: workshop day needs. tests/test_polls.py measures the worst case.
+#: An open poll is bigger: its 200 newest answers of 280 such characters
+#: are 232 KB encoded (64 KB in ASCII), so 75 of them would make a 17 MB
+#: welcome; that bound holds for the other kinds only.
 MAX_POLLS = 75
 
 
