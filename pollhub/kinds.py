@@ -414,10 +414,10 @@ def stamp(text: str, at: float) -> str:
 def split_stamp(item: str) -> Tuple[float, str]:
     """``(at, text)`` from what :func:`stamp` made; raises ``ValueError`` for a string it did not make."""
     at, sep, text = item.partition(STAMP)
-    time = float(at) if sep else math.nan
-    if not math.isfinite(time):
+    seconds = float(at) if sep else math.nan
+    if not math.isfinite(seconds):
         raise ValueError(f"not an open poll's answer with its time: {item[:40]!r}")
-    return time, text
+    return seconds, text
 
 
 def unstamp(item: str) -> Answer:
