@@ -88,8 +88,8 @@ class Question:
             "name": self.name,
             "upvotes": len(self.upvoters),
             "state": self.state,
-            "asked_at": self.asked_at,
-            "answered_at": self.answered_at,
+            "asked_at": round(self.asked_at, 3),
+            "answered_at": None if self.answered_at is None else round(self.answered_at, 3),
         }
         if voter is not None:
             data["upvoted"] = voter in self.upvoters
@@ -97,8 +97,11 @@ class Question:
         return data
 
     def state_json(self) -> Dict[str, Any]:
-        """Everything, voter ids included: for snapshots."""
-        return {**self.to_json(), "voter": self.voter, "upvoters": sorted(self.upvoters)}
+        """Everything, voter ids included, times unrounded: for snapshots."""
+        return {
+            **self.to_json(), "asked_at": self.asked_at, "answered_at": self.answered_at,
+            "voter": self.voter, "upvoters": sorted(self.upvoters),
+        }
 
 
 def check_text(text: Any) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -417,3 +419,54 @@ def test_asking_and_upvoting_count_against_the_vote_rate(hub: Hub) -> None:
             assert [r.get("code") for r in replies.values()].count("rate_limited") >= 15
         finally:
             peer.close()
+
+
+# README.rst's example session -----------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.rst"
+
+
+def readme_session() -> List[str]:
+    """The Q&A session in README.rst, one line per message (wrapped lines joined)."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("A session (``>`` sent by Ann's page"))
+    session: List[str] = []
+    for line in lines[start + 2:]:
+        if line and not line.startswith("    "):
+            break
+        if line.startswith("       "):
+            session[-1] += line[7:]
+        elif line.strip():
+            session.append(line[4:])
+    return session
+
+
+def untimed(message: Any) -> Any:
+    """``message`` with every question's times replaced: they are the server's clock."""
+    if isinstance(message, dict):
+        return {k: "T" if k in ("asked_at", "answered_at") and v is not None else untimed(v) for k, v in message.items()}
+    if isinstance(message, list):
+        return [untimed(item) for item in message]
+    return message
+
+
+def test_the_readme_session_is_what_a_server_says(hub: Hub) -> None:
+    """Replay README.rst's Q&A session against a real server: every reply, in order, as written."""
+    session = readme_session()
+    assert len(session) > 20
+    with PollServer(hub, port=0, token="s3cret", max_vote_rate=0) as server:
+        ws = websocket.create_connection(server.url, timeout=TIMEOUT)
+        bob = websocket.create_connection(server.url, timeout=TIMEOUT)  # another participant, present throughout
+        try:
+            for line in session:
+                if line.startswith("> "):
+                    ws.send(line[2:])
+                elif line.startswith("< "):
+                    assert untimed(json.loads(ws.recv())) == untimed(json.loads(line[2:])), line
+                else:
+                    bob_asks = re.fullmatch(r'\(Bob asks "(.*)"\)', line)
+                    assert bob_asks is not None, line
+                    bob.send(json.dumps({"type": "ask", "text": bob_asks.group(1)}))
+        finally:
+            ws.close()
+            bob.close()
