@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 from pathlib import Path
@@ -382,6 +383,22 @@ def test_waiting_and_dismissed_questions_stay_with_presenters(peers: Any) -> Non
     second = peers(token="secret")
     questions = second.welcome["qa"]["questions"] + [m["question"] for m in second.seen if m["type"] == "question"]
     assert {q["id"]: q["state"] for q in questions} == {"q1": "answered", "q2": "dismissed"}
+
+
+def test_metrics_count_questions_and_upvotes(server: PollServer, peers: Any) -> None:
+    ann, bob = peers("ann"), peers("bob")
+    ann.send({"type": "ask", "text": "Counted?"}, "asked")
+    bob.send({"type": "upvote", "question": "q1"}, "upvoted")
+    bob.send({"type": "unvote", "question": "q1"}, "upvoted")
+    bob.send({"type": "upvote", "question": "q1"}, "upvoted")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode("utf-8")
+    finally:
+        conn.close()
+    assert "\npollhub_questions_asked_total 1\n" in text
+    assert "\npollhub_upvotes_total 3\n" in text
 
 
 def test_errors_keep_the_connection_open(peers: Any) -> None:
