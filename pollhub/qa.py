@@ -30,7 +30,7 @@ from .text import has_visible, is_text
 
 MAX_QUESTION_TEXT = 280  # characters of a question, once its whitespace is collapsed
 MAX_NAME_LENGTH = 40  # characters of the name a participant may sign with
-MAX_QUESTIONS = 10_000  # questions in one event
+MAX_QUESTIONS = 2000  # questions in one event (every welcome carries the visible ones)
 QUESTION_WINDOW = 60.0  # seconds over which the two limits below count
 QUESTIONS_PER_WINDOW = 10  # questions one voter may ask per window
 # (the same text from the same voter within the window is a duplicate)
