@@ -20,6 +20,7 @@ import pytest
 
 from pollhub import COUNTER, Hub, PollClient, PollhubError, PollServer
 from pollhub.polls import PollState
+from pollhub.qa import ANSWERED, DISMISSED, PUBLISHED, QandA
 from pollhub.storage import SCHEMA_VERSION, Changes, StorageError, Store, default_path
 
 from .conftest import TIMEOUT, wait_until
@@ -142,7 +143,7 @@ def loaded(db: Path) -> Tuple[list, Optional[str], Set[str]]:
     """What a readonly store loads: snapshots, the current poll, the used ids (and every ballot)."""
     store = Store(db, readonly=True)
     try:
-        polls, current, used = store.load()
+        polls, current, used, _ = store.load()
     finally:
         store.close()
     return [(p.snapshot(), p.ballots) for p in polls], current, used
@@ -389,6 +390,178 @@ def test_a_full_filesystem_recovers_once_space_is_freed(tmp_path: Path) -> None:
         finally:
             store.close()
         assert [p.id for p, _ in loaded(db)[0]] == [first[0].id, "next"]
+
+
+# Audience Q&A ------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ASKED_AT = 1_700_000_000.0  # a fixed clock: the questions' times are compared exactly
+
+
+def asked_and_upvoted(qa: QandA, changes: Changes) -> None:
+    """Questions in every state, upvotes given and taken back, recorded in ``changes`` as the book does."""
+    first = qa.ask("ann", "Why is the sky blue?", "Ann", ASKED_AT)
+    changes.question(first)
+    qa.settings(moderation=True)
+    second = qa.ask("bob", "=1+2 is a formula?", None, ASKED_AT + 1.5)
+    changes.question(second)
+    third = qa.ask("ann", "Anyone there?", None, ASKED_AT + 2)
+    changes.question(third)
+    changes.question_state(qa.set_state("q2", PUBLISHED, ASKED_AT + 5)[0])
+    for voter, question_id, up in (("bob", "q1", True), ("cid", "q2", True), ("ann", "q2", True), ("ann", "q2", False)):
+        qa.upvote(voter, question_id, up)
+        changes.upvote(question_id, voter, up)
+    for question_id, state in (("q1", ANSWERED), ("q3", DISMISSED)):
+        changes.question_state(qa.set_state(question_id, state, ASKED_AT + 10)[0])
+    qa.highlight_question("q2", ASKED_AT + 11)
+    qa.settings(is_open=False, stage="qa")
+    changes.qa_settings(qa.moderation, qa.open, qa.highlight, qa.stage)
+
+
+def saved_qa(db: Path) -> QandA:
+    store = Store(db, readonly=True)
+    try:
+        return store.load()[3]
+    finally:
+        store.close()
+
+
+def test_questions_upvotes_and_settings_are_saved_with_the_batch_and_loaded_back(tmp_path: Path) -> None:
+    db = tmp_path / "qa.db"
+    store = Store(db)
+    try:
+        assert store.load()[3].snapshot() == QandA().snapshot()  # nothing saved yet: the defaults
+        qa, changes = QandA(), Changes()
+        asked_and_upvoted(qa, changes)
+        store.save(changes, [])
+        # The next batch: one more question while moderation is on, an upvote taken back.
+        changes = Changes()
+        qa.settings(is_open=True)
+        changes.qa_settings(qa.moderation, qa.open, qa.highlight, qa.stage)
+        fourth = qa.ask("dan", "Last one?", "  Dan  ", ASKED_AT + 20)
+        changes.question(fourth)
+        qa.upvote("bob", "q1", False)
+        changes.upvote("q1", "bob", False)
+        store.save(changes, [])
+    finally:
+        store.close()
+    restored = saved_qa(db)
+    assert restored.snapshot() == qa.snapshot()
+    assert [(q.id, q.state, q.upvoters) for q in restored.questions.values()] == [
+        ("q1", ANSWERED, set()),  # bob's upvote was taken back
+        ("q2", PUBLISHED, {"cid"}),
+        ("q3", DISMISSED, set()),
+        ("q4", "waiting", set()),
+    ]
+    q1 = restored.questions["q1"]
+    assert (q1.voter, q1.name, q1.asked_at, q1.answered_at) == ("ann", "Ann", ASKED_AT, ASKED_AT + 10)
+    assert restored.questions["q4"].name == "Dan"
+    assert (restored.moderation, restored.open, restored.highlight, restored.stage) == (True, True, "q2", "qa")
+    # The restored Q&A goes on by its rules: ids continue, the limits know who asked what.
+    assert restored.ask("eve", "Next?", None, ASKED_AT + 30).id == "q5"
+
+
+def test_questions_keep_their_asking_order_past_nine(tmp_path: Path) -> None:
+    db = tmp_path / "order.db"
+    qa, changes = QandA(), Changes()
+    for i in range(12):
+        changes.question(qa.ask(f"voter-{i}", f"Question {i}?", None, ASKED_AT + i))
+    store = Store(db)
+    try:
+        store.save(changes, [])
+    finally:
+        store.close()
+    assert list(saved_qa(db).questions) == [f"q{i}" for i in range(1, 13)]  # q10 after q9, not after q1
+
+
+def test_a_qa_batch_replayed_after_its_commit_reached_the_disk_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "replay.db"
+    qa, changes = QandA(), Changes()
+    asked_and_upvoted(qa, changes)
+    store = Store(db)
+    try:
+        store.save(changes, [])
+        store.save(changes, [])
+    finally:
+        store.close()
+    assert saved_qa(db).snapshot() == qa.snapshot()
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        assert check.execute("SELECT id, position FROM questions ORDER BY position").fetchall() == [
+            ("q1", 1), ("q2", 2), ("q3", 3),
+        ]  # fmt: skip
+
+
+def test_a_failed_save_keeps_no_question_and_the_same_changes_save_later(tmp_path: Path) -> None:
+    db = tmp_path / "full.db"
+    build_database(db, voters=10)
+    store = Store(db)
+    try:
+        qa, changes = QandA(), Changes()
+        asked_and_upvoted(qa, changes)
+        filler = voted_poll("filler", [f"v{i}" for i in range(2000)], changes)
+        full_after(store, 2)
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.save(changes, [filler])
+        assert saved_qa(db).questions == {}
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+        store.save(changes, [filler])
+    finally:
+        store.close()
+    assert saved_qa(db).snapshot() == qa.snapshot()
+
+
+def test_a_question_row_pollhub_cannot_have_written_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "edited.db"
+    qa, changes = QandA(), Changes()
+    changes.question(qa.ask("ann", "Why?", None, ASKED_AT))
+    store = Store(db)
+    try:
+        store.save(changes, [])
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(str(db))) as edit, edit:
+        edit.execute("UPDATE questions SET state = 'lost'")
+    with pytest.raises(StorageError, match="not a usable pollhub database .*not a question state: 'lost'"):
+        saved_qa(db)
+
+
+def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path) -> None:
+    """``schema-v2.db`` was written by pollhub before Q&A (tests/fixtures/make_schema_v2.py says how)."""
+    db = tmp_path / "v2.db"
+    shutil.copyfile(FIXTURES / "schema-v2.db", db)
+    with contextlib.closing(sqlite3.connect(str(db))) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 2
+    with pytest.raises(StorageError, match="schema version 2 needs a pollhub server start to upgrade it"):
+        Store(db, readonly=True)  # an export does not write: it waits for the upgrade
+    store = Store(db)
+    try:
+        polls, current, used, qa = store.load()
+        by_id = {poll.id: poll for poll in polls}
+        assert list(by_id) == ["lunch", "toppings", "claps", "rate-it", "words", "again"]
+        assert current == "rate-it" and used == set(by_id) | {"gone"}
+        assert by_id["lunch"].ballots == {"ann": ("pizza",), "bob": ("salad",)}
+        assert by_id["lunch"].counts == {"pizza": 1, "salad": 1}
+        assert by_id["toppings"].ballots == {"ann": ("cheese", "ham"), "bob": ("olives",)}
+        assert by_id["toppings"].settings.max_choices == 2
+        assert (by_id["claps"].counts, by_id["claps"].total, by_id["claps"].open) == ({"clap": 5, "boo": 0}, 5, False)
+        rate = by_id["rate-it"]
+        assert (rate.ballots, rate.revealed, rate.settings.results, rate.settings.changes) == (
+            {"ann": ("-2",), "bob": ("1",)}, True, "hidden", "locked",
+        )  # fmt: skip
+        assert by_id["words"].results(shown=None)["counts"] == {"Calm": 2, "Tea": 1}  # "Spam" stays hidden
+        again = by_id["again"]
+        assert (again.resets, again.ballots, again.closes_at is not None) == (1, {"bob": ("no",)}, True)
+        assert qa.snapshot() == QandA().snapshot()
+        # Q&A is saved in the upgraded file like in a new one.
+        changes = Changes()
+        changes.question(qa.ask("ann", "Upgraded?", None, ASKED_AT))
+        store.save(changes, [])
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert [q.text for q in saved_qa(db).questions.values()] == ["Upgraded?"]
+    assert loaded(db)[0][0][1] == {"ann": ("pizza",), "bob": ("salad",)}
 
 
 # One process per database ------------------------------------------------------------
