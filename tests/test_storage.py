@@ -14,11 +14,12 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import pytest
+import websocket
 
-from pollhub import COUNTER, Hub, PollClient, PollhubError, PollServer
+from pollhub import COUNTER, DuplicateQuestion, Hub, PollClient, PollhubError, PollServer
 from pollhub.polls import PollState
 from pollhub.qa import ANSWERED, DISMISSED, PUBLISHED, QandA
 from pollhub.storage import SCHEMA_VERSION, Changes, StorageError, Store, default_path
@@ -562,6 +563,45 @@ def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path
         assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert [q.text for q in saved_qa(db).questions.values()] == ["Upgraded?"]
     assert loaded(db)[0][0][1] == {"ann": ("pizza",), "bob": ("salad",)}
+    with Hub(db=db) as hub:
+        assert hub.poll("again").open is False  # its countdown ended while no server ran
+        assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's version 2 ballot moves: no second vote
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
+        assert hub.upvote("q1", voter="bob") == 1
+    with Hub(db=db) as hub:
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
+        assert [(q["id"], q["upvotes"]) for q in hub.questions()] == [("q1", 1)]
+
+
+def test_a_hub_restarts_with_its_questions_upvotes_and_settings(tmp_path: Path) -> None:
+    db = tmp_path / "hub.db"
+    with Hub(db=db) as hub:
+        hub.create_poll("Lunch?", ["Pizza", "Salad"])
+        first = hub.ask("What is for lunch?", "Ann", voter="ann")
+        hub.upvote(first["id"], voter="bob")
+        hub.upvote(first["id"], voter="cid")
+        hub.unvote(first["id"], voter="cid")
+        hub.qa_settings(moderation=True, stage="qa")
+        waiting = hub.ask("Is it vegan?", voter="bob")
+        gone = hub.ask("Spam?", voter="cid")
+        hub.dismiss_question(gone["id"])
+        hub.highlight_question(first["id"])
+        hub.qa_settings(open=False)
+        questions, settings = hub.questions(), hub.qa_settings()
+    assert waiting["state"] == "waiting" and settings["highlight"] == first["id"]
+    with Hub(db=db) as hub:
+        assert hub.questions() == questions
+        assert hub.qa_settings() == settings == {"moderation": True, "open": False, "highlight": "q1", "stage": "qa"}
+        assert hub.upvote(first["id"], voter="bob") == 1  # bob's upvote was kept: still one
+        assert hub.upvote(first["id"], voter="cid") == 2  # cid's was taken back before the restart
+        hub.qa_settings(open=True)
+        with pytest.raises(DuplicateQuestion):  # the restored questions count for the limits
+            hub.ask("what is for LUNCH?", voter="ann")
+        hub.answer_question(first["id"])
+        answered = hub.questions()[0]
+    with Hub(db=db) as hub:
+        assert hub.questions()[0] == answered and answered["state"] == "answered"
+        assert hub.qa_settings()["highlight"] is None  # answering the highlighted question ended the highlight
 
 
 # One process per database ------------------------------------------------------------
@@ -661,6 +701,83 @@ def test_sigkill_loses_no_acknowledged_vote(tmp_path: Path) -> None:
         server.kill()
     total = saved_total(db)
     assert sum(flood.acked) <= total <= sum(flood.sent), (flood.acked, flood.sent, total)
+
+
+class WireClient:
+    """A plain websocket-client connection that speaks the protocol, one request at a time."""
+
+    def __init__(self, url: str) -> None:
+        self.ws = websocket.create_connection(url, timeout=TIMEOUT)
+        self.welcome = self.receive()
+        assert self.welcome["type"] == "welcome", self.welcome
+        self.hello: Dict[str, Any] = {}  # the reply to a hello, if one was sent
+        self.refs = 0
+
+    def receive(self) -> Dict[str, Any]:
+        message: Dict[str, Any] = json.loads(self.ws.recv())  # the connection's timeout bounds the wait
+        return message
+
+    def request(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        """Send ``message`` with a new ``ref``; return the reply with that ref (broadcasts before it are skipped)."""
+        self.refs += 1
+        self.ws.send(json.dumps({**message, "ref": self.refs}))
+        while True:
+            reply = self.receive()
+            if reply.get("ref") == self.refs:
+                return reply
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+@contextlib.contextmanager
+def wire_client(url: str, **hello: Any) -> Iterator[WireClient]:
+    """A connected :class:`WireClient`, after a ``hello`` with ``hello``'s fields if any."""
+    client = WireClient(url)
+    try:
+        if hello:
+            client.hello = client.request({"type": "hello", **hello})
+            assert client.hello["type"] == "hello", client.hello
+        yield client
+    finally:
+        client.close()
+
+
+def test_sigkill_loses_no_acknowledged_question_upvote_or_qa_setting(tmp_path: Path) -> None:
+    db = tmp_path / "qa.db"
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url, voter="ann") as ann, wire_client(url, voter="bob") as bob:
+            asked = ann.request({"type": "ask", "text": "Will it survive kill -9?", "name": "Ann"})
+            assert asked["type"] == "asked" and asked["question"]["id"] == "q1", asked
+            upvoted = bob.request({"type": "upvote", "question": "q1"})
+            assert (upvoted["type"], upvoted["upvotes"]) == ("upvoted", 1), upvoted
+            with wire_client(url, token="tok") as presenter:
+                ok = presenter.request({"type": "qa_settings", "moderation": True})
+                assert ok["type"] == "ok", ok
+            waiting = bob.request({"type": "ask", "text": "And this one?"})
+            assert waiting["question"]["state"] == "waiting", waiting
+            server.proc.kill()  # SIGKILL: every reply above was acknowledged, so it is on disk
+            server.proc.wait(TIMEOUT)
+    finally:
+        server.kill()
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url) as onlooker:
+            qa = onlooker.welcome["qa"]
+            assert (qa["moderation"], qa["open"]) == (True, True)
+            assert [(q["id"], q["text"], q["name"], q["upvotes"], q["state"]) for q in qa["questions"]] == [
+                ("q1", "Will it survive kill -9?", "Ann", 1, "published"),
+            ]  # bob's question waits for moderation: not for everyone's eyes
+        with wire_client(url, voter="bob") as bob:
+            assert bob.hello["qa"] == {"mine": ["q2"], "upvoted": ["q1"]}
+            again = bob.request({"type": "upvote", "question": "q1"})
+            assert (again["upvoted"], again["upvotes"]) == (True, 1)  # the saved upvote: still one
+        server.stop()
+    finally:
+        server.kill()
 
 
 def test_sigterm_during_a_flood_saves_every_acknowledged_vote(tmp_path: Path) -> None:
