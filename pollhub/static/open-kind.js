@@ -13,9 +13,9 @@
  */
 
 import { formatCount, plural, squash } from "./format.js";
+import { DEFAULT_LIMITS } from "./limits.js";
 
 export const OPEN_KIND = "open";
-export const OPEN_ANSWER_LENGTH = 280; // characters of one answer, once white space is collapsed
 export const OPEN_ANSWERS_DEFAULT = 1; // answers one voter may give, unless the poll says otherwise
 const COUNT_WARN = 20; // characters left when the count turns to a warning
 
@@ -24,9 +24,10 @@ export function takesAnswers(poll) {
   return !!poll && (poll.kind === "words" || poll.kind === OPEN_KIND);
 }
 
-/* Characters one answer of the poll may have: the server's limits for words, 280 for open polls. */
+/* Characters one answer of the poll may have, from the server's limits (an
+   older server's welcome has no open_answer_length: then the default, 280). */
 export function answerLimit(poll, limits) {
-  if (poll && poll.kind === OPEN_KIND) return limits && typeof limits.open_answer_length === "number" ? limits.open_answer_length : OPEN_ANSWER_LENGTH;
+  if (poll && poll.kind === OPEN_KIND) return typeof limits.open_answer_length === "number" ? limits.open_answer_length : DEFAULT_LIMITS.open_answer_length;
   return limits.answer_length;
 }
 

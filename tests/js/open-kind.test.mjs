@@ -18,6 +18,9 @@ test("words and open polls take typed answers, the others do not", () => {
 test("an open answer may be 280 characters, a words answer what the server says", () => {
   assert.equal(O.answerLimit({ kind: "open" }, DEFAULT_LIMITS), 280);
   assert.equal(O.answerLimit({ kind: "open" }, Object.assign({}, DEFAULT_LIMITS, { open_answer_length: 500 })), 500);
+  const older = Object.assign({}, DEFAULT_LIMITS);
+  delete older.open_answer_length; // limits from before the open kind
+  assert.equal(O.answerLimit({ kind: "open" }, older), 280);
   assert.equal(O.answerLimit({ kind: "words" }, DEFAULT_LIMITS), DEFAULT_LIMITS.answer_length);
   assert.equal(O.answersDefault("open", DEFAULT_LIMITS), 1);
   assert.equal(O.answersDefault("words", DEFAULT_LIMITS), DEFAULT_LIMITS.answers_default);
