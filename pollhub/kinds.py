@@ -15,6 +15,7 @@ never on anything else; it has no I/O.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import unicodedata
@@ -108,6 +109,9 @@ class Kind:
 
     def empty_counts(self, poll: "PollState") -> Dict[str, int]:
         return {o.id: 0 for o in poll.options}
+
+    def reindex(self, poll: "PollState") -> None:
+        """Rebuild what the kind keeps beside ``counts`` and ``total`` from ``poll.ballots`` (after a restore)."""
 
     def add(self, poll: "PollState", ballot: Ballot) -> None:
         counts = poll.counts
@@ -298,6 +302,12 @@ class Open(Words):
     and a shared log unchanged, and a restored poll shows the same times.
     A voter who changes their answers keeps the time of every answer they
     give again with the same text; the other answers get the new vote's time.
+
+    The poll keeps every answer in ``timeline`` as ``(at, text)``, oldest
+    first (a vote inserts and removes by bisection), and in ``counts`` how
+    many answers each :func:`answer_key` has (for ``total`` once some are
+    hidden; the wire's ``counts`` stay empty): the newest answers cost their
+    number, not the poll's, however many answers it holds.
     """
 
     name = OPEN
@@ -330,13 +340,27 @@ class Open(Words):
                 answers.setdefault(answer_key(text), stamp(text, answer.at))
         return tuple(answers.values())
 
-    def empty_counts(self, poll: "PollState") -> Dict[str, int]:
-        return {}  # answers are listed, not counted
+    def reindex(self, poll: "PollState") -> None:
+        poll.timeline = sorted(split_stamp(item) for ballot in poll.ballots.values() for item in ballot)
 
     def add(self, poll: "PollState", ballot: Ballot) -> None:
+        counts, timeline = poll.counts, poll.timeline
+        for item in ballot:
+            answer = split_stamp(item)
+            bisect.insort(timeline, answer)
+            key = answer_key(answer[1])
+            counts[key] = counts.get(key, 0) + 1
         poll.total += len(ballot)
 
     def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        counts, timeline = poll.counts, poll.timeline
+        for item in ballot:
+            answer = split_stamp(item)
+            del timeline[bisect.bisect_left(timeline, answer)]
+            key = answer_key(answer[1])
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
         poll.total -= len(ballot)
 
     def results(self, poll: "PollState", shown: Optional[int]) -> Dict[str, Any]:
@@ -346,19 +370,17 @@ class Open(Words):
         same time are ordered by their text, the greater first, so every
         book shows the same order whatever order its ballots are in.
         """
-        answers = [(at, text) for ballot in poll.ballots.values() for at, text in map(split_stamp, ballot)]
-        if poll.hidden:
-            answers = [(at, text) for at, text in answers if answer_key(text) not in poll.hidden]
-        if shown is None:
-            newest = sorted(answers, reverse=True)
-        else:
-            newest = heapq.nlargest(shown, answers)
-        return {
-            "counts": {},
-            "total": len(answers),
-            "voters": len(poll.ballots),
-            "answers": [{"text": text, "at": at} for at, text in newest],
-        }
+        hidden = poll.hidden
+        newest: List[Dict[str, Any]] = []
+        if shown != 0:
+            for at, text in reversed(poll.timeline):
+                if hidden and answer_key(text) in hidden:
+                    continue
+                newest.append({"text": text, "at": at})
+                if len(newest) == shown:
+                    break
+        total = poll.total - sum(poll.counts.get(key, 0) for key in hidden)
+        return {"counts": {}, "total": total, "voters": len(poll.ballots), "answers": newest}
 
 
 #: Every kind by name, in the order the pages offer them.

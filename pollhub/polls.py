@@ -469,6 +469,7 @@ class PollState:
     def _clear(self) -> None:
         self.counts: Dict[str, int] = self.rules.empty_counts(self)
         self.spellings: Dict[str, str] = {}  # words: answer key -> the first spelling seen
+        self.timeline: List[Tuple[float, str]] = []  # open: every answer as (when, text), oldest first
         self.value_sum = 0  # scale: the sum of the values held
         self.total = 0
         self.ballots.clear()
@@ -600,4 +601,5 @@ class PollState:
         poll.spellings = {key: text for key, text in data["spellings"]}
         poll.value_sum = int(data["sum"])
         poll.total = int(data["total"])
+        poll.rules.reindex(poll)
         return poll

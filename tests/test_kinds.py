@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import random
 import sqlite3
 import subprocess
 import sys
@@ -42,8 +43,10 @@ from pollhub.polls import (
     Poll,
     PollState,
     Settings,
+    answer_key,
     check_new_poll,
 )
+from pollhub.kinds import unstamp
 from pollhub.protocol import CreatePoll, HideAnswer, Hello, Vote
 from pollhub.storage import SCHEMA_V1, SCHEMA_VERSION
 
@@ -658,6 +661,43 @@ def test_a_changed_open_vote_keeps_the_times_of_the_answers_it_keeps() -> None:
     poll.vote("ann", ["tea", "Water"], now=40.0)  # a new spelling is a new answer
     assert texts_and_times(poll.results()) == [("tea", 40.0), ("Water", 20.0)]
     assert poll.total == 2 and poll.choice_json(poll.ballots["ann"]) == ["tea", "Water"]
+
+
+def recounted(poll: PollState) -> Dict[str, Any]:
+    """An open poll's complete results worked out again from its ballots alone."""
+    answers = [unstamp(item) for ballot in poll.ballots.values() for item in ballot]
+    shown = sorted((a for a in answers if answer_key(a.text) not in poll.hidden), key=lambda a: (a.at, a.text), reverse=True)
+    return {"counts": {}, "total": len(shown), "voters": len(poll.ballots), "answers": [a._asdict() for a in shown]}
+
+
+def test_open_results_follow_every_vote_change_hide_and_reset_as_a_recount_would() -> None:
+    """The poll keeps its answers in time order as votes come and change; 2,000 seeded random steps, checked against a recount."""
+    rng = random.Random(15)
+    poll = open_poll(3)
+    words = ["Tea", "tea", "Coffee", "Water", "Juice", "More breaks", "Ｔｅａ"]
+    now = 1790000000.0
+    seen = set()  # how many answers were shown at each check
+    for step in range(2000):
+        now += rng.choice([0.0, 0.001, 1.5])  # ties too
+        roll = rng.random()
+        if roll < 0.9:
+            try:
+                ideas = [f"idea {rng.randrange(40)}" for _ in range(3)]  # never hidden
+                poll.vote(f"v{rng.randrange(30)}", rng.sample(words + ideas, rng.randint(1, 3)), now=now)
+            except InvalidVote:
+                pass  # "Tea" and "tea" (or "Ｔｅａ") in one ballot collapse; never more than 3
+        elif roll < 0.97:
+            poll.hide(rng.choice(words))
+        else:
+            poll.reset()
+        if step % 50 == 0:
+            assert poll.results(shown=None) == recounted(poll)
+            seen.add(len(recounted(poll)["answers"]))
+            assert poll.results()["answers"] == recounted(poll)["answers"][:OPEN_SHOWN]
+            again = PollState.from_state(json.loads(json.dumps(poll.state())))
+            assert again.results(shown=None) == poll.results(shown=None)
+    assert poll.results(shown=None) == recounted(poll)
+    assert max(seen) > 20 and poll.hidden  # the checks saw full polls, and hidden answers
 
 
 def test_a_locked_open_poll_keeps_the_first_answers() -> None:
