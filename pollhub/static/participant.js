@@ -16,6 +16,7 @@ import { initialState, reduce, setDraft, currentPoll, chosenIn } from "./state.j
 import { formatCount, formatClock, formatMean, percent, plural, hasOptions, isVisible, timeLeft, resultsNote, votersOf, rankedCounts, scaleValues, squash } from "./format.js";
 import { el, fromTemplate, onNextFrame, setBounds, showStatus } from "./dom.js";
 import { ScaleChart, WordCloud } from "./charts.js";
+import { createParticipantQa } from "./qa-participant.js";
 
 var VOTER_KEY = "pollhub-voter";
 var ANNOUNCE_INTERVAL = 3000; // ms between two spoken result summaries, at least
@@ -86,6 +87,7 @@ var voter = voterId();
 // Messages ---------------------------------------------------------------------
 
 function handle(message) {
+  qaView.handle(message); // Q&A (qa-participant.js)
   if (message.type === "voted") return; // a reply to send(), which applies it
   var before = state;
   state = reduce(state, message, performance.now());
@@ -732,9 +734,11 @@ var connection = new PollConnection({
     var was = ui.connection;
     ui.connection = connectionState;
     showStatus(view.status, connectionState, detail);
+    qaView.connectionChanged(connectionState);
     if (connectionState !== "open") ui.pending = {};
     if (was !== connectionState && (connectionState === "open" || was === "open")) scheduleRender();
   }
 });
+var qaView = createParticipantQa({ connection: function () { return connection; }, announce: announce });
 applyLimits();
 connection.start();
