@@ -19,7 +19,7 @@
  * state to connectionChanged(); nothing else of it is used.
  */
 
-import { reduceQa, initialQa, groupQuestions, canUpvote, unseenCount, checkQuestion, checkName, qaErrorText, QUESTION_LENGTH, NAME_LENGTH } from "./qa-state.js";
+import { reduceQa, initialQa, groupQuestions, canUpvote, unseenCount, checkQuestion, checkName, qaErrorText } from "./qa-state.js";
 import { formatCount, plural } from "./format.js";
 import { el, onNextFrame } from "./dom.js";
 
@@ -176,10 +176,10 @@ export function createParticipantQa(options) {
   // Asking -------------------------------------------------------------------------------
 
   function renderAsk(connected) {
-    var typed = checkQuestion(view.text.value);
-    var name = checkName(view.name.value);
+    var typed = checkQuestion(view.text.value, qa.limits.question);
+    var name = checkName(view.name.value, qa.limits.name);
     var long = typed.problem === "long";
-    view.count.textContent = formatCount(typed.length) + " / " + formatCount(QUESTION_LENGTH) + (long ? " · too long" : "");
+    view.count.textContent = formatCount(typed.length) + " / " + formatCount(qa.limits.question) + (long ? " · too long" : "");
     view.count.classList.toggle("is-over", long);
     view.text.setAttribute("aria-invalid", String(long));
     view.name.setAttribute("aria-invalid", String(name.problem === "long"));
@@ -189,19 +189,19 @@ export function createParticipantQa(options) {
     view.name.disabled = !qa.open;
     view.send.disabled = !qa.open || !connected || ui.asking || typed.problem !== null || name.problem !== null;
     view.send.textContent = ui.asking ? "Sending…" : "Ask";
-    var error = ui.error || (name.problem === "long" ? "Names can be up to " + NAME_LENGTH + " characters." : "");
+    var error = ui.error || (name.problem === "long" ? "Names can be up to " + qa.limits.name + " characters." : "");
     view.error.hidden = !error;
     if (view.error.textContent !== error) view.error.textContent = error; // an alert: set only when it changes
   }
 
   function ask() {
-    var typed = checkQuestion(view.text.value);
-    var name = checkName(view.name.value);
+    var typed = checkQuestion(view.text.value, qa.limits.question);
+    var name = checkName(view.name.value, qa.limits.name);
     var connection = options.connection();
     if (ui.asking || !qa.open) return;
     if (typed.problem === "empty") return fail("Write a question first.");
-    if (typed.problem === "long") return fail("Questions can be up to " + QUESTION_LENGTH + " characters; this one has " + formatCount(typed.length) + ".");
-    if (name.problem) return fail("Names can be up to " + NAME_LENGTH + " characters.");
+    if (typed.problem === "long") return fail("Questions can be up to " + qa.limits.question + " characters; this one has " + formatCount(typed.length) + ".");
+    if (name.problem) return fail("Names can be up to " + qa.limits.name + " characters.");
     if (!connection.isOpen()) return fail("Not connected. Your question can be sent once the page reconnects.");
     ui.asking = true;
     ui.error = "";
@@ -244,7 +244,7 @@ export function createParticipantQa(options) {
     }
   });
   view.name.addEventListener("input", function () {
-    var name = checkName(view.name.value);
+    var name = checkName(view.name.value, qa.limits.name);
     if (!name.problem) writeSetting(NAME_KEY, name.name);
     ui.error = "";
     scheduleRender();

@@ -8,6 +8,7 @@
  *   open        the audience may ask new questions (upvotes go on either way)
  *   highlight   the id of the question shown big on the stage, or null
  *   stage       what the stage shows: "poll" or "qa" (the Q&A list)
+ *   limits      {question, name}: the most characters in each (from the welcome)
  *   questions   Map id -> question as the protocol sends it, plus `mine` and
  *               `upvoted` for this voter (a "question" message leaves those
  *               out, so they are carried over from what the page held)
@@ -44,7 +45,21 @@ export function qaErrorText(reply) {
 }
 
 export function initialQa() {
-  return { moderation: false, open: true, highlight: null, stage: "poll", questions: new Map() };
+  return { moderation: false, open: true, highlight: null, stage: "poll", questions: new Map(), limits: { question: QUESTION_LENGTH, name: NAME_LENGTH } };
+}
+
+function isLength(n) {
+  return typeof n === "number" && Number.isInteger(n) && n > 0;
+}
+
+/* The Q&A limits a welcome's "limits" carry (the defaults for those missing or malformed). */
+function readQaLimits(sent) {
+  const limits = { question: QUESTION_LENGTH, name: NAME_LENGTH };
+  if (sent && typeof sent === "object") {
+    if (isLength(sent.qa_question_length)) limits.question = sent.qa_question_length;
+    if (isLength(sent.qa_name_length)) limits.name = sent.qa_name_length;
+  }
+  return limits;
 }
 
 function isQuestion(q) {
@@ -96,7 +111,7 @@ export function reduceQa(qa, message) {
       (Array.isArray(sent.questions) ? sent.questions : []).forEach((q) => {
         if (isQuestion(q)) questions.set(q.id, receive(q, qa.questions.get(q.id)));
       });
-      return Object.assign(fresh, { questions });
+      return Object.assign(fresh, { questions, limits: readQaLimits(message.limits) });
     }
     case "question":
     case "asked":
@@ -197,16 +212,16 @@ export function textLength(text) {
 }
 
 /* A question as typed: {text, length, problem} where problem is null,
-   "empty" or "long" (over QUESTION_LENGTH once cleaned). */
-export function checkQuestion(text) {
+   "empty" or "long" (over `most` characters once cleaned). */
+export function checkQuestion(text, most = QUESTION_LENGTH) {
   const clean = cleanText(text);
   const length = Array.from(clean).length;
-  return { text: clean, length, problem: length === 0 ? "empty" : length > QUESTION_LENGTH ? "long" : null };
+  return { text: clean, length, problem: length === 0 ? "empty" : length > most ? "long" : null };
 }
 
-/* A name as typed: {name, problem}; blank is anonymous (name null), over NAME_LENGTH is "long". */
-export function checkName(name) {
+/* A name as typed: {name, problem}; blank is anonymous (name null), over `most` characters "long". */
+export function checkName(name, most = NAME_LENGTH) {
   const clean = cleanText(name || "");
   if (!clean) return { name: null, problem: null };
-  return { name: clean, problem: Array.from(clean).length > NAME_LENGTH ? "long" : null };
+  return { name: clean, problem: Array.from(clean).length > most ? "long" : null };
 }

@@ -51,6 +51,16 @@ test("a welcome without qa (a server without Q&A) holds nothing and takes no que
   assert.equal(qa.stage, "poll");
 });
 
+test("a welcome reads the Q&A limits; missing or broken ones keep the defaults", () => {
+  const qa = reduceQa(initialQa(), { type: "welcome", limits: { qa_question_length: 100, qa_name_length: 20 }, qa: { questions: [] } });
+  assert.deepEqual(qa.limits, { question: 100, name: 20 });
+  const broken = reduceQa(qa, { type: "welcome", limits: { qa_question_length: "x", qa_name_length: -1 }, qa: { questions: [] } });
+  assert.deepEqual(broken.limits, { question: QUESTION_LENGTH, name: NAME_LENGTH });
+  assert.deepEqual(initialQa().limits, { question: 280, name: 40 });
+  assert.equal(checkQuestion("x".repeat(101), qa.limits.question).problem, "long");
+  assert.equal(checkName("n".repeat(21), qa.limits.name).problem, "long");
+});
+
 test("broken settings and questions in a welcome are passed over", () => {
   const qa = reduceQa(initialQa(), {
     type: "welcome",
