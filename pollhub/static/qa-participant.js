@@ -2,9 +2,9 @@
  *
  * Two views on the page, as tabs: Polls (the page's poll, participant.js)
  * and Q&A (this module). The page opens on Polls while a poll is current,
- * else on Q&A; the Q&A tab counts the questions that came in since it was
- * last looked at, and the Polls tab says "New" when a poll starts while Q&A
- * is shown.
+ * else on Q&A, and goes to Polls when a poll starts (unless a question is
+ * being written: the Polls tab then says "New"); the Q&A tab counts the
+ * questions that came in since it was last looked at.
  *
  * Q&A: a box to ask (1 to 280 characters once whitespace is collapsed, with
  * a live count; an optional name kept in localStorage, anonymous when
@@ -110,8 +110,13 @@ export function createParticipantQa(options) {
     ui.pending = {};
   }
 
+  /* A poll that starts while Q&A is shown takes the page to Polls, unless a
+     question is being written: then the Polls tab says "New" instead. */
   function pollChanged(current) {
-    if (current !== null && current !== ui.current && ui.view === "qa") ui.newPoll = true;
+    if (current !== null && current !== ui.current && ui.view === "qa") {
+      if (writing()) ui.newPoll = true;
+      else ui.view = "polls";
+    }
     if (current === null) ui.newPoll = false;
     ui.current = current;
     scheduleRender();
@@ -128,6 +133,10 @@ export function createParticipantQa(options) {
     if (!now || now.state === held.state) return;
     if (held.state === "waiting" && now.state === "published") options.announce("Your question was approved: everyone sees it now.");
     if (now.state === "answered") options.announce("Your question was marked answered.");
+  }
+
+  function writing() {
+    return view.text.value.trim() !== "" || view.form.contains(document.activeElement);
   }
 
   function connectionChanged(state) {

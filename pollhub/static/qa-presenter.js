@@ -198,7 +198,6 @@ export function createQaPresenter(app) {
     });
     if (parts.buttons.highlight) {
       parts.buttons.highlight.setAttribute("aria-pressed", String(isHighlight));
-      parts.buttons.highlight.textContent = isHighlight ? "On screen" : "Highlight";
       parts.buttons.highlight.title = isHighlight ? "Take it off the big screen" : "Show it big on the big screen";
     }
   }

@@ -13,7 +13,10 @@
  *               `upvoted` for this voter (a "question" message leaves those
  *               out, so they are carried over from what the page held)
  *
- * Messages: "welcome" (its "qa" part starts everything over), "question"
+ * Messages: "welcome" (its "qa" part starts everything over; a page's
+ * welcome comes before its hello names the voter, so it marks nothing),
+ * the "hello" reply (its "qa": {"mine": [ids], "upvoted": [ids]}, this
+ * voter's marks on every question, taken as they are), "question"
  * (new or changed), "question_removed" (dismissed: a participant drops it),
  * "qa" (the settings), and the direct replies "asked" and "upvoted".
  */
@@ -99,6 +102,18 @@ function withSettings(qa, sent) {
   return same ? qa : next;
 }
 
+/* The state with this voter's marks as a hello reply gives them: the
+   questions listed are theirs or upvoted by them, the others not. */
+function withMarks(qa, marks) {
+  const mine = new Set(Array.isArray(marks.mine) ? marks.mine : []);
+  const upvoted = new Set(Array.isArray(marks.upvoted) ? marks.upvoted : []);
+  let next = qa;
+  qa.questions.forEach((q) => {
+    next = withQuestion(next, Object.assign({}, q, { mine: mine.has(q.id), upvoted: upvoted.has(q.id) }));
+  });
+  return next;
+}
+
 /* The Q&A state after one message from the server. */
 export function reduceQa(qa, message) {
   if (!message || typeof message !== "object") return qa;
@@ -117,6 +132,8 @@ export function reduceQa(qa, message) {
     case "asked":
       if (!isQuestion(message.question)) return qa;
       return withQuestion(qa, message.type === "asked" ? Object.assign({}, message.question, { mine: true }) : message.question);
+    case "hello":
+      return message.qa && typeof message.qa === "object" ? withMarks(qa, message.qa) : qa;
     case "question_removed": {
       if (!qa.questions.has(message.question)) return qa;
       const questions = new Map(qa.questions);

@@ -123,6 +123,23 @@ test("the broadcast may come before the asked reply: the reply still makes it mi
   assert.equal(qa.questions.get("q1").mine, true);
 });
 
+test("the hello reply marks this voter's questions and upvotes; the others lose their marks", () => {
+  // A page's welcome comes before its hello: nothing is marked yet.
+  let qa = welcomed([question("q1", { upvotes: 1 }), question("q2", { upvotes: 1 }), question("q3", { upvotes: 2, upvoted: true })]);
+  // Its own waiting question arrives with the hello, before the reply.
+  qa = reduceQa(qa, { type: "question", question: question("q4", { state: "waiting" }) });
+  qa = reduceQa(qa, { type: "hello", voter: "v", admin: false, choices: {}, qa: { mine: ["q1", "q4"], upvoted: ["q2"] }, ref: "hello" });
+  assert.deepEqual([...qa.questions.values()].map((q) => [q.id, q.mine, q.upvoted]), [
+    ["q1", true, false], ["q2", false, true], ["q3", false, false], ["q4", true, false]
+  ]);
+  // The same marks again (a hello checking the connection) change nothing.
+  assert.equal(reduceQa(qa, { type: "hello", qa: { mine: ["q1", "q4"], upvoted: ["q2"] } }), qa);
+  // A hello without marks (an older server), or broken ones, keeps what is held, or marks nothing.
+  assert.equal(reduceQa(qa, { type: "hello", voter: "v", admin: false }), qa);
+  const broken = reduceQa(qa, { type: "hello", qa: { mine: "q1", upvoted: null } });
+  assert.equal([...broken.questions.values()].some((q) => q.mine || q.upvoted), false);
+});
+
 test("upvoted replies set this voter's flag and the count", () => {
   let qa = welcomed([question("q1", { upvotes: 3 })]);
   qa = reduceQa(qa, { type: "upvoted", question: "q1", upvoted: true, upvotes: 4, ref: "r2" });
