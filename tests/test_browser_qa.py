@@ -184,6 +184,13 @@ def test_moderation_waiting_shows_only_to_the_asker_until_approved(hub: Hub, pag
     expect(bob.locator("#qa-empty")).to_be_visible()
     expect(item(bob, "q1")).to_have_count(0)
     shot(presenter, "qa-presenter-desktop-moderation")
+    # A reload still shows Ann her waiting question (it comes with the hello), and Bob still nothing.
+    ann.reload()
+    expect(ann.locator("#status")).to_have_text("Connected")
+    expect(item(ann, "q1").locator(".qa-badge-waiting")).to_have_text("Waiting for approval")
+    bob.reload()
+    expect(bob.locator("#status")).to_have_text("Connected")
+    expect(bob.locator("#qa-empty")).to_be_visible()
 
     action(presenter, "q1", "approve").click()
     expect(item(bob, "q1")).to_contain_text("How do I join the beta?", timeout=LIVE)
@@ -194,6 +201,15 @@ def test_moderation_waiting_shows_only_to_the_asker_until_approved(hub: Hub, pag
     expect(admin_item(presenter, "q1")).to_have_attribute("data-state", "published")
     expect(presenter.locator("#qa-waiting-title")).to_be_hidden()
     assert hub.questions()[0]["state"] == "published"
+
+    # Highlighting a waiting question approves it on the way to the stage.
+    ask(bob, "Is there a free tier?")
+    expect(admin_item(presenter, "q2")).to_have_attribute("data-state", "waiting", timeout=LIVE)
+    expect(item(ann, "q2")).to_have_count(0)
+    action(presenter, "q2", "highlight").click()
+    expect(presenter.locator("#stage-highlight-text")).to_have_text("Is there a free tier?", timeout=LIVE)
+    expect(item(ann, "q2")).to_contain_text("Is there a free tier?", timeout=LIVE)
+    expect(item(ann, "q2").locator(".qa-item-meta")).to_contain_text("On screen")
 
 
 # Upvotes and sorting ------------------------------------------------------------------------------

@@ -91,6 +91,15 @@ function withQuestion(qa, q) {
   return Object.assign({}, qa, { questions: new Map(qa.questions).set(fresh.id, fresh) });
 }
 
+/* A welcome's question with the marks the page held kept: a page's welcome
+   comes before its hello names the voter, so it marks nothing, and the
+   hello reply right after sets the marks as they are. Keeping them until
+   then spares a reconnecting page a flicker of upvote buttons. */
+function keepMarks(q, held) {
+  if (!held) return q;
+  return Object.assign({}, q, { mine: q.mine === true || held.mine, upvoted: q.upvoted === true || held.upvoted });
+}
+
 /* The settings of a "qa" message or a welcome's "qa", each checked, over `qa`'s. */
 function withSettings(qa, sent) {
   const next = Object.assign({}, qa);
@@ -124,7 +133,7 @@ export function reduceQa(qa, message) {
       const fresh = withSettings(initialQa(), sent);
       const questions = new Map();
       (Array.isArray(sent.questions) ? sent.questions : []).forEach((q) => {
-        if (isQuestion(q)) questions.set(q.id, receive(q, qa.questions.get(q.id)));
+        if (isQuestion(q)) questions.set(q.id, receive(keepMarks(q, qa.questions.get(q.id)), null));
       });
       return Object.assign(fresh, { questions, limits: readQaLimits(message.limits) });
     }

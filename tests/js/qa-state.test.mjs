@@ -44,6 +44,16 @@ test("a welcome starts over: questions it does not list are gone", () => {
   assert.deepEqual([...before.questions.keys()], ["q1", "q2"]);
 });
 
+test("a reconnect's welcome (before the hello) keeps the marks held until the hello reply sets them", () => {
+  let qa = welcomed([question("q1", { mine: true }), question("q2", { upvotes: 1, upvoted: true })]);
+  qa = reduceQa(qa, { type: "welcome", qa: { questions: [question("q1", { mine: false, upvoted: false }), question("q2", { upvotes: 1, mine: false, upvoted: false })] } });
+  assert.equal(qa.questions.get("q1").mine, true);
+  assert.equal(qa.questions.get("q2").upvoted, true);
+  qa = reduceQa(qa, { type: "hello", qa: { mine: ["q1"], upvoted: [] } }); // taken back elsewhere meanwhile
+  assert.equal(qa.questions.get("q1").mine, true);
+  assert.equal(qa.questions.get("q2").upvoted, false);
+});
+
 test("a welcome without qa (a server without Q&A) holds nothing and takes no questions", () => {
   const qa = reduceQa(welcomed([question("q1")]), { type: "welcome", polls: [] });
   assert.equal(qa.questions.size, 0);
