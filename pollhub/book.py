@@ -1,11 +1,12 @@
 """The PollBook: every poll of an event and every rule that decides a command, with no I/O.
 
 The book holds the polls (in the presenter's order), their ballots and
-counts, the current poll, countdown deadlines, reveals, hidden answers and
-the results' sequence number. :meth:`PollBook.apply` takes one protocol
+counts, the current poll, countdown deadlines, reveals, hidden answers,
+the results' sequence number and the audience Q&A (``book.qa``, a
+:class:`~pollhub.qa.QandA`). :meth:`PollBook.apply` takes one protocol
 command with who sent it (``voter``, ``admin``) and the time (``now``), and
 returns the reply for the sender and the :class:`Effects`: which polls'
-results changed, which messages every client must get, and what the store
+results and which questions changed, which messages every client must get, and what the store
 must save. Nothing here reads a clock, starts a thread or touches a socket
 or a file: the hub thread (:mod:`pollhub.hub`) drives the book and does the
 I/O, the way :mod:`pollhub.frames` parses frames that a connection reads.

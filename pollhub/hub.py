@@ -314,6 +314,8 @@ class HubMetrics:
         self.votes_rejected = registry.add(
             Counter("pollhub_votes_rejected_total", "Votes refused, by reason.", "reason", VOTE_REJECTIONS)
         )
+        self.questions = registry.add(Counter("pollhub_questions_asked_total", "Questions this node's clients asked."))
+        self.upvotes = registry.add(Counter("pollhub_upvotes_total", "Upvotes this node's clients gave or took back."))
         self.broadcasts = registry.add(Counter("pollhub_broadcasts_total", "Messages broadcast to every client."))
         self.messages = registry.add(Counter("pollhub_messages_sent_total", "Messages the hub handed to clients."))
         registry.add(Gauge("pollhub_hub_queue_depth", "Events waiting in the hub's inbound queue.", queue_depth))
@@ -819,12 +821,16 @@ class Hub:
             event.caller.done.set()
 
     def _count_vote(self, command: Command, reply: Dict[str, Any]) -> None:
-        """``/metrics``: a vote this node's client sent, counted or refused (by reason)."""
+        """``/metrics``: a vote this node's client sent, counted or refused (by reason); a question; an upvote."""
         if isinstance(command, Vote):
             if reply["type"] == "error":
                 self.metrics.votes_rejected.inc(label=reply["code"])
             else:
                 self.metrics.votes_accepted.inc()
+        elif reply["type"] == "asked":
+            self.metrics.questions.inc()
+        elif reply["type"] == "upvoted":
+            self.metrics.upvotes.inc()
 
     def _queue_broadcasts(self) -> None:
         """Queue the messages the book's last commands produced, in order, encoded once each."""

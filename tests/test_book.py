@@ -22,14 +22,19 @@ from pollhub import book as book_module
 from pollhub.book import Effects, PollBook
 from pollhub.polls import Settings
 from pollhub.protocol import (
+    Ask,
     CreatePoll,
     Hello,
     HideAnswer,
+    Highlight,
     OpenPoll,
     OrderPolls,
     PollAction,
+    QASettings,
+    QuestionAction,
     Step,
     UpdatePoll,
+    Upvote,
     Vote,
 )
 
@@ -152,6 +157,7 @@ def base_book() -> PollBook:
 
 
 poll_ids = st.sampled_from(POLL_IDS)
+question_ids = st.sampled_from(["q1", "q2", "q3", "q4"])
 choices = st.one_of(
     st.sampled_from(["pizza", "salad", "cheese", "ham", "olives", "clap", "boo", "Pizza", "nope"]),
     st.lists(st.sampled_from(["cheese", "ham", "olives", "x"]), min_size=1, max_size=3),
@@ -180,6 +186,18 @@ commands = st.one_of(
     st.builds(HideAnswer, poll_ids, st.sampled_from(["spam", "Eggs", "nothing"])),
     st.builds(OrderPolls, st.permutations(POLL_IDS[:5]).map(tuple)),
     st.builds(Step, st.sampled_from([1, -1])),
+    # the audience Q&A (question ids q1..q4 exist once asked)
+    st.builds(Ask, st.sampled_from(["Why?", "WHY?", "How?", "When is lunch?"]), st.sampled_from([None, "Ann"])),
+    st.builds(Upvote, question_ids, st.booleans()),
+    st.builds(Upvote, question_ids, st.booleans()),
+    st.builds(QuestionAction, st.sampled_from(["published", "dismissed", "answered"]), question_ids),
+    st.builds(Highlight, st.one_of(st.none(), question_ids)),
+    st.builds(
+        QASettings,
+        st.one_of(st.none(), st.booleans()),
+        st.one_of(st.none(), st.booleans()),
+        st.one_of(st.none(), st.sampled_from(["poll", "qa"])),
+    ),
 )
 # (command, voter, admin, seconds since the previous step)
 steps = st.lists(
@@ -201,7 +219,10 @@ def run(book: PollBook, sequence: List[Tuple[Any, str, bool, float]], start: flo
         outputs.append([b[:2] for b in effects.broadcasts])
         outputs.append(list(effects.store.ops))
         outputs.append(sorted(effects.store.ballots.items()))
+        outputs.append(sorted(effects.store.upvotes.items()))
         outputs.append(book.results(effects))
+        questions, qa_settings = book.qa_changes(effects)
+        outputs.append(([q.to_json() for q in questions], qa_settings))
     return outputs, now
 
 
@@ -222,3 +243,5 @@ def test_two_books_given_the_same_commands_stay_the_same(first: list, second: li
     assert out_a == out_b
     assert original.snapshot() == restored.snapshot()
     assert original.welcome([True] * len(original.polls), now) == restored.welcome([True] * len(restored.polls), now)
+    for voter in VOTERS:
+        assert original.welcome([], now, voter)["qa"] == restored.welcome([], now, voter)["qa"]
