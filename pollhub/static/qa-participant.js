@@ -316,6 +316,10 @@ export function createParticipantQa(options) {
   function updateItem(parts, q, connected) {
     var upvotable = canUpvote(q);
     var pending = ui.pending[q.id];
+    var key = [connected, pending, qa.highlight === q.id];
+    if (parts.shown === q && parts.key === String(key)) return; // nothing changed: spare the DOM (an event may hold thousands)
+    parts.shown = q;
+    parts.key = String(key);
     var pressed = pending !== undefined ? pending : q.upvoted;
     parts.item.dataset.state = q.state;
     parts.item.classList.toggle("is-mine", q.mine);

@@ -178,6 +178,10 @@ export function createQaPresenter(app) {
 
   function updateItem(parts, q, connected) {
     var isHighlight = qa.highlight === q.id;
+    var key = String([connected, isHighlight]);
+    if (parts.shown === q && parts.key === key) return; // nothing changed: spare the DOM (an event may hold thousands)
+    parts.shown = q;
+    parts.key = key;
     parts.item.dataset.state = q.state;
     parts.item.classList.toggle("is-highlight", isHighlight);
     parts.votes.textContent = "";
