@@ -366,6 +366,7 @@ export function createParticipantQa(options) {
     fill(view.list, shown, connected);
     fill(view.answered, groups.answered, connected);
     view.empty.hidden = shown.length > 0;
+    view.empty.textContent = qa.open ? "No questions yet. Ask the first one!" : "No questions yet.";
     view.answered.hidden = groups.answered.length === 0;
     view.answeredTitle.hidden = groups.answered.length === 0;
     view.sortButtons.forEach(function (button) {

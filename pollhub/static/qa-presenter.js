@@ -67,6 +67,7 @@ export function createQaPresenter(app) {
     orderButtons: Array.from(document.querySelectorAll("#qa-panel [data-order]")),
     waitingTitle: $("qa-waiting-title"),
     waiting: $("qa-waiting-list"),
+    publishedTitle: $("qa-published-title"),
     published: $("qa-published-list"),
     none: $("qa-none"),
     answeredTitle: $("qa-answered-title"),
@@ -240,6 +241,7 @@ export function createQaPresenter(app) {
     fill(view.dismissedList, groups.dismissed, connected);
     view.waiting.hidden = view.waitingTitle.hidden = groups.waiting.length === 0;
     view.answered.hidden = view.answeredTitle.hidden = groups.answered.length === 0;
+    view.publishedTitle.hidden = groups.published.length === 0;
     view.none.hidden = groups.published.length + groups.waiting.length > 0;
     view.dismissed.hidden = groups.dismissed.length === 0;
     view.dismissedCount.textContent = "(" + formatCount(groups.dismissed.length) + ")";
