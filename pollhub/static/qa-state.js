@@ -226,10 +226,18 @@ export function unseenCount(qa, seen) {
 
 // Checking what is typed -------------------------------------------------------------
 
-/* Text as the server compares it: NFKC, format characters (zero-width and
-   the like) removed, runs of white space collapsed, trimmed. */
+const FORMAT = /\p{Cf}/gu; // format characters: zero-width spaces and joiners, soft hyphens, bidi controls
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u; // a character that shows on its own
+
+/* Text as the server compares it: format characters removed, NFKC (and
+   format characters removed again), runs of white space collapsed, trimmed. */
 export function cleanText(text) {
-  return String(text).normalize("NFKC").replace(/\p{Cf}/gu, "").replace(/\s+/gu, " ").trim();
+  return String(text).replace(FORMAT, "").normalize("NFKC").replace(FORMAT, "").replace(/\s+/gu, " ").trim();
+}
+
+/* Whether text has a character that shows (white space or combining marks alone do not). */
+export function hasVisible(text) {
+  return VISIBLE.test(text);
 }
 
 /* Its length in characters (code points, as the server counts them). */
@@ -242,12 +250,12 @@ export function textLength(text) {
 export function checkQuestion(text, most = QUESTION_LENGTH) {
   const clean = cleanText(text);
   const length = Array.from(clean).length;
-  return { text: clean, length, problem: length === 0 ? "empty" : length > most ? "long" : null };
+  return { text: clean, length, problem: !hasVisible(clean) ? "empty" : length > most ? "long" : null };
 }
 
 /* A name as typed: {name, problem}; blank is anonymous (name null), over `most` characters "long". */
 export function checkName(name, most = NAME_LENGTH) {
   const clean = cleanText(name || "");
-  if (!clean) return { name: null, problem: null };
+  if (!hasVisible(clean)) return { name: null, problem: null };
   return { name: clean, problem: Array.from(clean).length > most ? "long" : null };
 }

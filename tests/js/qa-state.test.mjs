@@ -279,6 +279,8 @@ test("length counts characters as the server does (an emoji is one)", () => {
 test("a question is 1 to 280 characters once cleaned", () => {
   assert.equal(checkQuestion("   ").problem, "empty");
   assert.equal(checkQuestion("\u200b").problem, "empty");
+  assert.equal(checkQuestion("\u0301\u0308").problem, "empty"); // combining marks alone show nothing
+  assert.equal(checkQuestion("?").problem, null);
   assert.equal(checkQuestion("Why?").problem, null);
   assert.equal(checkQuestion("x".repeat(QUESTION_LENGTH)).problem, null);
   assert.equal(checkQuestion("x".repeat(QUESTION_LENGTH + 1)).problem, "long");
@@ -293,6 +295,7 @@ test("a name is optional: blank is anonymous, over 40 characters too long", () =
   assert.deepEqual(checkName(""), { name: null, problem: null });
   assert.deepEqual(checkName("   "), { name: null, problem: null });
   assert.deepEqual(checkName(null), { name: null, problem: null });
+  assert.deepEqual(checkName("\u0301"), { name: null, problem: null });
   assert.deepEqual(checkName("  Ann   Lee "), { name: "Ann Lee", problem: null });
   assert.equal(checkName("n".repeat(NAME_LENGTH)).problem, null);
   assert.equal(checkName("n".repeat(NAME_LENGTH + 1)).problem, "long");
