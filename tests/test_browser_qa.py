@@ -454,7 +454,7 @@ def test_tabs_open_on_polls_while_a_poll_is_current_and_count_new_questions(hub:
     expect(page.locator("#tab-polls-badge")).to_be_hidden()
 
 
-def test_pages_at_desktop_width(hub: Hub, pages: Pages) -> None:
+def test_pages_at_desktop_width_and_in_dark_mode(hub: Hub, pages: Pages) -> None:
     hub.ask("What is the roadmap for next year?", name="Ann")
     waiting = hub.ask("Hidden until approved?")
     hub.qa_settings(moderation=True)
@@ -468,3 +468,7 @@ def test_pages_at_desktop_width(hub: Hub, pages: Pages) -> None:
     no_horizontal_scroll(presenter, DESKTOP["width"])
     shot(participant, "qa-participant-desktop")
     shot(presenter, "qa-presenter-desktop")
+    dark = pages.participant(viewport=PHONE, color_scheme="dark")
+    expect(dark.locator("#qa-list .qa-item")).to_have_count(2)
+    no_horizontal_scroll(dark, PHONE["width"])
+    shot(dark, "qa-participant-phone-dark")
