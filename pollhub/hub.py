@@ -401,12 +401,12 @@ class Hub:
         elif self.db_path is not None:
             self._store = Store(self.db_path)
             try:
-                polls, current, used_ids = self._store.load()
+                polls, current, used_ids, qa_state = self._store.load()
             except BaseException:
                 self._store.close()  # and its lock: this process may try again
                 self._store = None
                 raise
-            self._book = PollBook(polls, current, used_ids, limits=self._limits)
+            self._book = PollBook(polls, current, used_ids, limits=self._limits, qa=qa_state)
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -671,7 +671,11 @@ class Hub:
 
         Complete results, every words answer included; raises ``Unavailable`` when the hub does not answer.
         """
-        return self._call(lambda: export_document(self._book.polls.values(), self._book.current, time.time()))
+        return self._call(self._export)
+
+    def _export(self) -> Dict[str, Any]:
+        book = self._book
+        return export_document(book.polls.values(), book.current, time.time(), book.qa.questions.values())
 
     @property
     def current(self) -> Optional[str]:
