@@ -6,7 +6,7 @@
  * makes a second voter.
  *
  * Kinds: "single" (one option), "counter" (every tap counts), "multiple" (up
- * to max_choices options, sent with Submit), "scale" (one number min..max)
+ * to max_choices options, sent with Submit), "scale" (one number min..max),
  * "words" (up to max_answers short answers, shown in a word cloud) and
  * "open" (up to max_answers longer answers, shown as a wall of cards: see
  * open-kind.js; it shares the words kind's answer box). A
@@ -19,6 +19,7 @@ import { formatCount, formatClock, formatMean, percent, plural, hasOptions, isVi
 import { el, fromTemplate, onNextFrame, setBounds, showStatus } from "./dom.js";
 import { ScaleChart, WordCloud } from "./charts.js";
 import { OPEN_KIND, AnswerWall, answerLimit, answerLength, answersDefault, answersTotal, countText, summarizeAnswers, takesAnswers } from "./open-kind.js";
+import { createParticipantQa } from "./qa-participant.js";
 
 var VOTER_KEY = "pollhub-voter";
 var ANNOUNCE_INTERVAL = 3000; // ms between two spoken result summaries, at least
@@ -92,6 +93,7 @@ var voter = voterId();
 // Messages ---------------------------------------------------------------------
 
 function handle(message) {
+  qaView.handle(message); // Q&A (qa-participant.js)
   if (message.type === "voted") return; // a reply to send(), which applies it
   var before = state;
   state = reduce(state, message, performance.now());
@@ -785,9 +787,11 @@ var connection = new PollConnection({
     var was = ui.connection;
     ui.connection = connectionState;
     showStatus(view.status, connectionState, detail);
+    qaView.connectionChanged(connectionState);
     if (connectionState !== "open") ui.pending = {};
     if (was !== connectionState && (connectionState === "open" || was === "open")) scheduleRender();
   }
 });
+var qaView = createParticipantQa({ connection: function () { return connection; }, announce: announce });
 applyLimits();
 connection.start();

@@ -30,6 +30,7 @@ import { createStage } from "./presenter-stage.js";
 import { createList } from "./presenter-list.js";
 import { createForm } from "./presenter-form.js";
 import { createExport } from "./presenter-export.js";
+import { createQaPresenter } from "./qa-presenter.js";
 
 (function () {
 var TOKEN_KEY = "pollhub-token";
@@ -182,6 +183,7 @@ function unlock() {
 
 function handle(message) {
   var before = app.state;
+  var qaChanged = qa.handle(message); // Q&A (qa-presenter.js)
   app.state = reduce(app.state, message, performance.now());
   switch (message.type) {
     case "welcome":
@@ -215,7 +217,7 @@ function handle(message) {
     default:
       break;
   }
-  if (app.state !== before) scheduleRender();
+  if (app.state !== before || qaChanged) scheduleRender();
 }
 
 var ERROR_TEXT = {
@@ -279,6 +281,7 @@ function render() {
   if (!admin) return;
   stage.render();
   list.render();
+  qa.render();
   view.create.disabled = app.connection !== "open";
   var poll = currentPoll(app.state);
   document.title = (poll ? poll.question + " · " : "") + "pollhub presenter";
@@ -357,6 +360,7 @@ var stage = createStage(app);
 var list = createList(app);
 var form = createForm(app);
 createExport(app);
+var qa = createQaPresenter(app);
 form.applyLimits();
 form.updateKindFields();
 
