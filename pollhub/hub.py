@@ -528,7 +528,7 @@ class Hub:
 
         ``poll_id`` None means the current poll. ``choice`` is an option's id
         or label, a list of them for ``multiple`` polls, a whole number for
-        ``scale`` polls, one answer or a list of answers for ``words`` polls.
+        ``scale`` polls, one answer or a list of answers for ``words`` and ``open`` polls.
         Without a ``voter`` each call is a new anonymous voter (a random id
         starting with ``~``). Raises ``UnknownPoll``, ``UnknownOption``,
         ``InvalidVote``, ``PollClosed``, ``VoteLocked``, or ``BadMessage`` for
@@ -572,9 +572,9 @@ class Hub:
         self._request(PollAction("reveal", poll_id))
 
     def hide_answer(self, poll_id: str, text: str) -> None:
-        """Leave an answer of a ``words`` poll out of its results from now on.
+        """Leave an answer of a ``words`` or ``open`` poll out of its results from now on.
 
-        Raises ``UnknownPoll``, or ``BadMessage`` if the poll is not a words poll.
+        Raises ``UnknownPoll``, or ``BadMessage`` if the poll is not a words or open poll.
         """
         self._request(HideAnswer(poll_id, text))
 

@@ -139,7 +139,7 @@ def test_word_clouds_restore_with_their_first_spellings_and_tie_order() -> None:
 
 # Determinism over random command sequences ------------------------------------------
 
-POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "nope"]
+POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "ideas", "nope"]
 VOTERS = ["ann", "bob", "cy", "~anon"]
 
 
@@ -151,6 +151,7 @@ def base_book() -> PollBook:
         CreatePoll("Rating?", (), Settings("scale", scale_min=1, scale_max=5, results="after_vote")),
         CreatePoll("Cloud?", (), Settings("words", max_answers=2, results="hidden", changes="locked")),
         CreatePoll("Claps?", ("Clap", "Boo"), Settings("counter", results="after_close")),
+        CreatePoll("Ideas?", (), Settings("open", max_answers=2)),
     ):
         apply(book, command)
     return book
@@ -184,7 +185,7 @@ commands = st.one_of(
         st.one_of(st.none(), st.sampled_from(["allowed", "locked"])),
     ),
     st.builds(HideAnswer, poll_ids, st.sampled_from(["spam", "Eggs", "nothing"])),
-    st.builds(OrderPolls, st.permutations(POLL_IDS[:5]).map(tuple)),
+    st.builds(OrderPolls, st.permutations(POLL_IDS[:6]).map(tuple)),
     st.builds(Step, st.sampled_from([1, -1])),
     # the audience Q&A (question ids q1..q4 exist once asked)
     st.builds(Ask, st.sampled_from(["Why?", "WHY?", "How?", "When is lunch?"]), st.sampled_from([None, "Ann"])),

@@ -38,7 +38,7 @@ from .conftest import TIMEOUT
 EXAMPLES = int(os.environ.get("POLLHUB_FUZZ_EXAMPLES", "60")) * 4  # 240 by default
 TOKEN = "secret"
 REPLY_TYPES = frozenset({"error", "ok", "voted", "hello", "asked", "upvoted"})  # one of these answers each message
-KINDS = ("single", "multiple", "counter", "scale", "words")
+KINDS = ("single", "multiple", "counter", "scale", "words", "open")
 
 #: Every message type and its fields, as pollhub/protocol.py reads them (besides "type" and "ref").
 FIELDS: Dict[str, Tuple[str, ...]] = {
@@ -122,8 +122,10 @@ json_values = st.recursive(
 def base_message(kind: str, slot: PollSlot) -> Dict[str, Any]:
     """A valid message of type ``kind`` about the poll in ``slot`` (the fuzz then changes some fields)."""
     poll_kind = KINDS[slot]
-    choice = {"single": "a", "counter": "b", "multiple": ["a", "b"], "scale": 3, "words": "Spam"}[poll_kind]
-    field = {"single": "option", "counter": "option", "multiple": "options", "scale": "value", "words": "text"}
+    choice = {"single": "a", "counter": "b", "multiple": ["a", "b"], "scale": 3, "words": "Spam", "open": "An idea"}[poll_kind]
+    field = {
+        "single": "option", "counter": "option", "multiple": "options", "scale": "value", "words": "text", "open": "text"
+    }
     return {
         "hello": {"voter": "fuzzer"},
         "vote": {"poll": slot, field[poll_kind]: choice},
