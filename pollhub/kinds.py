@@ -33,6 +33,7 @@ COUNTER = "counter"  # every vote counts
 SCALE = "scale"  # each voter holds one whole number from min to max
 WORDS = "words"  # each voter holds up to max_answers short answers (a word cloud)
 OPEN = "open"  # each voter holds up to max_answers free-text answers, each with the time it came
+RANKING = "ranking"  # each voter holds an order of 1 to max_ranked options, first to last (Borda count)
 
 SCALE_DEFAULT = (1, 5)
 SCALE_LIMIT = 100  # min and max lie within -SCALE_LIMIT..SCALE_LIMIT
@@ -44,9 +45,10 @@ WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
 OPEN_MAX_ANSWERS_DEFAULT = 1  # answers one voter may give in an open poll
 MAX_OPEN_ANSWER_LENGTH = 280  # characters of an open poll's answer, once normalised
 OPEN_SHOWN = 200  # answers an open poll's results carry on the wire, the newest first
+MIN_RANKED = 2  # the least a ranking poll's max_ranked may be (one option is not an order)
 STAMP = "\t"  # between an open answer's time and its text in a ballot (normalised text holds no tab)
 #: Every kind's own settings, by their wire names.
-SETTING_FIELDS = ("max_choices", "min", "max", "max_answers")
+SETTING_FIELDS = ("max_choices", "min", "max", "max_answers", "max_ranked")
 
 Choice = Union[str, int, Sequence[str]]  # what a vote carries: an option, a value, a list
 Ballot = Tuple[str, ...]  # a voter's vote as the poll keeps it: option ids, str(value) or answers
@@ -71,6 +73,7 @@ class Kind:
     has_answers: ClassVar[bool] = False  # its results carry ``answers``, each with its time
     hides_answers: ClassVar[bool] = False  # a presenter may hide an answer (``hide_answer``)
     shown: ClassVar[Optional[int]] = None  # answers its results carry on the wire (None: no limit)
+    has_positions: ClassVar[bool] = False  # its results carry ``positions`` (each option's average place)
 
     def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
         """Its own settings from a new poll's wire ``fields``, as ``Settings`` keyword arguments; raises ``BadMessage``."""
@@ -383,8 +386,94 @@ class Open(Words):
         return {"counts": {}, "total": total, "voters": len(poll.ballots), "answers": newest}
 
 
+class Ranking(Kind):
+    """A ranking: each voter orders the options, all of them or their top ``max_ranked``, first to last.
+
+    A ballot is the option ids in the voter's order. The options are scored
+    by the Borda count: with ``n`` options, the option a voter puts in place
+    ``p`` (0 for first) gets ``n - 1 - p`` points, and an option a voter did
+    not rank gets none from them. ``counts`` holds each option's score (so a
+    client that only reads ``counts`` shows the ranking), ``total`` their
+    sum, and the results add ``positions``: each option's average place,
+    1-based, among the voters who ranked it (None if nobody did).
+
+    Beside ``counts`` the poll keeps ``ranked``: how many voters ranked each
+    option. An option's points from one voter are ``n - place`` (``place``
+    1-based), so its average place is ``n - score / ranked``: both follow
+    each vote, which costs its ballot's length however many voters there are.
+    """
+
+    name = RANKING
+    field = "options"
+    settings_fields = ("max_ranked",)
+    has_positions = True
+
+    def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
+        """``max_ranked``: 2 to the number of options (None: all of them); raises ``BadMessage``."""
+        max_ranked = fields.get("max_ranked")
+        if max_ranked is None:
+            return {"max_ranked": len(labels)}
+        return {"max_ranked": whole(max_ranked, "max_ranked", MIN_RANKED, len(labels))}
+
+    def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
+        return {"max_ranked": settings.max_ranked}
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        """The options in order, each an id or a label (any case); raises ``InvalidVote`` or ``UnknownOption``.
+
+        A ranking names 1 to ``max_ranked`` options, each once.
+        """
+        items = strings(choice, f"a vote in ranking poll {poll.id!r} is a list of options, first to last")
+        ids = tuple(poll.option_id(item) for item in items)
+        if len(set(ids)) != len(ids):
+            raise InvalidVote(f"a ranking names each option once, in poll {poll.id!r}")
+        most = poll.settings.max_ranked or len(poll.options)
+        if len(ids) > most:
+            raise InvalidVote(f"rank at most {most} options in poll {poll.id!r}")
+        return ids
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        return list(ballot)
+
+    def restored(self, ballot: Ballot) -> Ballot:
+        return tuple(dict.fromkeys(ballot))  # a saved ballot names each option once, as a vote does
+
+    def reindex(self, poll: "PollState") -> None:
+        poll.ranked = {o.id: 0 for o in poll.options}
+        for ballot in poll.ballots.values():
+            for option_id in ballot:
+                poll.ranked[option_id] += 1
+
+    def add(self, poll: "PollState", ballot: Ballot) -> None:
+        self._count(poll, ballot, 1)
+
+    def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        self._count(poll, ballot, -1)
+
+    def _count(self, poll: "PollState", ballot: Ballot, sign: int) -> None:
+        counts, ranked = poll.counts, poll.ranked
+        last = len(poll.options) - 1
+        for place, option_id in enumerate(ballot):
+            points = last - place
+            counts[option_id] += sign * points
+            ranked[option_id] = ranked.get(option_id, 0) + sign
+            poll.total += sign * points
+
+    def results(self, poll: "PollState", shown: Optional[int]) -> Dict[str, Any]:
+        """``counts`` (scores), ``total``, ``voters`` and ``positions`` (average places, 2 decimals, or None)."""
+        data = super().results(poll, shown)
+        n = len(poll.options)
+        data["positions"] = {
+            option_id: round(n - score / poll.ranked[option_id], 2) if poll.ranked.get(option_id) else None
+            for option_id, score in poll.counts.items()
+        }
+        return data
+
+
 #: Every kind by name, in the order the pages offer them.
-KIND_TABLE: Dict[str, Kind] = {kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words(), Open())}
+KIND_TABLE: Dict[str, Kind] = {
+    kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words(), Open(), Ranking())
+}
 
 
 # Helpers of the kinds ------------------------------------------------------------------

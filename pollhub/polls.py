@@ -22,10 +22,12 @@ from .kinds import (  # the kinds' names and limits are pollhub.polls' too (see 
     MAX_ANSWERS_LIMIT,
     MAX_SCALE_VALUES,
     MAX_OPEN_ANSWER_LENGTH,
+    MIN_RANKED,
     MULTIPLE,
     OPEN,
     OPEN_MAX_ANSWERS_DEFAULT,
     OPEN_SHOWN,
+    RANKING,
     SCALE,
     SCALE_DEFAULT,
     SCALE_LIMIT,
@@ -46,7 +48,7 @@ __all__ = [  # with what pollhub.kinds defines, which other modules take from he
     "ALLOWED", "ALWAYS", "AFTER_CLOSE", "AFTER_VOTE", "CHANGES", "CHOICE_FIELDS", "COUNTER", "HIDDEN", "KINDS",
     "KIND_TABLE", "LOCKED", "MAX_ANSWER_LENGTH", "MAX_ANSWERS_DEFAULT", "MAX_ANSWERS_LIMIT", "MAX_LABEL_LENGTH",
     "MAX_OPEN_ANSWER_LENGTH", "MAX_OPTIONS", "MAX_POLLS", "MAX_QUESTION_LENGTH", "MAX_SCALE_VALUES", "MIN_OPTIONS",
-    "MULTIPLE", "ON_THE_WIRE", "OPEN", "OPEN_MAX_ANSWERS_DEFAULT", "OPEN_SHOWN", "OPTION_KINDS", "SCALE",
+    "MIN_RANKED", "MULTIPLE", "ON_THE_WIRE", "OPEN", "OPEN_MAX_ANSWERS_DEFAULT", "OPEN_SHOWN", "OPTION_KINDS", "RANKING", "SCALE",
     "SCALE_DEFAULT", "SCALE_LIMIT", "SINGLE", "VISIBILITIES", "WORDS", "WORDS_SHOWN", "Answer", "Ballot", "Choice", "Kind", "Option", "Poll", "PollState", "Settings", "answer_key", "check_new_poll",
     "check_update", "normalize_answer", "poll_fields", "slugify", "unique_slug",
 ]
@@ -127,9 +129,10 @@ class Settings:
     """How a poll takes votes and who sees its results; fixed at creation but for ``results`` and ``changes``.
 
     ``max_choices`` applies to ``multiple`` polls, ``scale_min``/``scale_max``
-    to ``scale`` polls, ``max_answers`` to ``words`` and ``open`` polls; they are None for
-    the other kinds. On the wire they are ``max_choices``, ``min``, ``max``
-    and ``max_answers``.
+    to ``scale`` polls, ``max_answers`` to ``words`` and ``open`` polls,
+    ``max_ranked`` to ``ranking`` polls; they are None for the other kinds.
+    On the wire they are ``max_choices``, ``min``, ``max``, ``max_answers``
+    and ``max_ranked``.
     """
 
     kind: str = SINGLE
@@ -139,6 +142,7 @@ class Settings:
     max_answers: Optional[int] = None
     results: str = ALWAYS
     changes: str = ALLOWED
+    max_ranked: Optional[int] = None
 
     def to_json(self) -> Dict[str, Any]:
         """The wire fields: the kind's own settings, ``results`` and ``changes`` (not ``kind``)."""
@@ -158,6 +162,7 @@ class Settings:
             max_answers=data.get("max_answers"),
             results=data.get("results", ALWAYS),
             changes=data.get("changes", ALLOWED),
+            max_ranked=data.get("max_ranked"),
         )
 
 
@@ -170,6 +175,8 @@ class Poll:
     then ``counts`` is empty and ``total``, ``voters`` and ``mean`` say nothing.
     ``closes_in`` is the countdown's seconds left when the snapshot was made.
     ``answers`` are an ``open`` poll's answers, newest first (empty for the other kinds).
+    ``positions`` are a ``ranking`` poll's average places by option id (None:
+    nobody ranked it; empty for the other kinds), and its ``counts`` the scores.
     """
 
     id: str
@@ -186,13 +193,15 @@ class Poll:
     resets: int = 0
     visible: bool = True
     answers: Tuple[Answer, ...] = ()
+    positions: Mapping[str, Optional[float]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
         return self.settings.kind
 
     def result_fields(self) -> Dict[str, Any]:
-        """``counts``, ``total``, ``voters`` (``mean`` for scales, ``answers`` for open polls) as the protocol has them.
+        """``counts``, ``total``, ``voters`` (``mean`` for scales, ``answers`` for open polls,
+        ``positions`` for rankings) as the protocol has them.
 
         {} if not visible.
         """
@@ -204,6 +213,8 @@ class Poll:
             data["mean"] = self.mean
         if rules.has_answers:
             data["answers"] = [{"text": answer.text, "at": answer.at} for answer in self.answers]
+        if rules.has_positions:
+            data["positions"] = dict(self.positions)
         return data
 
     @classmethod
@@ -224,6 +235,7 @@ class Poll:
             resets=data.get("resets", 0),
             visible=data.get("visible", "counts" in data),
             answers=tuple(Answer(a["text"], a["at"]) for a in data.get("answers", ())),
+            positions=dict(data.get("positions", {})),
         )
 
 
@@ -234,6 +246,7 @@ def poll_fields(
     max_answers: Optional[int] = None,
     results: str = ALWAYS,
     changes: str = ALLOWED,
+    max_ranked: Optional[int] = None,
 ) -> Dict[str, Any]:
     """The wire fields of a new poll from the keyword arguments of ``create_poll`` (Hub and PollClient)."""
     fields: Dict[str, Any] = {"kind": kind, "results": results, "changes": changes}
@@ -243,6 +256,8 @@ def poll_fields(
         fields["min"], fields["max"] = scale
     if max_answers is not None:
         fields["max_answers"] = max_answers
+    if max_ranked is not None:
+        fields["max_ranked"] = max_ranked
     return fields
 
 
@@ -427,7 +442,8 @@ class PollState:
 
         ``choice`` is what the vote message carried: an option id or label, a
         list of them (``multiple``), a whole number (``scale``, also as a
-        string) or one or more answers (``words``, ``open``). ``now`` is the
+        string), one or more answers (``words``, ``open``) or a list of
+        options, first to last (``ranking``). ``now`` is the
         book's time of the vote (Unix seconds; nothing here reads a clock):
         an ``open`` poll keeps it with each new answer, the other kinds do
         not use it. A voter's new vote
@@ -471,6 +487,7 @@ class PollState:
         self.spellings: Dict[str, str] = {}  # words: answer key -> the first spelling seen
         self.timeline: List[Tuple[float, str]] = []  # open: every answer as (when, text), oldest first
         self.value_sum = 0  # scale: the sum of the values held
+        self.ranked: Dict[str, int] = {}  # ranking: option id -> how many voters ranked it
         self.total = 0
         self.ballots.clear()
 
@@ -505,7 +522,8 @@ class PollState:
     # Output ------------------------------------------------------------------------
 
     def results(self, shown: Optional[int] = ON_THE_WIRE) -> Dict[str, Any]:
-        """The protocol's result fields: ``counts``, ``total``, ``voters`` (``mean`` for scales, ``answers`` for open polls).
+        """The protocol's result fields: ``counts``, ``total``, ``voters`` (``mean`` for scales, ``answers`` for open polls,
+        ``positions`` for rankings, whose ``counts`` are the options' Borda scores).
 
         A words poll's counts are its ``shown`` most frequent answers (None:
         all; by default :data:`WORDS_SHOWN`), the most frequent first, ties
@@ -559,6 +577,7 @@ class PollState:
             self.closes_in(now),
             self.resets,
             answers=tuple(Answer(a["text"], a["at"]) for a in results.get("answers", ())),
+            positions=dict(results.get("positions", {})),
         )
 
     # The whole state, exactly ------------------------------------------------------
