@@ -1,6 +1,6 @@
 """Poll kinds and presenter control: through the hub alone, then over real WebSocket connections.
 
-Kinds: multiple, scale, words, open (single and counter are covered in test_hub
+Kinds: multiple, scale, words, open, ranking (single and counter are covered in test_hub
 and test_server). Controls: results visibility and reveal, locked votes,
 countdowns, poll order, hidden answers; each also across a restart.
 """
@@ -30,6 +30,7 @@ from pollhub import (
     PollClient,
     PollClosed,
     PollServer,
+    UnknownOption,
     UnknownPoll,
     VoteLocked,
 )
@@ -39,6 +40,7 @@ from pollhub.polls import (
     OPEN,
     OPEN_MAX_ANSWERS_DEFAULT,
     OPEN_SHOWN,
+    RANKING,
     Answer,
     Poll,
     PollState,
@@ -858,6 +860,228 @@ def test_open_answers_and_times_are_the_same_on_every_node(redis_server: RedisSe
         answers = [node.hub.poll(poll.id).answers for node in nodes]
         assert answers[0] == answers[1] and [a.text for a in answers[0]] == ["Juice", "Tea"]
         assert answers[0][1].at < answers[0][0].at
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+# The ranking kind: rules ------------------------------------------------------------------
+
+DRINKS = ["Tea", "Coffee", "Water", "Juice"]
+
+
+def ranking_poll(max_ranked: Optional[int] = None, changes: str = "allowed") -> PollState:
+    """A new ranking poll ``drinks`` of Tea, Coffee, Water and Juice as ``create_poll`` would check it."""
+    fields: Dict[str, Any] = {"kind": RANKING, "changes": changes}
+    if max_ranked is not None:
+        fields["max_ranked"] = max_ranked
+    question, labels, settings = check_new_poll("Drinks?", DRINKS, fields)
+    return PollState("drinks", question, labels, settings)
+
+
+def borda(poll: PollState) -> Dict[str, Any]:
+    """A ranking poll's results worked out again from its ballots alone, by the definition."""
+    n = len(poll.options)
+    places: Dict[str, List[int]] = {o.id: [] for o in poll.options}
+    for ballot in poll.ballots.values():
+        for place, option_id in enumerate(ballot, start=1):
+            places[option_id].append(place)
+    counts = {option_id: sum(n - p for p in ps) for option_id, ps in places.items()}
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "voters": len(poll.ballots),
+        "positions": {option_id: round(sum(ps) / len(ps), 2) if ps else None for option_id, ps in places.items()},
+    }
+
+
+def test_a_ranking_takes_every_option_by_default_and_max_ranked_from_two_to_all() -> None:
+    poll = ranking_poll()
+    assert poll.settings.max_ranked == 4 and poll.to_json()["max_ranked"] == 4
+    assert ranking_poll(2).settings.max_ranked == 2
+    for wrong in (1, 5, True, "3", 2.5):
+        with pytest.raises(BadMessage, match="max_ranked must be a whole number from 2 to 4"):
+            ranking_poll(wrong)  # type: ignore[arg-type]
+    with pytest.raises(BadMessage, match="'max_ranked' does not apply to multiple polls"):
+        check_new_poll("Pick?", DRINKS, {"kind": MULTIPLE, "max_ranked": 2})
+    with pytest.raises(BadMessage, match="'max_choices' does not apply to ranking polls"):
+        check_new_poll("Drinks?", DRINKS, {"kind": RANKING, "max_choices": 2})
+    with pytest.raises(BadMessage, match="2 to 32 options"):
+        check_new_poll("Drinks?", ["Tea"], {"kind": RANKING})
+    assert Settings.from_json({"kind": RANKING, **poll.settings.to_json()}) == poll.settings
+
+
+def test_a_ranking_vote_names_options_in_order_by_id_or_label_each_once() -> None:
+    poll = ranking_poll(3)
+    ballot, changed = poll.vote("ann", ["WATER", "tea", " Coffee "])
+    assert changed and poll.choice_json(ballot) == ["water", "tea", "coffee"]
+    assert poll.vote("bob", "juice")[0] == ("juice",)  # one option is a ranking of the top one (wscat's bare text)
+    for wrong, error, message in [
+        (["tea", "TEA"], InvalidVote, "each option once"),
+        (["tea", "Tea"], InvalidVote, "each option once"),
+        (["tea", "coffee", "water", "juice"], InvalidVote, "at most 3 options"),
+        ([], InvalidVote, "a list of options, first to last"),
+        (3, InvalidVote, "a list of options, first to last"),
+        (["tea", "milk"], UnknownOption, "no option 'milk'"),
+    ]:
+        with pytest.raises(error, match=message):
+            poll.vote("cy", wrong)  # type: ignore[arg-type]
+    assert "cy" not in poll.ballots and poll.results() == borda(poll)
+
+
+def test_ranking_counts_are_borda_scores_and_positions_average_places() -> None:
+    poll = ranking_poll()
+    poll.vote("ann", ["tea", "coffee", "water", "juice"])  # 3, 2, 1, 0 points
+    poll.vote("bob", ["coffee", "tea"])  # 3, 2; water and juice get nothing from bob
+    poll.vote("cy", ["water"])  # 3
+    assert poll.results() == {
+        "counts": {"tea": 5, "coffee": 5, "water": 4, "juice": 0},
+        "total": 14,
+        "voters": 3,
+        "positions": {"tea": 1.5, "coffee": 1.5, "water": 2.0, "juice": 4.0},
+    }
+    poll.vote("ann", ["juice", "coffee", "tea"])  # a new vote replaces ann's ranking
+    assert poll.results() == borda(poll)
+    assert poll.results()["counts"] == {"tea": 3, "coffee": 5, "water": 3, "juice": 3}
+    assert poll.results()["positions"] == {"tea": 2.5, "coffee": 1.5, "water": 1.0, "juice": 1.0}
+    assert poll.vote("ann", ["juice", "coffee", "tea"])[1] is False  # the same order again changes nothing
+    poll.vote("dee", ["coffee", "juice", "tea"])
+    assert poll.results()["positions"]["tea"] == 2.67  # (3 + 2 + 3) / 3, two decimals
+    poll.reset()
+    assert poll.results() == {"counts": dict.fromkeys(["tea", "coffee", "water", "juice"], 0), "total": 0, "voters": 0,
+                              "positions": dict.fromkeys(["tea", "coffee", "water", "juice"], None)}  # fmt: skip
+
+
+def test_a_locked_ranking_keeps_the_first_order() -> None:
+    poll = ranking_poll(changes="locked")
+    first, _ = poll.vote("ann", ["tea", "coffee"])
+    assert poll.vote("ann", ["Tea", "COFFEE"]) == (first, False)  # the same again is fine
+    with pytest.raises(VoteLocked, match="first vote stands"):
+        poll.vote("ann", ["coffee", "tea"])  # the same options in another order are another vote
+    assert poll.results()["counts"] == {"tea": 3, "coffee": 2, "water": 0, "juice": 0}
+
+
+def test_ranking_results_follow_every_vote_change_and_reset_as_a_recount_would() -> None:
+    """3,000 seeded random votes, changes and resets, checked against the definition and a state round trip."""
+    rng = random.Random(16)
+    poll = ranking_poll(3)
+    ids = [o.id for o in poll.options]
+    for step in range(3000):
+        roll = rng.random()
+        if roll < 0.995:
+            ranking = rng.sample(ids, rng.randint(1, 4))
+            try:
+                poll.vote(f"v{rng.randrange(40)}", ranking)
+            except InvalidVote:
+                assert len(ranking) == 4
+        else:
+            poll.reset()
+        if step % 100 == 0:
+            assert poll.results() == borda(poll)
+            again = PollState.from_state(json.loads(json.dumps(poll.state())))
+            assert again.results() == poll.results() and again.ballots == poll.ballots
+    assert poll.results() == borda(poll) and poll.results()["voters"] > 20
+
+
+def test_a_ranking_comes_back_the_same_from_its_state_its_snapshot_and_saved_rows() -> None:
+    poll = ranking_poll(3)
+    poll.vote("ann", ["water", "tea", "juice"])
+    poll.vote("bob", ["tea"])
+    snapshot = poll.snapshot(now=0.0)
+    assert snapshot.counts == {"tea": 5, "coffee": 0, "water": 3, "juice": 1}
+    assert snapshot.positions == {"tea": 1.5, "coffee": None, "water": 1.0, "juice": 3.0}
+    assert snapshot.result_fields() == poll.results()
+    assert Poll.from_json(poll.to_json()) == snapshot
+    book = PollBook.restore(json.loads(json.dumps(PollBook([poll]).snapshot())))
+    assert book.polls["drinks"].results() == poll.results()
+    # As the store gives them back: ballots split from "\n".join(ballot), counts recounted.
+    rows = {voter: tuple("\n".join(ballot).split("\n")) for voter, ballot in poll.ballots.items()}
+    rows["cy"] = ("coffee", "coffee", "tea")  # a ballot no vote would make: each option counts once
+    options = [(o.id, o.label, 0) for o in poll.options]
+    saved = PollState.restore("drinks", "Drinks?", poll.settings, options, rows)
+    assert saved.ballots["cy"] == ("coffee", "tea") and saved.results() == borda(saved)
+    assert saved.results()["counts"] == {"tea": 7, "coffee": 3, "water": 3, "juice": 1}
+
+
+# The ranking kind: through the hub, a restart, the wire and a shared log ---------------------------
+
+
+def test_rankings_through_the_hub(hub: Hub) -> None:
+    poll = hub.create_poll("Best drink?", DRINKS, RANKING)
+    assert (poll.kind, poll.settings.max_ranked, poll.positions) == (RANKING, 4, dict.fromkeys(poll.counts))
+    with hub.subscribe() as updates:
+        assert hub.vote(poll.id, ["Coffee", "tea", "WATER", "juice"], voter="ann") == ["coffee", "tea", "water", "juice"]
+        hub.vote(poll.id, ["tea", "coffee"], voter="bob")
+        results = [m for m in drain(updates) if m["type"] == "results"]
+    assert results[-1]["counts"] == {"tea": 5, "coffee": 5, "water": 1, "juice": 0}
+    assert results[-1]["positions"] == {"tea": 1.5, "coffee": 1.5, "water": 3.0, "juice": 4.0}
+    assert (results[-1]["total"], results[-1]["voters"]) == (11, 2)
+    with pytest.raises(InvalidVote, match="each option once"):
+        hub.vote(poll.id, ["tea", "tea"], voter="cy")
+    assert hub.results(poll.id) == results[-1]["counts"] and hub.poll(poll.id).positions == results[-1]["positions"]
+    exported = hub.export()["polls"][0]
+    assert exported["counts"] == results[-1]["counts"] and exported["positions"] == results[-1]["positions"]
+
+
+def test_rankings_survive_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "ranking.db"
+    with Hub(db=db) as hub:
+        poll = hub.create_poll("Best drink?", DRINKS, RANKING, results="after_close", changes="locked")
+        hub.vote(poll.id, ["juice", "water", "tea"], voter="ann")
+        hub.vote(poll.id, ["water"], voter="bob")
+        before = hub.poll(poll.id)
+    with Hub(db=db) as hub:
+        after = hub.poll(poll.id)
+        assert after == before and after.settings.max_ranked == 4
+        with pytest.raises(VoteLocked):
+            hub.vote(poll.id, ["tea"], voter="ann")
+        hub.vote(poll.id, ["coffee", "water"], voter="cy")
+        assert hub.poll(poll.id).counts == {"tea": 1, "coffee": 3, "water": 7, "juice": 3}
+
+
+def test_rankings_over_websocket(hub: Hub, raw: Callable[..., Tuple[websocket.WebSocket, Dict[str, Any]]]) -> None:
+    presenter, _ = raw(token="secret")
+    presenter.send(json.dumps({"type": "create_poll", "question": "Best drink?", "options": DRINKS, "kind": "ranking",
+                               "max_ranked": 2, "ref": "c"}))  # fmt: skip
+    poll_id = until(presenter, "ok")[-1]["poll"]
+    ann, welcome = raw(voter="ann")
+    assert welcome["polls"][0]["kind"] == "ranking" and welcome["polls"][0]["max_ranked"] == 2
+    assert welcome["polls"][0]["positions"] == dict.fromkeys(["tea", "coffee", "water", "juice"], None)
+    ann.send(json.dumps({"type": "vote", "poll": poll_id, "options": ["Water", "tea"], "ref": 1}))
+    seen = until(ann, "voted")
+    assert seen[-1] == {"type": "voted", "poll": poll_id, "options": ["water", "tea"], "ref": 1}
+    results = [m for m in seen if m["type"] == "results"][-1]
+    assert results["counts"] == {"tea": 2, "coffee": 0, "water": 3, "juice": 0}
+    assert results["positions"] == {"tea": 2.0, "coffee": None, "water": 1.0, "juice": None}
+    for wrong, code in [
+        ({"options": ["tea", "water", "juice"]}, "invalid_vote"),
+        ({"options": ["tea", "TEA"]}, "invalid_vote"),
+        ({"options": ["tea", "milk"]}, "unknown_option"),
+        ({"value": 1}, "invalid_vote"),
+        ({"options": "tea"}, "bad_message"),
+    ]:
+        ann.send(json.dumps({"type": "vote", "poll": poll_id, **wrong, "ref": "bad"}))
+        reply = until(ann, "error")[-1]
+        assert (reply["code"], reply["ref"]) == (code, "bad"), (wrong, reply)
+    ann.send("juice")  # wscat: a bare option is a ranking of one
+    assert until(ann, "voted")[-1]["options"] == ["juice"]
+    presenter.send(json.dumps({"type": "create_poll", "question": "Again?", "options": DRINKS, "kind": "ranking",
+                               "max_ranked": 5, "ref": "c2"}))  # fmt: skip
+    reply = until(presenter, "error")[-1]
+    assert (reply["code"], reply["ref"]) == ("bad_message", "c2") and "max_ranked" in reply["message"]
+    assert hub.poll(poll_id).counts == {"tea": 0, "coffee": 0, "water": 0, "juice": 3}
+
+
+def test_rankings_are_the_same_on_every_node(redis_server: RedisServer, event_name: str) -> None:
+    nodes = [Node(redis_server.url, event_name) for _ in range(2)]
+    try:
+        poll = nodes[0].hub.create_poll("Best drink?", DRINKS, RANKING)
+        nodes[0].hub.vote(poll.id, ["tea", "coffee"], voter="ann")
+        nodes[1].hub.vote(poll.id, ["juice", "tea", "water"], voter="bob")
+        nodes[1].hub.vote(poll.id, ["coffee"], voter="ann")
+        wait_until(lambda: nodes[0].book() == nodes[1].book())
+        polls = [node.hub.poll(poll.id) for node in nodes]
+        assert polls[0] == polls[1] and polls[0].counts == {"tea": 2, "coffee": 3, "water": 1, "juice": 3}
     finally:
         for node in nodes:
             node.stop()
