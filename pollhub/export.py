@@ -11,10 +11,14 @@ formula (one beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return) gets a leading ``'``, as OWASP advises against CSV injection. The
 JSON document is left as it is (nothing runs JSON as a formula).
 
+Ranking polls have their own table too: each option's place by score, its
+Borda score and its average position (:func:`ranking_rows`), after the
+polls' rows (an empty line, then its own header).
+
 The audience's questions (:mod:`pollhub.qa`) are exported with the polls:
 every question in asking order, in every state, as the presenter sees it,
 without the voter ids of who asked or upvoted. In the CSV they follow the
-polls' rows as a second table (an empty line, then its own header).
+polls' rows (and the rankings' table) as a table of their own (an empty line, then its own header).
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ import io
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
-from .polls import OPEN, SCALE, PollState
+from .polls import OPEN, RANKING, SCALE, PollState
 from .qa import Question
 
 #: One row per option, scale value or answer (hidden answers left out).
 EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes", "voters")
+#: One row per option of each ranking poll, the highest score first: its place (ties share one),
+#: id, label, Borda score and average position (1-based, among the voters who ranked it; empty: nobody did).
+RANKING_COLUMNS = ("poll", "place", "option", "label", "score", "position")
 #: One row per question, in asking order: its id, text, signature (empty: anonymous),
 #: state, upvotes, and when it was asked and answered (ISO 8601, UTC; empty: not answered).
 QUESTION_COLUMNS = ("question", "text", "name", "state", "upvotes", "asked_at", "answered_at")
@@ -70,7 +77,8 @@ def export_document(
     Each poll is the protocol's poll object (:meth:`PollState.to_json`) with
     its complete results (:meth:`PollState.results` with ``shown=None``:
     every words answer, and every open answer with its time, newest first;
-    hidden ones left out), in the order given. Each
+    hidden ones left out; a ranking's scores as ``counts`` and its average
+    places as ``positions``), in the order given. Each
     question is the protocol's question object as presenters get it
     (:meth:`Question.to_json`: id, text, name, state, upvotes, and
     ``asked_at`` and ``answered_at`` in Unix seconds), in the order given,
@@ -93,8 +101,10 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
     guarded), per words answer (most given first; ``option`` and
     ``label`` are the answer) or per open answer (newest first; ``option``
     is the time it came (:func:`iso_time`), ``label`` the
-    answer, ``votes`` 1). ``votes`` and ``voters`` are numbers. If the
-    document has questions, an empty row and :func:`question_rows` follow.
+    answer, ``votes`` 1); a ranking poll's ``votes`` are its scores.
+    ``votes`` and ``voters`` are numbers. If the document has ranking
+    polls, an empty row and :func:`ranking_rows` follow; if it has
+    questions, an empty row and :func:`question_rows`.
     Raises ``KeyError`` for a document without a poll's ``counts`` (or an
     open poll's ``answers``).
     """
@@ -111,9 +121,38 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
             else:
                 option = [guard_cell(key), guard_cell(labels.get(key, key))]
             rows.append(head + option + [count, poll["voters"]])
+    rankings = [poll for poll in document["polls"] if poll["kind"] == RANKING]
+    if rankings:
+        rows.append([])
+        rows.extend(ranking_rows(rankings))
     if document.get("questions"):
         rows.append([])
         rows.extend(question_rows(document["questions"]))
+    return rows
+
+
+def ranking_rows(polls: Iterable[Mapping[str, Any]]) -> List[List[Cell]]:
+    """The rankings' table (its header first): a row of :data:`RANKING_COLUMNS` per option of each poll.
+
+    A poll's options come the highest score first (equal scores in the
+    poll's option order, sharing a place: 1, 1, 3). ``place`` and ``score``
+    are numbers, ``position`` a number with up to 2 decimals or empty;
+    ids and labels are guarded. Raises ``KeyError`` for a poll object
+    without ``counts`` or ``positions``.
+    """
+    rows: List[List[Cell]] = [list(RANKING_COLUMNS)]
+    for poll in polls:
+        labels = {o["id"]: o["label"] for o in poll.get("options", ())}
+        ordered = sorted(poll["counts"].items(), key=lambda item: -item[1])
+        place, previous = 0, None
+        for n, (option_id, score) in enumerate(ordered, start=1):
+            if score != previous:
+                place, previous = n, score
+            position = poll["positions"].get(option_id)
+            rows.append([
+                guard_cell(poll["id"]), place, guard_cell(option_id), guard_cell(labels.get(option_id, option_id)), score,
+                "" if position is None else str(position),
+            ])  # fmt: skip
     return rows
 
 

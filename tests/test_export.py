@@ -18,9 +18,10 @@ import pytest
 
 from pollhub import Hub, PollServer
 from pollhub.export import (
-    EXPORT_COLUMNS, FORMULA_STARTS, QUESTION_COLUMNS, export_document, filename, guard_cell, iso_time, to_csv,
+    EXPORT_COLUMNS, FORMULA_STARTS, QUESTION_COLUMNS, RANKING_COLUMNS, export_document, filename, guard_cell, iso_time,
+    to_csv,
 )
-from pollhub.polls import OPEN, OPEN_SHOWN, SCALE, WORDS, WORDS_SHOWN, PollState, Settings
+from pollhub.polls import OPEN, OPEN_SHOWN, RANKING, SCALE, WORDS, WORDS_SHOWN, PollState, Settings
 from pollhub.qa import ANSWERED, DISMISSED, PUBLISHED, QandA
 
 from .conftest import TIMEOUT
@@ -436,3 +437,72 @@ def test_the_export_has_every_open_answer_with_its_time(hub: Hub) -> None:
         rows = rows_of(body.decode("utf-8"))[1:]
         assert [row[5] for row in rows] == everyone[::-1]
         assert [row[4] for row in rows] == [iso_time(at) for at in times]
+
+
+# Ranking polls ------------------------------------------------------------------------------
+
+
+def ranking_poll() -> PollState:
+    """A ranking of four options and three voters: scores 5, 7, 4 and 0 (an option nobody ranked)."""
+    poll = PollState("best", "Best drink?", ["Tea", "=Coffee", "Water", "Juice"], Settings(kind=RANKING, max_ranked=3))
+    poll.vote("ann", ["tea", "coffee", "water"])  # 3, 2, 1
+    poll.vote("bob", ["coffee", "tea"])  # 3, 2
+    poll.vote("cy", ["water", "coffee"])  # 3, 2 -> coffee 7
+    return poll
+
+
+def test_csv_of_a_ranking_has_scores_as_votes_and_a_table_of_places_and_positions() -> None:
+    poll = ranking_poll()
+    single = PollState("lunch", "Lunch?", ["Pizza", "Salad"])
+    rows = rows_of(to_csv(export_document([poll, single], "best")))
+    assert rows == [
+        list(EXPORT_COLUMNS),
+        ["best", "Best drink?", "ranking", "true", "tea", "Tea", "5", "3"],
+        ["best", "Best drink?", "ranking", "true", "coffee", "'=Coffee", "7", "3"],
+        ["best", "Best drink?", "ranking", "true", "water", "Water", "4", "3"],
+        ["best", "Best drink?", "ranking", "true", "juice", "Juice", "0", "3"],
+        ["lunch", "Lunch?", "single", "true", "pizza", "Pizza", "0", "0"],
+        ["lunch", "Lunch?", "single", "true", "salad", "Salad", "0", "0"],
+        [],
+        list(RANKING_COLUMNS),
+        ["best", "1", "coffee", "'=Coffee", "7", "1.67"],  # (2 + 1 + 2) / 3
+        ["best", "2", "tea", "Tea", "5", "1.5"],
+        ["best", "3", "water", "Water", "4", "2.0"],
+        ["best", "4", "juice", "Juice", "0", ""],  # nobody ranked it
+    ]
+    poll.vote("dee", ["tea", "water", "juice"])  # tea 8, water 6, juice 1
+    poll.vote("eve", ["juice", "water"])  # juice 4, water 8
+    table = rows_of(to_csv(export_document([poll], None)))[6:]
+    assert [row[1] for row in table[1:]] == ["1", "1", "3", "4"]  # tied scores share a place
+    assert [row[2] for row in table[1:]] == ["tea", "water", "coffee", "juice"]  # ties in option order
+    assert [row[4] for row in table[1:]] == ["8", "8", "7", "4"]
+
+
+def test_the_export_has_each_rankings_scores_and_positions(hub: Hub) -> None:
+    """JSON: the poll's counts (scores) and positions; CSV: the same through /export.csv and pollhub export."""
+    poll = hub.create_poll("Best drink?", ["Tea", "Coffee", "Water"], RANKING)
+    hub.vote(poll.id, ["water", "tea", "coffee"], voter="ann")
+    hub.vote(poll.id, ["Tea"], voter="bob")
+    (exported,) = hub.export()["polls"]
+    assert exported["counts"] == {"tea": 3, "coffee": 0, "water": 2}
+    assert exported["positions"] == {"tea": 1.5, "coffee": 3.0, "water": 1.0} and exported["max_ranked"] == 3
+    with PollServer(hub, port=0, token=TOKEN) as server:
+        status, _, body = request(server, "/export.json")
+        assert status == 200 and json.loads(body)["polls"][0]["positions"] == exported["positions"]
+        status, _, body = request(server, "/export.csv")
+        assert status == 200
+        table = rows_of(body.decode("utf-8"))[5:]
+    assert table == [list(RANKING_COLUMNS), ["best-drink", "1", "tea", "Tea", "3", "1.5"],
+                     ["best-drink", "2", "water", "Water", "2", "1.0"], ["best-drink", "3", "coffee", "Coffee", "0", "3.0"]]  # fmt: skip
+
+
+def test_pollhub_export_of_a_saved_ranking(tmp_path: Path) -> None:
+    db = tmp_path / "ranking.db"
+    with Hub(db=db) as hub:
+        poll = hub.create_poll("Best drink?", ["Tea", "Coffee", "Water"], RANKING)
+        hub.vote(poll.id, ["coffee", "water"], voter="ann")
+    document = json.loads(cli_export(db, "--format", "json"))
+    assert document["polls"][0]["positions"] == {"tea": None, "coffee": 1.0, "water": 2.0}
+    rows = rows_of(cli_export(db))
+    assert rows[5:] == [list(RANKING_COLUMNS), ["best-drink", "1", "coffee", "Coffee", "2", "1.0"],
+                        ["best-drink", "2", "water", "Water", "1", "2.0"], ["best-drink", "3", "tea", "Tea", "0", ""]]  # fmt: skip
