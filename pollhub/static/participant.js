@@ -9,7 +9,8 @@
  * to max_choices options, sent with Submit), "scale" (one number min..max),
  * "words" (up to max_answers short answers, shown in a word cloud) and
  * "open" (up to max_answers longer answers, shown as a wall of cards: see
- * open-kind.js; it shares the words kind's answer box). A
+ * open-kind.js; it shares the words kind's answer box) and "ranking" (the
+ * options tapped in order, shown as bars by score: see ranking-kind.js). A
  * poll may hold its counts back from participants ("visible": false); the
  * page then says when they will appear instead.
  */
@@ -19,6 +20,7 @@ import { formatCount, formatClock, formatMean, percent, plural, hasOptions, isVi
 import { el, fromTemplate, onNextFrame, setBounds, showStatus } from "./dom.js";
 import { ScaleChart, WordCloud } from "./charts.js";
 import { OPEN_KIND, AnswerWall, answerLimit, answerLength, answersDefault, answersTotal, countText, summarizeAnswers, takesAnswers } from "./open-kind.js";
+import { RANKING_KIND, RankingPicker, describeRanking, maxRanked, rankingBadge, rankingHint, summarizeRanking } from "./ranking-kind.js";
 import { createParticipantQa } from "./qa-participant.js";
 
 var VOTER_KEY = "pollhub-voter";
@@ -53,6 +55,7 @@ var view = {
   openInput: $("open-input"),
   openCount: $("open-count"),
   wall: $("wall"),
+  ranking: $("ranking"),
   answersBox: $("answers-box"),
   answersTitle: $("answers-title"),
   answers: $("answers"),
@@ -128,6 +131,7 @@ function labelOf(poll, optionId) {
 function describeChoice(poll, choice) {
   if (poll.kind === "single") return labelOf(poll, choice);
   if (poll.kind === "multiple") return orderedIds(poll, choice).map(function (id) { return labelOf(poll, id); }).join(", ");
+  if (poll.kind === RANKING_KIND) return describeRanking(poll, choice);
   if (Array.isArray(choice)) return choice.join(", ");
   return String(choice);
 }
@@ -175,6 +179,7 @@ var ERRORS = {
 function errorText(poll, reply) {
   if (reply.code === "invalid_vote" && poll) {
     if (poll.kind === "multiple") return "Pick between 1 and " + plural(maxChoices(poll), "option", "options") + ".";
+    if (poll.kind === RANKING_KIND) return "Rank between 1 and " + plural(maxRanked(poll), "option", "options") + ", each once.";
     if (poll.kind === "scale") return "Pick a number from " + scaleValues(poll)[0] + " to " + scaleValues(poll).slice(-1)[0] + ".";
     if (takesAnswers(poll)) return "Answers can be up to " + answerLimit(poll, state.limits) + " characters each, and you can send up to " + plural(maxAnswers(poll), "answer", "answers") + ".";
   }
@@ -372,6 +377,7 @@ function summarize(poll) {
   if (total === 0) return "";
   if (poll.kind === "scale") return "Results: average " + formatMean(poll.mean) + " from " + plural(voters, "voter", "voters") + ".";
   if (poll.kind === OPEN_KIND) return summarizeAnswers(poll);
+  if (poll.kind === RANKING_KIND) return summarizeRanking(poll);
   var ranked = rankedCounts(poll).slice(0, 3);
   if (poll.kind === "words") {
     return "Top answers: " + ranked.map(function (e) { return e[0] + " " + formatCount(e[1]); }).join(", ") + ". " + plural(voters, "voter", "voters") + ".";
@@ -391,6 +397,15 @@ var rendered = { pollId: null, optionKey: "", buttons: new Map(), scaleKey: "", 
 var scaleChart = new ScaleChart(view.scaleChart);
 var cloud = new WordCloud(view.cloud, { emptyText: "No answers yet. Be the first!" });
 var wall = new AnswerWall(view.wall, { emptyText: "No answers yet. Be the first!" });
+var ranking = new RankingPicker(view.ranking, {
+  onSubmit: function (poll, order) { send(poll, { options: order }, order); },
+  onChange: function () {
+    var poll = currentPoll(state);
+    if (poll) delete ui.errors[poll.id];
+    render();
+  },
+  onError: showError
+});
 
 var KIND_TEXT = {
   single: "Choose one",
@@ -406,6 +421,7 @@ function kindText(poll) {
     return max >= poll.options.length ? "Choose any" : max === 1 ? "Choose one" : "Choose up to " + formatCount(max);
   }
   if (poll.kind === "counter" && poll.changes === "locked") return "Tap once";
+  if (poll.kind === RANKING_KIND) return rankingBadge(poll);
   return KIND_TEXT[poll.kind] || "Vote";
 }
 
@@ -451,10 +467,14 @@ function render() {
   view.submitRow.hidden = poll.kind !== "multiple";
   view.scale.hidden = poll.kind !== "scale";
   view.words.hidden = !takesAnswers(poll);
+  view.ranking.hidden = poll.kind !== RANKING_KIND;
 
   if (options) renderOptions(poll, connected, final);
   else if (poll.kind === "scale") renderScale(poll, connected, final, visible);
   else if (takesAnswers(poll)) renderWords(poll, connected, final, visible);
+  else if (poll.kind === RANKING_KIND) {
+    ranking.update(poll, { chosen: state.choices[poll.id], pending: ui.pending[poll.id], connected: connected, final: final, visible: visible });
+  }
 
   var error = ui.errors[poll.id] || "";
   view.voteError.hidden = !error;
@@ -500,6 +520,7 @@ function hintText(poll, connected, final) {
     return voted ? "Results are final unless the presenter reopens voting." : "You did not vote on this one.";
   }
   if (final) return "Your vote is in and final: this question allows no changes.";
+  if (poll.kind === RANKING_KIND) return rankingHint(poll, voted);
   switch (locked && poll.kind === "counter" ? "single" : poll.kind) {
     case "counter":
       return state.taps[poll.id] ? "You tapped " + plural(state.taps[poll.id], "time", "times") + ". Keep going!" : "Tap as often as you like: every tap counts.";

@@ -8,7 +8,7 @@
  *
  * The stage shows the current poll by kind (bars, a scale's columns and
  * average, a word cloud or a wall of open answers, whose answers can be
- * hidden), its countdown, and
+ * hidden, a ranking's bars by score), its countdown, and
  * whether participants can see its results; while they cannot, the stage
  * veils them too (the room sees the projector), until the presenter reveals
  * them or peeks. Previous/Next (and the arrow keys, Space, Page Up/Down of a
@@ -79,6 +79,7 @@ var view = {
   stageScale: $("stage-scale"),
   stageCloud: $("stage-cloud"),
   stageWall: $("stage-wall"),
+  stageRanking: $("stage-ranking"),
   chartTotal: $("chart-total"),
   chartTotalLine: $("chart-total-line"),
   chartTotalWord: $("chart-total-word"),
@@ -99,6 +100,8 @@ var view = {
   scaleMax: $("new-max"),
   maxAnswersField: $("max-answers-field"),
   maxAnswers: $("new-max-answers"),
+  maxRankedField: $("max-ranked-field"),
+  maxRanked: $("new-max-ranked"),
   results: $("new-results"),
   changes: $("new-changes"),
   showNow: $("show-now"),

@@ -5,6 +5,7 @@
 import { setBounds } from "./dom.js";
 import { formatCount, hasOptions, plural, squash } from "./format.js";
 import { answersDefault, takesAnswers } from "./open-kind.js";
+import { RANKING_KIND, takesOptions } from "./ranking-kind.js";
 
 /* The form; app is the page's wiring (presenter-app.js). */
 export function createForm(app) {
@@ -36,7 +37,7 @@ export function createForm(app) {
     var answerRange = limits.answers;
     if (!question) return { field: view.question, text: "Write a question." };
     if (question.length > limits.question_length) return { field: view.question, text: "The question is longer than " + formatCount(limits.question_length) + " characters." };
-    if (hasOptions({ kind: kind })) {
+    if (takesOptions(kind)) {
       if (options.length < fewest) return { field: view.options, text: "Write at least " + (fewest === 2 ? "two" : formatCount(fewest)) + " options, one per line." };
       if (options.length > limits.options[1]) return { field: view.options, text: "A poll has at most " + formatCount(limits.options[1]) + " options." };
       var seen = new Set();
@@ -50,6 +51,10 @@ export function createForm(app) {
     if (kind === "multiple") {
       var most = wholeNumber(view.maxChoices);
       if (most !== null && !(most >= 1 && most <= options.length)) return { field: view.maxChoices, text: "Voters can pick 1 to " + options.length + " options: there are " + options.length + "." };
+    }
+    if (kind === RANKING_KIND) {
+      var ranked = wholeNumber(view.maxRanked);
+      if (ranked !== null && !(ranked >= 2 && ranked <= options.length)) return { field: view.maxRanked, text: "Voters can rank 2 to " + options.length + " options: there are " + options.length + "." };
     }
     if (kind === "scale") {
       var min = wholeNumber(view.scaleMin);
@@ -69,13 +74,14 @@ export function createForm(app) {
   /* The create_poll message for the form (once formProblem found nothing). */
   function createMessage(question, kind, options) {
     var message = { type: "create_poll", question: question, kind: kind, results: view.results.value, changes: view.changes.value };
-    if (hasOptions({ kind: kind })) message.options = options;
+    if (takesOptions(kind)) message.options = options;
     if (kind === "multiple" && wholeNumber(view.maxChoices) !== null) message.max_choices = wholeNumber(view.maxChoices);
     if (kind === "scale") {
       message.min = wholeNumber(view.scaleMin);
       message.max = wholeNumber(view.scaleMax);
     }
     if (takesAnswers({ kind: kind })) message.max_answers = wholeNumber(view.maxAnswers);
+    if (kind === RANKING_KIND && wholeNumber(view.maxRanked) !== null) message.max_ranked = wholeNumber(view.maxRanked);
     return message;
   }
 
@@ -84,8 +90,9 @@ export function createForm(app) {
   /* Shows the fields the chosen kind takes. */
   function updateKindFields() {
     var kind = chosenKind();
-    view.optionsField.hidden = !hasOptions({ kind: kind });
+    view.optionsField.hidden = !takesOptions(kind);
     view.maxChoicesField.hidden = kind !== "multiple";
+    view.maxRankedField.hidden = kind !== RANKING_KIND;
     view.scaleField.hidden = kind !== "scale";
     view.maxAnswersField.hidden = !takesAnswers({ kind: kind });
     if (takesAnswers({ kind: kind }) && kind !== answersKind) {
@@ -108,6 +115,7 @@ export function createForm(app) {
     var limits = app.state.limits;
     setBounds(view.question, { maxlength: limits.question_length });
     setBounds(view.maxChoices, { min: 1, max: limits.options[1] });
+    setBounds(view.maxRanked, { min: 2, max: limits.options[1] });
     setBounds(view.scaleMin, { min: limits.scale[0], max: limits.scale[1] });
     setBounds(view.scaleMax, { min: limits.scale[0], max: limits.scale[1] });
     setBounds(view.maxAnswers, { min: limits.answers[0], max: limits.answers[1] });
@@ -117,7 +125,7 @@ export function createForm(app) {
     updateOptionsHint();
   }
 
-  var FORM_FIELDS = [view.question, view.options, view.maxChoices, view.scaleMin, view.scaleMax, view.maxAnswers];
+  var FORM_FIELDS = [view.question, view.options, view.maxChoices, view.maxRanked, view.scaleMin, view.scaleMax, view.maxAnswers];
 
   function showFormError(problem) {
     FORM_FIELDS.forEach(function (field) { field.removeAttribute("aria-invalid"); });

@@ -6,6 +6,7 @@
 
 import { fromTemplate, setBounds } from "./dom.js";
 import { audience, formatClock, formatCount, formatMean, plural, timeLeft, votersOf } from "./format.js";
+import { rankingLead } from "./ranking-kind.js";
 
 export var ACTION_ERRORS = {
   set_current: "Could not show the poll",
@@ -34,7 +35,8 @@ export function createList(app) {
     counter: "Counter",
     scale: "Scale",
     words: "Word cloud",
-    open: "Open answers"
+    open: "Open answers",
+    ranking: "Ranking"
   };
 
   // The poll list -----------------------------------------------------------------------------
@@ -123,6 +125,8 @@ export function createList(app) {
       case "words":
       case "open":
         return plural(voters, "voter", "voters") + " · " + plural(poll.total || 0, "answer", "answers");
+      case "ranking":
+        return plural(voters, "voter", "voters") + " · " + rankingLead(poll);
       default:
         return plural(voters, "voter", "voters");
     }

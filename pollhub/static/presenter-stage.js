@@ -1,5 +1,6 @@
 /* pollhub presenter page: the stage. The current poll big (bars, a scale's
- * columns and average, a word cloud or a wall of open answers, whose answers can be hidden), its
+ * columns and average, a word cloud or a wall of open answers, whose answers can be hidden,
+ * a ranking's bars by score), its
  * countdown, who sees its results (veiled on the stage while participants
  * cannot see them, until the presenter reveals them or peeks), Previous/Next,
  * the join address and QR code, the presence count and projector mode.
@@ -7,6 +8,7 @@
 
 import { ScaleChart, WordCloud } from "./charts.js";
 import { OPEN_KIND, AnswerWall, takesAnswers } from "./open-kind.js";
+import { RANKING_KIND, RankingBars } from "./ranking-kind.js";
 import { audience, formatClock, formatCount, hasOptions, percent, plural, timeLeft, votersOf } from "./format.js";
 import { fromTemplate } from "./dom.js";
 import { currentPoll } from "./state.js";
@@ -32,6 +34,7 @@ export function createStage(app) {
   var stageScale = new ScaleChart(view.stageScale);
   var stageCloud = new WordCloud(view.stageCloud, { onPick: confirmHide, emptyText: "No answers yet." });
   var stageWall = new AnswerWall(view.stageWall, { onPick: confirmHide, emptyText: "No answers yet." });
+  var stageRanking = new RankingBars(view.stageRanking, { emptyText: "No rankings yet." });
 
   function renderChart() {
     var poll = currentPoll(app.state);
@@ -71,10 +74,12 @@ export function createStage(app) {
     view.stageScale.hidden = poll.kind !== "scale";
     view.stageCloud.hidden = poll.kind !== "words";
     view.stageWall.hidden = poll.kind !== OPEN_KIND;
+    view.stageRanking.hidden = poll.kind !== RANKING_KIND;
     if (hasOptions(poll)) renderBars(poll);
     else if (poll.kind === "scale") stageScale.update(poll);
     else if (poll.kind === "words") stageCloud.update(poll);
     else if (poll.kind === OPEN_KIND) stageWall.update(poll);
+    else if (poll.kind === RANKING_KIND) stageRanking.update(poll);
 
     var byVoters = poll.kind !== "single" && poll.kind !== "counter";
     var shown = byVoters ? votersOf(poll) : poll.total || 0;

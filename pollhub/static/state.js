@@ -26,6 +26,7 @@
 
 import { isVisible } from "./format.js";
 import { DEFAULT_LIMITS, readLimits } from "./limits.js";
+import { RANKING_KIND, validRanking } from "./ranking-kind.js";
 
 export function initialState() {
   return {
@@ -63,6 +64,7 @@ function countsOf(poll) {
   if (poll.voters !== undefined) counts.voters = poll.voters;
   if (poll.mean !== undefined) counts.mean = poll.mean;
   if (poll.answers !== undefined) counts.answers = poll.answers; // an open poll's
+  if (poll.positions !== undefined) counts.positions = poll.positions; // a ranking's
   return counts;
 }
 
@@ -103,6 +105,8 @@ export function validChoice(poll, choice) {
       return Array.isArray(choice) && choice.length > 0;
     case "counter":
       return poll.changes === "locked" && hasOption(poll, choice); // else every tap counts: nothing to hold
+    case RANKING_KIND:
+      return validRanking(poll, choice);
     default:
       return false;
   }
@@ -183,6 +187,7 @@ export function reduce(state, message, now = 0) {
       if (message.voters !== undefined) fresh.voters = message.voters;
       if (message.mean !== undefined) fresh.mean = message.mean;
       if (message.answers !== undefined) fresh.answers = message.answers;
+      if (message.positions !== undefined) fresh.positions = message.positions;
       const next = Object.assign({}, state, { polls: new Map(state.polls).set(poll.id, fresh), seq });
       return noVoters(message) ? forget(next, poll.id) : next;
     }
