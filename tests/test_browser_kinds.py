@@ -1,4 +1,4 @@
-"""Browser tests for poll kinds (issue 6, and the open kind) and presenter control, in Chromium driven by Playwright.
+"""Browser tests for poll kinds (issue 6, the open and ranking kinds) and presenter control, in Chromium driven by Playwright.
 
 The same fixtures and helpers as ``test_browser.py`` (and the same skip rules):
 a real Hub and PollServer on loopback, fresh browser contexts per page.
@@ -386,6 +386,133 @@ def test_open_answers_appear_as_cards_newest_first_and_can_be_hidden(hub: Hub, p
     assert [row[5] for row in rows[1:]] == ["Fewer slides", "Slides shared before the talk", "'=HYPERLINK(1)", "Longer coffee breaks, please"]
     assert [row[4] for row in rows[1:]] == [iso_time(a.at) for a in answers]
     assert {(row[6], row[7]) for row in rows[1:]} == {("1", "5")}
+
+
+# Ranking -----------------------------------------------------------------------------------
+
+
+def ranking_option(page: Page, option_id: str):
+    return page.locator(f'#ranking .ranking-option[data-option="{option_id}"]')
+
+
+def bar_order(page: Page, root: str) -> list[str]:
+    """The option ids of a ranking's bars, top to bottom."""
+    return page.eval_on_selector_all(f"{root} .ranking-bar", "rows => rows.map(row => row.dataset.option)")
+
+
+def ranking_bar(page: Page, root: str, option_id: str):
+    return page.locator(f'{root} .ranking-bar[data-option="{option_id}"]')
+
+
+def test_a_ranking_by_taps_and_by_keyboard_shows_bars_by_score(hub: Hub, pages: Pages) -> None:
+    presenter = pages.presenter()
+    # The presenter's form: the options and how many each voter ranks (2 to all of them).
+    presenter.fill("#new-question", "Which drinks should the break have?")
+    presenter.check('input[name="kind"][value="ranking"]')
+    expect(presenter.locator("#new-options")).to_be_visible()
+    expect(presenter.locator("#new-max-ranked")).to_be_visible()
+    presenter.fill("#new-options", "Tea\nCoffee\nWater\nJuice")
+    presenter.fill("#new-max-ranked", "5")
+    presenter.click("#create")
+    expect(presenter.locator("#form-error")).to_have_text("Voters can rank 2 to 4 options: there are 4.")
+    presenter.fill("#new-max-ranked", "3")
+    shot(presenter, "presenter-desktop-form-ranking")
+    presenter.click("#create")
+    expect(presenter.locator("#chart-question")).to_have_text("Which drinks should the break have?")
+    poll = hub.poll()
+    assert (poll.kind, poll.settings.max_ranked, [o.id for o in poll.options]) == ("ranking", 3, ["tea", "coffee", "water", "juice"])
+    expect(poll_item(presenter, poll.id).locator(".badge-kind")).to_have_text("Ranking")
+    expect(presenter.locator("#stage-ranking .ranking-empty")).to_have_text("No rankings yet.")
+    hub.vote(poll.id, ["coffee", "tea"], voter="other")  # coffee 3, tea 2
+
+    # Ann, on a phone: taps in order, with Undo, and a fourth tap is one too many.
+    ann = pages.participant(viewport=PHONE)
+    expect(ann.locator("#poll-kind")).to_have_text("Rank your top 3")
+    expect(ann.locator("#hint")).to_have_text("Tap your top 3 in order, your favourite first, then submit.")
+    expect(ann.locator("#ranking .ranking-submit")).to_be_disabled()
+    ranking_option(ann, "water").click()
+    ranking_option(ann, "juice").click()
+    expect(ranking_option(ann, "juice").locator(".ranking-place")).to_have_text("2")
+    ann.click("#ranking .ranking-undo")
+    expect(ranking_option(ann, "juice")).to_have_attribute("aria-pressed", "false")
+    expect(ranking_option(ann, "juice")).to_have_accessible_name("Juice, not ranked")
+    ranking_option(ann, "tea").click()
+    ranking_option(ann, "coffee").click()
+    expect(ann.locator("#ranking .ranking-count")).to_have_text("3 of 3 ranked")
+    places = [ranking_option(ann, o).locator(".ranking-place").text_content() for o in ("tea", "coffee", "water", "juice")]
+    assert places == ["2", "3", "1", ""]
+    expect(ranking_option(ann, "tea")).to_have_accessible_name("Tea, ranked 2nd")
+    ranking_option(ann, "juice").click()
+    expect(ann.locator("#vote-error")).to_have_text("You can rank up to 3. Tap a ranked option to take it out, or Undo.")
+    assert hub.poll(poll.id).voters == 1
+    shot(ann, "participant-phone-ranking-picking")
+    ann.click("#ranking .ranking-submit")
+    expect(ann.locator("#your-vote")).to_have_text("Your vote: 1. Water, 2. Tea, 3. Coffee")
+    assert hub.poll(poll.id).counts == {"tea": 4, "coffee": 4, "water": 3, "juice": 0}
+    expect(ann.locator("#ranking .ranking-submit")).to_have_text("Update my ranking")
+    expect(ann.locator("#ranking .ranking-submit")).to_be_disabled()  # nothing changed yet
+
+    # Bob, at a desk, with the keyboard alone: Enter and Space rank, the arrows move, Tab reaches Submit.
+    bob = pages.participant(viewport=DESKTOP)
+    ranking_option(bob, "tea").focus()
+    bob.keyboard.press("Enter")
+    bob.keyboard.press("ArrowDown")
+    expect(ranking_option(bob, "coffee")).to_be_focused()
+    bob.keyboard.press("Space")
+    bob.keyboard.press("End")
+    expect(ranking_option(bob, "juice")).to_be_focused()
+    for _ in range(3):
+        bob.keyboard.press("Tab")  # Undo, Clear, Submit
+    expect(bob.locator("#ranking .ranking-submit")).to_be_focused()
+    bob.keyboard.press("Enter")
+    expect(bob.locator("#your-vote")).to_have_text("Your vote: 1. Tea, 2. Coffee")
+
+    # Bars by score on every screen: tea 7, coffee 6, water 3, juice 0; each with its average place.
+    by_score = ["tea", "coffee", "water", "juice"]
+    for page, root in ((presenter, "#stage-ranking"), (ann, "#ranking"), (bob, "#ranking")):
+        wait_until(lambda: bar_order(page, root) == by_score)
+    tea = ranking_bar(presenter, "#stage-ranking", "tea")
+    expect(tea.locator(".bar-pct")).to_have_text("7 points")
+    expect(tea.locator(".bar-count")).to_have_text("average place 1.7")  # (2 + 2 + 1) / 3
+    expect(tea).to_have_class(re.compile("is-leading"))
+    expect(ranking_bar(presenter, "#stage-ranking", "juice").locator(".bar-count")).to_have_text("not ranked yet")
+    expect(ranking_bar(ann, "#ranking", "juice").locator(".ranking-place-number")).to_have_text("–")
+    expect(presenter.locator("#chart-total")).to_have_text("3")
+    expect(poll_item(presenter, poll.id).locator(".poll-item-total")).to_have_text("3 voters · leading: Tea")
+    shot(ann, "participant-phone-ranking")
+    no_horizontal_scroll(ann, PHONE["width"])
+    shot(bob, "participant-desktop-ranking")
+    shot(presenter, "presenter-desktop-ranking")
+    dark = pages.participant(viewport=PHONE, color_scheme="dark")
+    wait_until(lambda: bar_order(dark, "#ranking") == by_score)
+    shot(dark, "participant-phone-ranking-dark")
+    presenter.click("#fullscreen")
+    expect(presenter.locator(".sidebar")).to_be_hidden()
+    shot(presenter, "presenter-desktop-projector-ranking")
+    presenter.click("#fullscreen")
+
+    # Ann changes her mind: Clear, then juice alone. The bars move; equal scores share a place.
+    ann.click("#ranking .ranking-clear")
+    expect(ann.locator("#ranking .ranking-count")).to_have_text("0 of 3 ranked")
+    ranking_option(ann, "juice").click()
+    ann.click("#ranking .ranking-submit")
+    expect(ann.locator("#your-vote")).to_have_text("Your vote: 1. Juice")
+    assert hub.poll(poll.id).counts == {"tea": 5, "coffee": 5, "water": 0, "juice": 3}
+    wait_until(lambda: bar_order(presenter, "#stage-ranking") == ["tea", "coffee", "juice", "water"])
+    expect(ranking_bar(presenter, "#stage-ranking", "coffee").locator(".ranking-place-number")).to_have_text("1")
+
+    # The download: scores as the votes, then each option's place, score and average place.
+    _, body = shared.downloaded(presenter, "#download-csv")
+    assert body == shared.server_export(pages, "csv")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    assert [(row[4], row[6]) for row in rows[1:5]] == [("tea", "5"), ("coffee", "5"), ("water", "0"), ("juice", "3")]
+    assert rows[6:] == [
+        ["poll", "place", "option", "label", "score", "position"],
+        [poll.id, "1", "tea", "Tea", "5", "1.5"],
+        [poll.id, "1", "coffee", "Coffee", "5", "1.5"],
+        [poll.id, "3", "juice", "Juice", "3", "1.0"],
+        [poll.id, "4", "water", "Water", "0", ""],
+    ]
 
 
 # Results visibility -----------------------------------------------------------------------

@@ -210,7 +210,7 @@ export function RankingPicker(container, callbacks) {
   this.drafts = new Map(); // poll id -> option ids in the order tapped, not sent yet
   this.poll = null;
   this.key = "";
-  this.buttons = new Map(); // option id -> { button, place, status }
+  this.buttons = new Map(); // option id -> { button, place, label }
   this.list = el("ol", "ranking-options");
   this.list.addEventListener("keydown", (event) => this.onKey(event));
   this.undo = el("button", "btn ranking-undo", "Undo");
@@ -299,12 +299,11 @@ RankingPicker.prototype.build = function (poll, key) {
     const place = el("span", "ranking-place");
     place.setAttribute("aria-hidden", "true");
     const label = el("span", "option-label", option.label);
-    const status = el("span", "visually-hidden");
-    button.append(place, label, status);
+    button.append(place, label);
     button.addEventListener("click", () => this.tap(option.id));
     item.append(button);
     this.list.append(item);
-    this.buttons.set(option.id, { button, place, status });
+    this.buttons.set(option.id, { button, place, label: option.label });
   });
   this.key = key;
   if (same && focusedId && this.buttons.has(focusedId)) this.buttons.get(focusedId).button.focus();
@@ -330,7 +329,7 @@ RankingPicker.prototype.update = function (poll, view) {
     parts.button.classList.toggle("is-chosen", at >= 0);
     parts.button.classList.toggle("is-pending", at >= 0 && view.pending !== undefined);
     parts.place.textContent = at >= 0 ? String(at + 1) : "";
-    parts.status.textContent = at >= 0 ? ", ranked " + ordinal(at + 1) : ", not ranked";
+    parts.button.setAttribute("aria-label", parts.label + (at >= 0 ? ", ranked " + ordinal(at + 1) : ", not ranked"));
   });
   const changed = !Array.isArray(view.chosen) || order.join("\u0000") !== view.chosen.join("\u0000");
   this.undo.disabled = !editable || order.length === 0;
