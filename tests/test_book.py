@@ -139,7 +139,7 @@ def test_word_clouds_restore_with_their_first_spellings_and_tie_order() -> None:
 
 # Determinism over random command sequences ------------------------------------------
 
-POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "ideas", "nope"]
+POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "ideas", "drinks", "nope"]
 VOTERS = ["ann", "bob", "cy", "~anon"]
 
 
@@ -152,6 +152,7 @@ def base_book() -> PollBook:
         CreatePoll("Cloud?", (), Settings("words", max_answers=2, results="hidden", changes="locked")),
         CreatePoll("Claps?", ("Clap", "Boo"), Settings("counter", results="after_close")),
         CreatePoll("Ideas?", (), Settings("open", max_answers=2)),
+        CreatePoll("Drinks?", ("Tea", "Coffee", "Water"), Settings("ranking", max_ranked=2)),
     ):
         apply(book, command)
     return book
@@ -165,6 +166,7 @@ choices = st.one_of(
     st.integers(-1, 7),
     st.sampled_from(["Spam", "SPAM", "Sp\u200bam", "Eggs", "Ｓｐａｍ"]),
     st.lists(st.sampled_from(["Spam", "Eggs", "Ham", "Toast"]), min_size=1, max_size=3),
+    st.lists(st.sampled_from(["tea", "coffee", "water", "Tea", "x"]), min_size=1, max_size=3),
 )
 commands = st.one_of(
     st.builds(Vote, choices, st.one_of(st.none(), poll_ids)),
@@ -185,7 +187,7 @@ commands = st.one_of(
         st.one_of(st.none(), st.sampled_from(["allowed", "locked"])),
     ),
     st.builds(HideAnswer, poll_ids, st.sampled_from(["spam", "Eggs", "nothing"])),
-    st.builds(OrderPolls, st.permutations(POLL_IDS[:6]).map(tuple)),
+    st.builds(OrderPolls, st.permutations(POLL_IDS[:7]).map(tuple)),
     st.builds(Step, st.sampled_from([1, -1])),
     # the audience Q&A (question ids q1..q4 exist once asked)
     st.builds(Ask, st.sampled_from(["Why?", "WHY?", "How?", "When is lunch?"]), st.sampled_from([None, "Ann"])),

@@ -38,13 +38,15 @@ from .conftest import TIMEOUT
 EXAMPLES = int(os.environ.get("POLLHUB_FUZZ_EXAMPLES", "60")) * 4  # 240 by default
 TOKEN = "secret"
 REPLY_TYPES = frozenset({"error", "ok", "voted", "hello", "asked", "upvoted"})  # one of these answers each message
-KINDS = ("single", "multiple", "counter", "scale", "words", "open")
+KINDS = ("single", "multiple", "counter", "scale", "words", "open", "ranking")
 
 #: Every message type and its fields, as pollhub/protocol.py reads them (besides "type" and "ref").
 FIELDS: Dict[str, Tuple[str, ...]] = {
     "hello": ("voter", "token"),
     "vote": ("poll", "option", "options", "value", "text"),
-    "create_poll": ("question", "options", "kind", "max_choices", "min", "max", "max_answers", "results", "changes"),
+    "create_poll": (
+        "question", "options", "kind", "max_choices", "min", "max", "max_answers", "max_ranked", "results", "changes"
+    ),
     "close_poll": ("poll",),
     "open_poll": ("poll", "close_after"),
     "reset_poll": ("poll",),
@@ -122,9 +124,13 @@ json_values = st.recursive(
 def base_message(kind: str, slot: PollSlot) -> Dict[str, Any]:
     """A valid message of type ``kind`` about the poll in ``slot`` (the fuzz then changes some fields)."""
     poll_kind = KINDS[slot]
-    choice = {"single": "a", "counter": "b", "multiple": ["a", "b"], "scale": 3, "words": "Spam", "open": "An idea"}[poll_kind]
+    choice = {
+        "single": "a", "counter": "b", "multiple": ["a", "b"], "scale": 3, "words": "Spam", "open": "An idea",
+        "ranking": ["b", "a"],
+    }[poll_kind]
     field = {
-        "single": "option", "counter": "option", "multiple": "options", "scale": "value", "words": "text", "open": "text"
+        "single": "option", "counter": "option", "multiple": "options", "scale": "value", "words": "text", "open": "text",
+        "ranking": "options",
     }
     return {
         "hello": {"voter": "fuzzer"},
@@ -269,7 +275,7 @@ class Live:
         ids = {poll.id for poll in self.hub.polls()}
         for i, kind in enumerate(KINDS):
             if i >= len(self.slots) or self.slots[i] not in ids:
-                options = ("A", "B", "C") if kind in ("single", "multiple", "counter") else ()
+                options = ("A", "B", "C") if kind in ("single", "multiple", "counter", "ranking") else ()
                 poll_id = self.hub.create_poll(f"{kind.title()} poll?", options, kind).id
                 self.slots[i:i + 1] = [poll_id]
         for poll_id in ids - set(self.slots):
