@@ -26,19 +26,25 @@ from .changes import Changes
 from .errors import BadMessage, Forbidden, PollhubError, TooManyPolls, UnknownPoll
 from .polls import ALWAYS, MAX_POLLS, WORDS, Choice, PollState, answer_key, check_update, unique_slug
 from .protocol import (
+    Ask,
     Command,
     CreatePoll,
     HideAnswer,
     Hello,
+    Highlight,
     OpenPoll,
     OrderPolls,
     PollAction,
+    QASettings,
+    QuestionAction,
     Step,
     UpdatePoll,
+    Upvote,
     Vote,
 )
+from .qa import QandA, Question
 
-SNAPSHOT_VERSION = 2  # 2 added "applied"; version 1 snapshots are still read
+SNAPSHOT_VERSION = 3  # 2 added "applied", 3 the Q&A ("qa"); older snapshots are still read
 
 
 class Expire(NamedTuple):
@@ -82,10 +88,12 @@ class Effects:
     burst of votes adds to one set of results rather than making one each.
     """
 
-    __slots__ = ("results", "broadcasts", "store")
+    __slots__ = ("results", "questions", "qa_settings", "broadcasts", "store")
 
     def __init__(self) -> None:
         self.results: Dict[str, None] = {}  # polls whose results changed, in order
+        self.questions: Dict[str, None] = {}  # questions that changed (asked, upvoted, moderated), in order
+        self.qa_settings = False  # whether the Q&A settings changed
         self.broadcasts: List[Broadcast] = []
         self.store = Changes()
 
@@ -106,6 +114,7 @@ class PollBook:
         seq: int = 0,
         limits: Optional[Mapping[str, Any]] = None,
         applied: Optional[Mapping[str, int]] = None,
+        qa: Optional[QandA] = None,
     ) -> None:
         #: What ``welcome`` tells clients of the limits: the protocol's, and
         #: what the server adds (its vote rate). Configuration, not state: not
@@ -116,6 +125,7 @@ class PollBook:
         self.used_ids: Set[str] = set(used_ids) | set(self.polls)
         self.seq = seq  # commands applied that changed some poll's results
         self.applied: Dict[str, int] = dict(applied or {})  # log entry origin -> the highest number applied
+        self.qa = QandA() if qa is None else qa  # the audience's questions (see pollhub.qa)
         self._changed_results = False  # whether the command being applied changed some results
         # poll id -> when its countdown closes it (the clock of the ``now`` arguments)
         self.deadlines: Dict[str, float] = {
@@ -178,9 +188,24 @@ class PollBook:
                 effects.store.ballot(poll.id, voter, ballot)
             return protocol.voted(poll.id, poll.kind, poll.choice_json(ballot), command.ref)
         if isinstance(command, Hello):
-            return protocol.hello_reply(voter, admin, self.choices(voter), command.ref)
+            reply = protocol.hello_reply(voter, admin, self.choices(voter), command.ref)
+            reply["qa"] = self.qa.marks(voter)
+            return reply
+        if isinstance(command, Ask):
+            question = self.qa.ask(voter, command.text, command.name, now)
+            effects.store.question(question)
+            effects.questions[question.id] = None
+            return protocol.asked(question.to_json(voter), command.ref)
+        if isinstance(command, Upvote):
+            question, changed = self.qa.upvote(voter, command.question, command.upvoted)
+            if changed:
+                effects.store.upvote(question.id, voter, command.upvoted)
+                effects.questions[question.id] = None
+            return protocol.upvoted(question.id, voter in question.upvoters, question.upvotes, command.ref)
         if not admin:
             raise Forbidden("admin messages need a hello with the admin token first")
+        if isinstance(command, (QuestionAction, Highlight, QASettings)):
+            return protocol.ok_question(self._moderate(command, now, effects), command.ref)
         if isinstance(command, CreatePoll):
             return protocol.ok(self._create(command, now, effects).id, command.ref)
         if isinstance(command, OrderPolls):
@@ -205,6 +230,27 @@ class PollBook:
                 effects.store.hidden(poll.id, answer_key(command.text))
                 self._results_changed(poll.id, effects)
         return protocol.ok(poll.id, command.ref)
+
+    def _moderate(self, command: "Union[QuestionAction, Highlight, QASettings]", now: float, effects: Effects) -> Optional[str]:
+        """A presenter's Q&A command; returns the id of the question it concerns (None for settings)."""
+        qa = self.qa
+        before = qa.settings_json()
+        changed: Optional[Question] = None
+        question_id: Optional[str] = None
+        if isinstance(command, QuestionAction):
+            question, moved = qa.set_state(command.question, command.state, now)
+            changed, question_id = (question if moved else None), question.id
+        elif isinstance(command, Highlight):
+            changed, question_id = qa.highlight_question(command.question, now), command.question
+        else:
+            qa.settings(command.moderation, command.open, command.stage)
+        if changed is not None:
+            effects.store.question_state(changed)
+            effects.questions[changed.id] = None
+        if qa.settings_json() != before:
+            effects.store.qa_settings(qa.moderation, qa.open, qa.highlight, qa.stage)
+            effects.qa_settings = True
+        return question_id
 
     def close_expired(self, now: float, effects: Effects) -> List[str]:
         """Close every poll whose countdown ended by ``now``; returns their ids."""
@@ -256,12 +302,31 @@ class PollBook:
         """When the next countdown ends (None: none runs)."""
         return min(self.deadlines.values()) if self.deadlines else None
 
-    def welcome(self, sees: Sequence[bool], now: float) -> Dict[str, Any]:
-        """The ``welcome`` for a client that may see the results of the polls where ``sees`` is True."""
+    def welcome(self, sees: Sequence[bool], now: float, voter: Optional[str] = None) -> Dict[str, Any]:
+        """The ``welcome`` for a client that may see the results of the polls where ``sees`` is True.
+
+        Its ``qa`` holds the questions participant ``voter`` may see, marked
+        with theirs and their upvotes; with ``voter`` None, every question
+        (a presenter's).
+        """
         polls = [poll.to_json(seen, now) for poll, seen in zip(self.polls.values(), sees)]
         welcome = protocol.welcome(self.current, polls, self.limits)
         welcome["seq"] = self.seq
+        welcome["qa"] = self.qa.welcome(voter)
         return welcome
+
+    def qa_changes(self, effects: Effects) -> Tuple[List[Question], Optional[Dict[str, Any]]]:
+        """The questions that changed in ``effects``, and the ``qa`` settings message if they changed.
+
+        Empties both from ``effects``. Like results, a question upvoted a
+        hundred times in one batch is one change. The settings come after
+        the questions: a highlight names a question its clients hold.
+        """
+        changed, effects.questions = effects.questions, {}
+        questions = [self.qa.questions[question_id] for question_id in changed if question_id in self.qa.questions]
+        settings = protocol.qa_settings(self.qa.settings_json()) if effects.qa_settings else None
+        effects.qa_settings = False
+        return questions, settings
 
     # The whole state ---------------------------------------------------------------
 
@@ -274,17 +339,19 @@ class PollBook:
             "used_ids": sorted(self.used_ids),
             "seq": self.seq,
             "applied": dict(sorted(self.applied.items())),
+            "qa": self.qa.snapshot(),
         }
 
     @classmethod
     def restore(cls, data: Mapping[str, Any]) -> "PollBook":
         """The book a :meth:`snapshot` describes. Raises ``ValueError`` for another version or bad data."""
-        if data.get("version") not in (1, SNAPSHOT_VERSION):
+        if data.get("version") not in range(1, SNAPSHOT_VERSION + 1):
             raise ValueError(f"a PollBook snapshot of version {data.get('version')!r}; this one reads 1 to {SNAPSHOT_VERSION}")
         try:
             polls = [PollState.from_state(poll) for poll in data["polls"]]
             applied = {str(origin): int(number) for origin, number in data.get("applied", {}).items()}
-            return cls(polls, data["current"], data["used_ids"], int(data["seq"]), applied=applied)
+            qa = QandA.restore(data.get("qa", {}))
+            return cls(polls, data["current"], data["used_ids"], int(data["seq"]), applied=applied, qa=qa)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a PollBook snapshot: {exc!r}") from None
 

@@ -48,15 +48,20 @@ from .errors import PollhubError, Unavailable
 from .polls import Settings
 from .protocol import (
     SERVER_VOTER_PREFIX,
+    Ask,
     Command,
     CreatePoll,
     HideAnswer,
     Hello,
+    Highlight,
     OpenPoll,
     OrderPolls,
     PollAction,
+    QASettings,
+    QuestionAction,
     Step,
     UpdatePoll,
+    Upvote,
     Vote,
 )
 
@@ -137,7 +142,13 @@ def stream_id(text: str) -> Tuple[int, int]:
 
 # Commands in the log -----------------------------------------------------------------
 
-_COMMANDS = {cls.__name__: cls for cls in (Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step)}
+_COMMANDS = {
+    cls.__name__: cls
+    for cls in (
+        Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step,
+        Ask, Upvote, QuestionAction, Highlight, QASettings,
+    )
+}
 
 
 def encode_command(command: Union[Command, Expire]) -> str:

@@ -81,6 +81,48 @@ class TooManyPolls(PollhubError):
     code = "too_many_polls"
 
 
+class BadQuestion(PollhubError):
+    """A question that is empty or too long, or a name that is too long."""
+
+    code = "bad_question"
+
+
+class DuplicateQuestion(PollhubError):
+    """The same question from the same voter within a minute."""
+
+    code = "duplicate_question"
+
+
+class QAClosed(PollhubError):
+    """A question while the presenter has closed Q&A for new questions."""
+
+    code = "qa_closed"
+
+
+class UnknownQuestion(PollhubError):
+    """No question has that id (or none this voter may see)."""
+
+    code = "unknown_question"
+
+
+class OwnQuestion(PollhubError):
+    """An upvote of the voter's own question."""
+
+    code = "own_question"
+
+
+class QuestionAnswered(PollhubError):
+    """An upvote of a question that was answered or dismissed."""
+
+    code = "question_answered"
+
+
+class TooManyQuestions(PollhubError):
+    """More questions from one voter in a minute than the limit (``qa.QUESTIONS_PER_WINDOW``)."""
+
+    code = "too_many_questions"
+
+
 class InternalError(PollhubError):
     """A bug in the server: a reply it could not build or encode (the server logs it)."""
 
@@ -97,7 +139,8 @@ ERRORS: Dict[str, Type[PollhubError]] = {
     cls.code: cls
     for cls in (
         BadMessage, BadJSON, UnknownPoll, UnknownOption, PollClosed, InvalidVote, VoteLocked, Forbidden, RateLimited,
-        TooManyPolls, InternalError, Unavailable,
+        TooManyPolls, BadQuestion, DuplicateQuestion, QAClosed, UnknownQuestion, OwnQuestion, QuestionAnswered,
+        TooManyQuestions, InternalError, Unavailable,
     )
 }
 

@@ -63,7 +63,7 @@ from typing import (
     Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar, Union, cast
 )
 
-from . import protocol, text
+from . import protocol, qa, text
 from .book import Effects, Entry, Expire, PollBook
 from .changes import Changes
 from .cluster import DEFAULT_EVENT, SharedLog, Sharing
@@ -74,19 +74,24 @@ from .polls import AFTER_VOTE, ALLOWED, ALWAYS, SINGLE, Choice, Poll, PollState,
 from .protocol import (
     SERVER_VOTER_PREFIX,
     VOTE_FIELDS,
+    Ask,
     Command,
     CreatePoll,
     HideAnswer,
     Hello,
+    Highlight,
     Message,
     OpenPoll,
     OrderPolls,
     PollAction,
+    QuestionAction,
     Step,
     UpdatePoll,
+    Upvote,
     Vote,
     check_close_after,
 )
+from .qa import ANSWERED, DISMISSED, PUBLIC, PUBLISHED, WAITING, Question
 from .storage import Store
 
 logger = logging.getLogger(__name__)
@@ -281,7 +286,14 @@ _STOP = object()
 _SAVED_REPLIES = {
     "voted": Unavailable("your vote was counted but could not be saved yet; please vote again"),
     "ok": Unavailable("done, but it could not be saved yet: the database cannot be written; please try again"),
+    "asked": Unavailable("your question was taken but could not be saved yet; please ask again"),
+    "upvoted": Unavailable("your upvote was counted but could not be saved yet; please try again"),
 }
+
+
+def _question_message(question: Question) -> Message:
+    """A question's state as everyone who may see it gets it (a slow client keeps only the newest)."""
+    return Message(protocol.question(question.to_json()), key=protocol.question_key(question.id))
 
 
 def _unsaved(message: Message) -> Message:
@@ -365,8 +377,10 @@ class Hub:
         self._effects = Effects()
         self._unsaved_counts: Dict[str, None] = {}  # polls whose counts are not on disk yet
         # Welcomes built since the state last changed, by which polls' results
-        # the newcomer may see: a burst of connections encodes one welcome.
-        self._welcomes: Dict[Tuple[bool, ...], Message] = {}
+        # the newcomer may see and whose view of the Q&A it gets (None: a
+        # presenter's, "": an onlooker's, else a voter's own): a burst of
+        # connections encodes one welcome.
+        self._welcomes: Dict[Tuple[Tuple[bool, ...], Optional[str]], Message] = {}
         # With a shared log (Redis): this node's side of it (owned by the hub thread), its log in .log.
         self._sharing: "Optional[Sharing[_Request]]" = None
 
@@ -515,8 +529,7 @@ class Hub:
         ``InvalidVote``, ``PollClosed``, ``VoteLocked``, or ``BadMessage`` for
         a voter id that the protocol would refuse.
         """
-        voter = SERVER_VOTER_PREFIX + secrets.token_hex(16) if voter is None else protocol.check_voter(voter)
-        reply = self._request(Vote(choice, poll_id), voter=voter)
+        reply = self._request(Vote(choice, poll_id), voter=self._voter(voter))
         return cast(Choice, next(reply[name] for name in VOTE_FIELDS if name in reply))
 
     def open_poll(self, poll_id: str, close_after: Optional[float] = None) -> None:
@@ -571,6 +584,73 @@ class Hub:
     def previous_poll(self) -> Optional[str]:
         """Make the previous poll in the order current (the last if none is); returns the current poll's id."""
         return cast(Optional[str], self._request(Step(-1))["poll"])
+
+    # Audience Q&A (the rules are in pollhub.qa) ---------------------------------------
+
+    def ask(self, text: str, name: Optional[str] = None, voter: Optional[str] = None) -> Dict[str, Any]:
+        """Ask a question for the audience Q&A; returns it as its asker sees it (``id``, ``state``, ...).
+
+        Without a ``voter``, a new anonymous voter asks. Raises
+        ``BadQuestion``, ``DuplicateQuestion``, ``TooManyQuestions``,
+        ``QAClosed``, or ``BadMessage`` for a voter id the protocol refuses.
+        """
+        command = Ask(qa.check_text(text), qa.check_name(name))
+        return cast(Dict[str, Any], self._request(command, voter=self._voter(voter))["question"])
+
+    def upvote(self, question_id: str, voter: Optional[str] = None) -> int:
+        """Upvote a published question as ``voter`` (a new anonymous one without); returns its upvotes.
+
+        Upvoting again changes nothing. Raises ``UnknownQuestion``, ``OwnQuestion`` or ``QuestionAnswered``.
+        """
+        return cast(int, self._request(Upvote(question_id, True), voter=self._voter(voter))["upvotes"])
+
+    def unvote(self, question_id: str, voter: str) -> int:
+        """Take back ``voter``'s upvote of a question; returns its upvotes. Raises ``UnknownQuestion``."""
+        return cast(int, self._request(Upvote(question_id, False), voter=self._voter(voter))["upvotes"])
+
+    def approve_question(self, question_id: str) -> None:
+        """Publish a question (one waiting for moderation, or one answered or dismissed). Raises ``UnknownQuestion``."""
+        self._request(QuestionAction(PUBLISHED, question_id))
+
+    def dismiss_question(self, question_id: str) -> None:
+        """Hide a question from participants (it stays in the export). Raises ``UnknownQuestion``."""
+        self._request(QuestionAction(DISMISSED, question_id))
+
+    def answer_question(self, question_id: str) -> None:
+        """Mark a question answered (participants see it apart). Raises ``UnknownQuestion``."""
+        self._request(QuestionAction(ANSWERED, question_id))
+
+    def highlight_question(self, question_id: Optional[str]) -> None:
+        """Put a question on the stage (approving it if it waits), or none with None.
+
+        Raises ``UnknownQuestion``, or ``BadMessage`` for an answered or dismissed question.
+        """
+        self._request(Highlight(question_id))
+
+    def qa_settings(
+        self, moderation: Optional[bool] = None, open: Optional[bool] = None, stage: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Change the Q&A settings given and return them all (``moderation``, ``open``, ``highlight``, ``stage``).
+
+        ``moderation`` True keeps new questions waiting for a presenter's
+        approval; ``open`` False takes no new questions (upvotes go on);
+        ``stage`` is what the projector view shows, ``poll`` or ``qa``.
+        With no argument, only returns them. Raises ``BadMessage``.
+        """
+        if not (moderation is None and open is None and stage is None):
+            self._request(protocol.check_qa_settings(moderation, open, stage))
+        return self._call(self._book.qa.settings_json)
+
+    def questions(self) -> List[Dict[str, Any]]:
+        """Every question as presenters see it (waiting and dismissed ones too), in the order asked."""
+        return self._call(lambda: [question.to_json() for question in self._book.qa.questions.values()])
+
+    @staticmethod
+    def _voter(voter: Optional[str]) -> str:
+        """A voter id for the Python API: ``voter`` checked, or a new anonymous one."""
+        return SERVER_VOTER_PREFIX + secrets.token_hex(16) if voter is None else protocol.check_voter(voter)
+
+    # Reading -------------------------------------------------------------------------
 
     def results(self, poll_id: Optional[str] = None) -> Dict[str, int]:
         """``{option id: count}`` for a poll (the current one by default)."""
@@ -758,11 +838,16 @@ class Hub:
         self._effects.broadcasts.clear()
 
     def _welcome(self, client: Client) -> Message:
-        """The ``welcome`` for ``client``: every poll, with results where it may see them."""
+        """The ``welcome`` for ``client``: every poll, with results where it may see them, and the Q&A."""
         sees = tuple(self._sees(client, poll) for poll in self._book.polls.values())
-        message = self._welcomes.get(sees)
+        view: Optional[str] = None
+        if client not in self._admins:
+            voter = self._clients.get(client, "")
+            view = voter if self._book.qa.involves(voter) else ""
+        message = self._welcomes.get((sees, view))
         if message is None:
-            message = self._welcomes[sees] = Message(self._book.welcome(sees, time.time()))
+            welcome = self._book.welcome(sees, time.time(), voter=view)
+            message = self._welcomes[sees, view] = Message(welcome)
         return message
 
     def _hello(self, request: _Request, now: float) -> None:
@@ -778,6 +863,11 @@ class Hub:
             if not poll.results_public and (promoted or (not request.admin and poll.visible_to(voter))):
                 full = Message(protocol.poll(poll.to_json(True, now)), seal=protocol.results_key(poll.id))
                 self._outbox.append((_Seers(poll.id, only=client), full))
+        # The questions it may now see that a participant's welcome left out:
+        # every one for a new presenter, its own waiting ones for a voter.
+        for question in self._book.qa.questions.values():
+            if question.state not in PUBLIC and (promoted or (not request.admin and question.voter == voter)):
+                self._outbox.append((client, _question_message(question)))
 
     def _until_deadline(self) -> Optional[float]:
         """Seconds until the next countdown ends (None: no countdown runs)."""
@@ -885,6 +975,7 @@ class Hub:
         unsaved = self._effects.store
         pending: List[Tuple[str, Any]] = [("op", op) for op in unsaved.ops]
         pending += [("ballot", b) for b in unsaved.ballots.items()]
+        pending += [("upvote", u) for u in unsaved.upvotes.items()]
         pending.append(("counts", None))
         for index, (what, item) in enumerate(pending):
             changes = Changes()
@@ -892,6 +983,8 @@ class Hub:
                 changes.ops.append(item)
             elif what == "ballot":
                 changes.ballots[item[0]] = item[1]
+            elif what == "upvote":
+                changes.upvotes[item[0]] = item[1]
             try:
                 store.save(changes, polls if what == "counts" else [])
             except (sqlite3.OperationalError, OSError) as exc:
@@ -900,6 +993,7 @@ class Hub:
                 left = pending[index:]
                 unsaved.ops = [op for kind, op in left if kind == "op"]
                 unsaved.ballots = dict(b for kind, b in left if kind == "ballot")
+                unsaved.upvotes = dict(u for kind, u in left if kind == "upvote")
                 return
             except Exception as exc:
                 logger.error("dropped a change the database refuses (%s): %s", exc, text.escape(repr(item)))
@@ -920,6 +1014,7 @@ class Hub:
             logger.exception("hub: unexpected error committing")
             saved = False
         self._guarded("building results", self._queue_results)
+        self._guarded("building question changes", self._queue_questions)
         self._guarded("building the presence count", self._queue_presence)
         outbox, self._outbox = self._outbox, []
         replies, self._replies = self._replies, []
@@ -946,6 +1041,29 @@ class Hub:
         """One ``results`` message for each poll whose counts changed in this batch."""
         for poll_id, results in self._book.results(self._effects):
             self._outbox.append((_Seers(poll_id), Message(results, key=protocol.results_key(poll_id))))
+
+    def _queue_questions(self) -> None:
+        """One ``question`` message for each question that changed in this batch, to whoever may see it.
+
+        Published and answered questions go to everyone; a waiting one to
+        presenters and the clients of the voter who asked it; a dismissed
+        one to presenters, while participants are told to drop it. Then the
+        Q&A settings, if they changed.
+        """
+        questions, settings = self._book.qa_changes(self._effects)
+        for question in questions:
+            message = _question_message(question)
+            if question.state in PUBLIC:
+                self._outbox.append((None, message))
+                continue
+            removed = Message(protocol.question_removed(question.id), key=protocol.question_key(question.id))
+            for client, voter in self._clients.items():
+                if client in self._admins or (question.state == WAITING and voter == question.voter):
+                    self._outbox.append((client, message))
+                elif question.state == DISMISSED:
+                    self._outbox.append((client, removed))
+        if settings is not None:
+            self._outbox.append((None, Message(settings)))
 
     def _queue_presence(self) -> None:
         """The number of participants, to presenters, when it changed."""

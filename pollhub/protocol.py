@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, U
 
 from . import frames
 from .errors import BadJSON, BadMessage, InternalError, PollhubError
-from . import polls
+from . import polls, qa
 from .polls import CHOICE_FIELDS, MAX_OPTIONS, Choice, Settings, check_new_poll, check_update
 from .text import escape, has_visible, is_text
 
@@ -109,7 +109,52 @@ class Step(NamedTuple):
     ref: Ref = None
 
 
-Command = Union[Hello, Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step]
+class Ask(NamedTuple):
+    """A question for the audience Q&A; ``text`` and ``name`` are normalised (see :mod:`pollhub.qa`)."""
+
+    text: str
+    name: Optional[str] = None
+    ref: Ref = None
+
+
+class Upvote(NamedTuple):
+    """Upvote a question (``upvoted`` True) or take one's upvote back."""
+
+    question: str
+    upvoted: bool = True
+    ref: Ref = None
+
+
+class QuestionAction(NamedTuple):
+    """A presenter's decision on a question: ``published`` (approve), ``dismissed`` or ``answered``."""
+
+    state: str
+    question: str
+    ref: Ref = None
+
+
+class Highlight(NamedTuple):
+    """Put a question on the stage (None: take it off)."""
+
+    question: Optional[str]
+    ref: Ref = None
+
+
+class QASettings(NamedTuple):
+    """Change the Q&A settings given (None keeps one)."""
+
+    moderation: Optional[bool] = None
+    open: Optional[bool] = None
+    stage: Optional[str] = None
+    ref: Ref = None
+
+
+Command = Union[
+    Hello, Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step,
+    Ask, Upvote, QuestionAction, Highlight, QASettings,
+]
+#: The commands that concern the Q&A rather than the polls.
+QA_COMMANDS = (Ask, Upvote, QuestionAction, Highlight, QASettings)
 
 #: Message type -> the PollAction it stands for.
 POLL_ACTIONS = {
@@ -119,8 +164,15 @@ POLL_ACTIONS = {
     "set_current": "set_current",
     "reveal_poll": "reveal",
 }
-ADMIN_TYPES = frozenset(POLL_ACTIONS) | {
-    "create_poll", "open_poll", "update_poll", "hide_answer", "order_polls", "next_poll", "previous_poll"
+#: Message type -> the question state a QuestionAction sets.
+QUESTION_ACTIONS = {
+    "approve_question": qa.PUBLISHED,
+    "dismiss_question": qa.DISMISSED,
+    "answer_question": qa.ANSWERED,
+}
+ADMIN_TYPES = frozenset(POLL_ACTIONS) | frozenset(QUESTION_ACTIONS) | {
+    "create_poll", "open_poll", "update_poll", "hide_answer", "order_polls", "next_poll", "previous_poll",
+    "highlight_question", "qa_settings",
 }
 
 
@@ -280,7 +332,29 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
         return OrderPolls(tuple(polls), ref)
     if kind in ("next_poll", "previous_poll"):
         return Step(1 if kind == "next_poll" else -1, ref)
+    if kind == "ask":
+        return Ask(qa.check_text(data.get("text")), qa.check_name(data.get("name")), ref)
+    if kind in ("upvote", "unvote"):
+        return Upvote(_id(data, "question"), kind == "upvote", ref)
+    if kind in QUESTION_ACTIONS:
+        return QuestionAction(QUESTION_ACTIONS[kind], _id(data, "question"), ref)
+    if kind == "highlight_question":
+        return Highlight(_optional_id(data, "question"), ref)
+    if kind == "qa_settings":
+        return check_qa_settings(data.get("moderation"), data.get("open"), data.get("stage"), ref)
     raise BadMessage(f"unknown message type '{escape(kind, 40)}'")
+
+
+def check_qa_settings(moderation: Any, is_open: Any, stage: Any, ref: Ref = None) -> QASettings:
+    """A ``qa_settings`` command from its fields (None: unchanged); raises :class:`BadMessage`."""
+    for name, value in (("moderation", moderation), ("open", is_open)):
+        if value is not None and not isinstance(value, bool):
+            raise BadMessage(f"{name!r} must be true or false")
+    if stage is not None and stage not in qa.STAGES:
+        raise BadMessage(f"'stage' must be one of {', '.join(qa.STAGES)}")
+    if moderation is None and is_open is None and stage is None:
+        raise BadMessage("qa_settings changes 'moderation', 'open' or 'stage'")
+    return QASettings(moderation, is_open, stage, ref)
 
 
 def check_voter(voter: Any) -> str:
@@ -476,6 +550,9 @@ LIMITS: Dict[str, Any] = {
     "answers_default": polls.MAX_ANSWERS_DEFAULT,
     "answer_length": polls.MAX_ANSWER_LENGTH,
     "close_after": [MIN_CLOSE_AFTER, MAX_CLOSE_AFTER],
+    "qa_question_length": qa.MAX_QUESTION_TEXT,
+    "qa_name_length": qa.MAX_NAME_LENGTH,
+    "qa_questions_per_minute": qa.QUESTIONS_PER_WINDOW,
 }
 
 
@@ -521,6 +598,35 @@ def current(poll_id: Optional[str]) -> Dict[str, Any]:
 
 def deleted(poll_id: str) -> Dict[str, Any]:
     return {"type": "deleted", "poll": poll_id}
+
+
+def ok_question(question_id: Optional[str], ref: Ref = None) -> Dict[str, Any]:
+    return _with_ref({"type": "ok", "question": question_id}, ref)
+
+
+def asked(question_json: Dict[str, Any], ref: Ref = None) -> Dict[str, Any]:
+    return _with_ref({"type": "asked", "question": question_json}, ref)
+
+
+def upvoted(question_id: str, is_upvoted: bool, upvotes: int, ref: Ref = None) -> Dict[str, Any]:
+    return _with_ref({"type": "upvoted", "question": question_id, "upvoted": is_upvoted, "upvotes": upvotes}, ref)
+
+
+def question(question_json: Dict[str, Any]) -> Dict[str, Any]:
+    return {"type": "question", "question": question_json}
+
+
+def question_removed(question_id: str) -> Dict[str, Any]:
+    return {"type": "question_removed", "question": question_id}
+
+
+def question_key(question_id: str) -> str:
+    """The ``Message.key`` of a question's changes: a slow client keeps only the newest."""
+    return f"question:{question_id}"
+
+
+def qa_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
+    return {"type": "qa", **settings}
 
 
 def presence(participants: int) -> Dict[str, Any]:
