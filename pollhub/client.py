@@ -21,7 +21,7 @@ import json
 import queue
 import ssl
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import websocket
@@ -33,7 +33,6 @@ from .protocol import VOTE_FIELDS
 TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
 RESULT_FIELDS = frozenset(("counts", "total", "voters", "mean"))  # what a results message updates
 QA_SETTINGS = ("moderation", "open", "highlight", "stage")  # the Q&A settings, in welcome.qa and a qa message
-VOTER_FLAGS = ("upvoted", "mine")  # what a question means to this client: kept here, not sent in broadcasts
 
 
 class ConnectionClosed(PollhubError):
@@ -91,7 +90,9 @@ class PollClient:
         self._current: Optional[str] = None
         self._seqs: Dict[str, int] = {}  # poll id -> the seq of the counts held
         self._qa: Dict[str, Any] = {}  # the Q&A settings (QA_SETTINGS)
-        self._questions: Dict[str, Dict[str, Any]] = {}  # question id -> question, in asking order
+        self._questions: Dict[str, Dict[str, Any]] = {}  # question id -> question, in asking order, without the flags
+        self._mine: Set[str] = set()  # the questions this voter asked
+        self._upvoted: Set[str] = set()  # the questions this voter upvotes
         self._closed = False
         self._updates: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
         self._welcomed = threading.Event()
@@ -216,14 +217,14 @@ class PollClient:
         sees every question, dismissed ones included.
         """
         with self._state:
-            return [dict(q) for q in self._questions.values()]
+            return [self._flagged(q) for q in self._questions.values()]
 
     def question(self, question: str) -> Dict[str, Any]:
         """One question as :meth:`questions` gives it; ``KeyError`` if this client does not see it."""
         with self._state:
             if question not in self._questions:
                 raise KeyError(f"no question {question!r}")
-            return dict(self._questions[question])
+            return self._flagged(self._questions[question])
 
     def qa_state(self) -> Dict[str, Any]:
         """The Q&A settings: ``moderation`` and ``open`` (bools), ``highlight`` (an id or None), ``stage`` (``"poll"`` or ``"qa"``)."""
@@ -420,24 +421,33 @@ class PollClient:
         self._current = message["current"]
         qa = message.get("qa") or {}
         self._qa = {name: qa.get(name) for name in QA_SETTINGS}
-        self._questions = {q["id"]: dict(q) for q in qa.get("questions", [])}
+        questions = qa.get("questions", [])
+        self._questions = {q["id"]: dict(q) for q in questions}
+        self._mine = {q["id"] for q in questions if q.get("mine")}
+        self._upvoted = {q["id"] for q in questions if q.get("upvoted")}
 
-    def _question_changed(self, data: Dict[str, Any]) -> None:
-        """A ``question`` broadcast: its new state, with this voter's flags kept."""
-        old = self._questions.get(data["id"])
-        question = dict(data)
-        for flag in VOTER_FLAGS:
-            question.setdefault(flag, bool(old and old.get(flag)))
-        self._questions[data["id"]] = question
+    def _flagged(self, question: Dict[str, Any]) -> Dict[str, Any]:
+        """A copy of a question held, with this voter's ``upvoted`` and ``mine``."""
+        return dict(question, upvoted=question["id"] in self._upvoted, mine=question["id"] in self._mine)
 
     def _question_reply(self, message: Dict[str, Any]) -> None:
-        """An ``asked`` or ``upvoted`` reply: this voter's flags (the counts come with the ``question`` broadcasts)."""
-        if message["type"] == "asked":
-            question = message["question"]
-            held = self._questions.setdefault(question["id"], dict(question))
-            held.update(mine=True, upvoted=bool(question.get("upvoted")))
-        elif message["question"] in self._questions:
-            self._questions[message["question"]]["upvoted"] = message["upvoted"]
+        """What a reply tells of this voter's questions (their counts come with the ``question`` broadcasts).
+
+        ``hello``: which ones the voter named in it asked and upvotes (the
+        welcome's flags were an anonymous newcomer's); ``asked``: the new
+        question is this voter's; ``upvoted``: whether this voter upvotes it.
+        """
+        kind = message["type"]
+        if kind == "hello" and "qa" in message:
+            self._mine, self._upvoted = set(message["qa"]["mine"]), set(message["qa"]["upvoted"])
+        elif kind == "asked":
+            question = {k: v for k, v in message["question"].items() if k not in ("mine", "upvoted")}
+            self._questions.setdefault(question["id"], question)
+            self._mine.add(question["id"])
+        elif kind == "upvoted" and message["upvoted"]:
+            self._upvoted.add(message["question"])
+        elif kind == "upvoted":
+            self._upvoted.discard(message["question"])
 
     def _receive(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
@@ -460,12 +470,12 @@ class PollClient:
             elif kind == "deleted":
                 self._polls.pop(message["poll"], None)
             elif kind == "question":
-                self._question_changed(message["question"])
+                self._questions[message["question"]["id"]] = dict(message["question"])
             elif kind == "question_removed":
                 self._questions.pop(message["question"], None)
             elif kind == "qa":
                 self._qa.update((name, message[name]) for name in QA_SETTINGS if name in message)
-            elif kind in ("asked", "upvoted"):
+            elif kind in ("hello", "asked", "upvoted"):
                 self._question_reply(message)
             ref = message.get("ref")
             waiting = self._pending.pop(ref, None) if ref is not None else None
