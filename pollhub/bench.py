@@ -57,8 +57,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from collections import Counter, deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from .cli import raise_file_limit
@@ -136,7 +136,7 @@ class Peer:
 
     __slots__ = (
         "sock", "role", "node", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted",
-        "counts", "upvoted",
+        "counts", "upvoted", "pending",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, role: str, node: int = 0) -> None:
@@ -154,6 +154,7 @@ class Peer:
         self.wanted = 0  # votes this voter still has to send
         self.counts: Dict[str, int] = {}  # qa: question id -> its upvotes as this participant last saw them
         self.upvoted: Dict[str, bool] = {}  # qa: question id -> whether the server's last reply said this voter upvotes it
+        self.pending: Deque[Tuple[str, int]] = deque()  # qa: upvotes (+1) and unvotes (-1) sent, not answered yet, in order
 
 
 MemoryProbe = Callable[[], Optional[int]]
@@ -784,11 +785,15 @@ class QABench(Bench):
     def _message(self, peer: Peer, buf: bytes, start: int, end: int) -> None:
         if buf.startswith(b'{"type":"upvoted"', start):
             peer.acked += 1
+            if peer.pending:
+                peer.pending.popleft()  # a connection's replies come in the order it sent
             found, flag = _REPLY_QUESTION.search(buf, start, end), _REPLY_UPVOTED.search(buf, start, end)
             if found and flag:
                 peer.upvoted[found.group(1).decode()] = flag.group(1) == b"true"
         elif buf.startswith(b'{"type":"error"', start):
             peer.rejected += 1
+            if peer.pending and peer.role == "subscriber":
+                peer.pending.popleft()
             self.error = str(json.loads(buf[start:end]).get("message"))
         elif buf.startswith(b'{"type":"asked"', start):
             peer.acked += 1
@@ -886,11 +891,25 @@ class QABench(Bench):
         now = self.clock()
         for question, _ in ops:
             self.phase_sent[question].append(now)
+        peer.pending.extend(ops)
         self._send(peer, b"".join(self._frame(q, d) for q, d in ops))
 
     def _settle(self, participants: List[Peer], sent: int) -> float:
-        """Wait for every reply, then for every participant to see the counts they left; returns when the last reply came."""
-        self._wait(lambda: sum(p.acked + p.rejected for p in participants) >= sent or not any(p.open for p in participants), SETTLE_TIMEOUT)
+        """Wait for every reply, then for every participant to see the counts they left; returns when the last reply came.
+
+        Gives up once no reply came for ``SETTLE_TIMEOUT`` seconds, then once
+        the counts did not settle within as long.
+        """
+        replies, deadline = -1, 0.0
+        while True:
+            now = sum(p.acked + p.rejected for p in participants)
+            if now >= sent or not any(p.open for p in participants):
+                break
+            if now > replies:
+                replies, deadline = now, time.monotonic() + SETTLE_TIMEOUT
+            elif time.monotonic() > deadline:
+                break
+            self._poll(0.02)
         replied = time.perf_counter()
         expected = self._expected(participants)
         deadline = time.monotonic() + SETTLE_TIMEOUT
@@ -1002,29 +1021,49 @@ class QABench(Bench):
         return report
 
     def _qa_outcome(self, participants: List[Peer], upvotes: int, unvotes: int, voting: float, phases: int) -> Dict[str, Any]:
-        """The report's figures once the last phase settled: throughput, latency, and whether every count is exact."""
-        expected = self._expected(participants)
+        """The report's figures once the last phase settled: throughput, latency, and whether every count is exact.
+
+        Each question must end at the count the server's replies say; for
+        upvotes or unvotes never answered (``unanswered``), anywhere between
+        that count with none of them counted and with all of them.
+        """
+        low, high = self._bounds(participants)
         seeing = [p for p in participants if p.open]
-        final = {q: _most_common([p.counts.get(q, -1) for p in seeing], n) for q, n in expected.items()}
+        final = {q: _most_common([p.counts.get(q, -1) for p in seeing], n) for q, n in low.items()}
         acked = sum(p.acked for p in participants)
         return {
             "upvotes_sent": upvotes,
             "unvotes_sent": unvotes,
             "upvotes_acked": acked,
             "upvotes_rejected": sum(p.rejected for p in participants),
+            "unanswered": sum(len(p.pending) for p in participants),
             "upvotes_per_second": round(acked / voting, 1) if voting else None,
             "phases": phases,
-            "expected_upvotes": sum(expected.values()),
-            "lost": sum(max(0, n - final[q]) for q, n in expected.items()),
-            "duplicated": sum(max(0, final[q] - n) for q, n in expected.items()),
+            "expected_upvotes": sum(low.values()),
+            "lost": sum(max(0, n - final[q]) for q, n in low.items()),
+            "duplicated": sum(max(0, final[q] - n) for q, n in high.items()),
             "behind": sum(1 for p in seeing if any(p.counts.get(q) != final[q] for q in final)),
-            "differing": sum(1 for p in seeing if any(p.counts.get(q) != n for q, n in expected.items())),
+            "differing": sum(1 for p in seeing if any(not low[q] <= p.counts.get(q, -1) <= high[q] for q in low)),
             "went_backwards": sum(p.backwards for p in participants),
             "dropped": len(participants) - len(seeing),
             "latency_ms": self.latency.summary(),
             "seen_latency_ms": self.seen_latency.summary(),
             "latency_end": "arrival" if self.stamped else "read",
         }
+
+    def _bounds(self, participants: List[Peer]) -> Tuple[Dict[str, int], Dict[str, int]]:
+        """Each question's count with no unanswered upvote or unvote counted, and with every one (the same when all were answered)."""
+        low = self._expected(participants)
+        high = dict(low)
+        for peer in participants:
+            for question in {q for q, _ in peer.pending}:
+                ops = {d for q, d in peer.pending if q == question}
+                upvoted = peer.upvoted.get(question, False)
+                if upvoted and -1 in ops:
+                    low[question] -= 1
+                if not upvoted and 1 in ops:
+                    high[question] += 1
+        return low, high
 
 
 def _most_common(values: Sequence[int], default: int) -> int:
@@ -1085,7 +1124,8 @@ def format_qa_report(report: Dict[str, Any]) -> str:
         f"{report['connect_per_second']} connections/s",
         f"questions         {report['questions']} asked by {report['askers']} participants",
         f"upvotes           {report['upvotes_acked']} counted of {report['upvotes_sent']} upvotes and {report['unvotes_sent']} unvotes sent "
-        f"in {report['phases']} phases, {report['upvotes_rejected']} rejected, {report['upvotes_per_second']} per second",
+        f"in {report['phases']} phases, {report['upvotes_rejected']} rejected, {report['unanswered']} never answered, "
+        f"{report['upvotes_per_second']} per second",
         f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms"
         + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else ""),
         f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['differing']} participants "
