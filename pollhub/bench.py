@@ -468,6 +468,13 @@ class Bench:
             self._poll(0.05)
         return True
 
+    def _first(self, deadline: float) -> Peer:
+        """Open the first connection; raises ``RuntimeError`` when the server refuses it."""
+        self.connect_all(1, "voter", deadline)
+        if not self.peers:
+            raise RuntimeError(f"{self.url} refused the first connection")
+        return self.peers[0]
+
     def _prepare_poll(self, admin: Peer) -> None:
         """Create a counter poll for the bench when a token is given, else use the current poll."""
         if self.token is None:
@@ -492,8 +499,7 @@ class Bench:
 
     def _measure(self) -> Dict[str, Any]:
         deadline = time.monotonic() + max(60.0, self.clients / 100)
-        self.connect_all(1, "voter", deadline)  # the first voter also learns which poll to use
-        admin = self.peers[0]
+        admin = self._first(deadline)  # the first voter also learns which poll to use
         if not self._wait(lambda: admin.welcomed, SETTLE_TIMEOUT):
             raise RuntimeError("no welcome from the server")
         if self.token is not None:
@@ -990,8 +996,7 @@ class QABench(Bench):
 
     def _measure(self) -> Dict[str, Any]:
         deadline = time.monotonic() + max(60.0, self.clients / 100)
-        self.connect_all(1, "voter", deadline)  # the presenter's connection, when there is a token
-        admin = self.peers[0]
+        admin = self._first(deadline)  # the presenter's connection, when there is a token
         if not self._wait(lambda: admin.welcomed, SETTLE_TIMEOUT):
             raise RuntimeError("no welcome from the server")
         self._presenter(admin)
