@@ -247,11 +247,12 @@ def test_qa_flood_counts_every_upvote_once_and_every_participant_agrees(hub: Hub
         questions = hub.questions()
     assert report["scenario"] == "qa" and report["connected"] == 40 and report["askers"] == 2
     # Phase 1 upvotes all 6 questions; phase 2 takes back half; phase 3 upvotes what each has left of its 9.
-    # The two askers (5 questions and 1) have fewer to upvote: they stop once a phase has none for them.
-    assert report["phases"] == 3
+    # The two askers (5 questions and 1) have fewer: the one with one other question may go on
+    # up and down alone, a phase each, until its 9 are spent or a phase has none for it.
+    assert 3 <= report["phases"] <= 9
     assert report["upvotes_sent"] + report["unvotes_sent"] == report["upvotes_acked"]
-    assert 38 * 9 <= report["upvotes_acked"] < 40 * 9
-    assert 38 * 3 <= report["unvotes_sent"] <= 38 * 3 + 5  # half of each one's questions
+    assert 38 * 9 <= report["upvotes_acked"] <= 40 * 9
+    assert 38 * 3 <= report["unvotes_sent"] <= 38 * 3 + 9  # half of each one's questions, and the askers' few
     assert report["upvotes_rejected"] == report["unanswered"] == 0
     assert report["lost"] == report["duplicated"] == report["differing"] == report["behind"] == 0
     assert report["went_backwards"] == report["dropped"] == 0
