@@ -30,7 +30,7 @@ from .errors import (
     VoteLocked,
 )
 from .hub import Hub, Subscription
-from .polls import COUNTER, KINDS, MULTIPLE, SCALE, SINGLE, WORDS, Option, Poll, Settings
+from .polls import COUNTER, KINDS, MULTIPLE, OPEN, SCALE, SINGLE, WORDS, Option, Poll, Settings
 from .server import PollServer
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "COUNTER",
     "SCALE",
     "WORDS",
+    "OPEN",
     "KINDS",
     "PollhubError",
     "BadMessage",

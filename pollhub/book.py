@@ -1,11 +1,12 @@
 """The PollBook: every poll of an event and every rule that decides a command, with no I/O.
 
 The book holds the polls (in the presenter's order), their ballots and
-counts, the current poll, countdown deadlines, reveals, hidden answers and
-the results' sequence number. :meth:`PollBook.apply` takes one protocol
+counts, the current poll, countdown deadlines, reveals, hidden answers,
+the results' sequence number and the audience Q&A (``book.qa``, a
+:class:`~pollhub.qa.QandA`). :meth:`PollBook.apply` takes one protocol
 command with who sent it (``voter``, ``admin``) and the time (``now``), and
 returns the reply for the sender and the :class:`Effects`: which polls'
-results changed, which messages every client must get, and what the store
+results and which questions changed, which messages every client must get, and what the store
 must save. Nothing here reads a clock, starts a thread or touches a socket
 or a file: the hub thread (:mod:`pollhub.hub`) drives the book and does the
 I/O, the way :mod:`pollhub.frames` parses frames that a connection reads.
@@ -24,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Seq
 from . import protocol
 from .changes import Changes
 from .errors import BadMessage, Forbidden, PollhubError, TooManyPolls, UnknownPoll
-from .polls import ALWAYS, MAX_POLLS, WORDS, Choice, PollState, answer_key, check_update, unique_slug
+from .polls import ALWAYS, MAX_POLLS, Choice, PollState, answer_key, check_update, unique_slug
 from .protocol import (
     Ask,
     Command,
@@ -182,7 +183,7 @@ class PollBook:
     def _apply(self, command: Command, voter: str, admin: bool, now: float, effects: Effects) -> Dict[str, Any]:
         if isinstance(command, Vote):
             poll = self.find(command.poll)
-            ballot, changed = poll.vote(voter, command.choice)
+            ballot, changed = poll.vote(voter, command.choice, now)
             if changed:
                 self._results_changed(poll.id, effects)
                 effects.store.ballot(poll.id, voter, ballot)
@@ -224,8 +225,8 @@ class PollBook:
                 poll.revealed = False
             self._settings_changed(poll, now, effects)
         elif isinstance(command, HideAnswer):
-            if poll.kind != WORDS:
-                raise BadMessage(f"poll {poll.id!r} is not a words poll: it has no answers to hide")
+            if not poll.rules.hides_answers:
+                raise BadMessage(f"poll {poll.id!r} has no answers to hide: only words and open polls do")
             if poll.hide(command.text):
                 effects.store.hidden(poll.id, answer_key(command.text))
                 self._results_changed(poll.id, effects)

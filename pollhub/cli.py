@@ -728,7 +728,7 @@ def export_command(argv: Sequence[str]) -> int:
     parser.add_argument("--db", metavar="PATH", help=f"the database (default: {default_path()})")
     parser.add_argument("--redis", metavar="URL", help="read the event from this Redis instead of a database")
     parser.add_argument("--event", default=DEFAULT_EVENT, metavar="NAME", help="with --redis: the event (default: %(default)s)")
-    parser.add_argument("--poll", help="only this poll (default: every poll)")
+    parser.add_argument("--poll", help="only this poll, without the questions (default: every poll and the questions)")
     parser.add_argument("--format", choices=export.FORMATS, default="csv", help="(default: %(default)s)")
     args = parser.parse_args(argv)
     if args.redis and args.db:
@@ -736,11 +736,11 @@ def export_command(argv: Sequence[str]) -> int:
     try:
         if args.redis:
             book = read_event(args.redis, args.event)
-            polls, current = list(book.polls.values()), book.current
+            polls, current, qa = list(book.polls.values()), book.current, book.qa
         else:
             store = Store(args.db or default_path(), readonly=True)
             try:
-                polls, current, _ = store.load()
+                polls, current, _, qa = store.load()
             finally:
                 store.close()
     except (StorageError, ClusterError) as exc:
@@ -751,7 +751,8 @@ def export_command(argv: Sequence[str]) -> int:
         if not polls:
             print(f"pollhub export: there is no poll {args.poll!r}", file=sys.stderr)
             return 1
-    document = export.export_document(polls, current)
+    questions = qa.questions.values() if args.poll is None else ()  # --poll: that poll's results only
+    document = export.export_document(polls, current, questions=questions)
     if args.format == "json":
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         print()

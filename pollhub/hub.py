@@ -314,6 +314,8 @@ class HubMetrics:
         self.votes_rejected = registry.add(
             Counter("pollhub_votes_rejected_total", "Votes refused, by reason.", "reason", VOTE_REJECTIONS)
         )
+        self.questions = registry.add(Counter("pollhub_questions_asked_total", "Questions this node's clients asked."))
+        self.upvotes = registry.add(Counter("pollhub_upvotes_total", "Upvotes this node's clients gave or took back."))
         self.broadcasts = registry.add(Counter("pollhub_broadcasts_total", "Messages broadcast to every client."))
         self.messages = registry.add(Counter("pollhub_messages_sent_total", "Messages the hub handed to clients."))
         registry.add(Gauge("pollhub_hub_queue_depth", "Events waiting in the hub's inbound queue.", queue_depth))
@@ -399,12 +401,12 @@ class Hub:
         elif self.db_path is not None:
             self._store = Store(self.db_path)
             try:
-                polls, current, used_ids = self._store.load()
+                polls, current, used_ids, qa_state = self._store.load()
             except BaseException:
                 self._store.close()  # and its lock: this process may try again
                 self._store = None
                 raise
-            self._book = PollBook(polls, current, used_ids, limits=self._limits)
+            self._book = PollBook(polls, current, used_ids, limits=self._limits, qa=qa_state)
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -507,8 +509,11 @@ class Hub:
 
         ``kind`` is ``single``, ``multiple`` (each voter picks up to
         ``max_choices`` options, all by default), ``counter``, ``scale``
-        (``scale=(min, max)``, 1 to 5 by default; no options) or ``words``
-        (up to ``max_answers`` answers per voter, 3 by default; no options).
+        (``scale=(min, max)``, 1 to 5 by default; no options), ``words``
+        (up to ``max_answers`` answers per voter, 3 by default; no options)
+        or ``open`` (up to ``max_answers`` answers of up to 280 characters per
+        voter, 1 by default; no options; the poll's ``answers`` list them,
+        newest first, each with its time).
         ``results`` says who sees the results (``always``, ``after_vote``,
         ``after_close``, ``hidden``) and ``changes`` whether a voter may
         change their vote (``allowed``, ``locked``).
@@ -523,7 +528,7 @@ class Hub:
 
         ``poll_id`` None means the current poll. ``choice`` is an option's id
         or label, a list of them for ``multiple`` polls, a whole number for
-        ``scale`` polls, one answer or a list of answers for ``words`` polls.
+        ``scale`` polls, one answer or a list of answers for ``words`` and ``open`` polls.
         Without a ``voter`` each call is a new anonymous voter (a random id
         starting with ``~``). Raises ``UnknownPoll``, ``UnknownOption``,
         ``InvalidVote``, ``PollClosed``, ``VoteLocked``, or ``BadMessage`` for
@@ -567,9 +572,9 @@ class Hub:
         self._request(PollAction("reveal", poll_id))
 
     def hide_answer(self, poll_id: str, text: str) -> None:
-        """Leave an answer of a ``words`` poll out of its results from now on.
+        """Leave an answer of a ``words`` or ``open`` poll out of its results from now on.
 
-        Raises ``UnknownPoll``, or ``BadMessage`` if the poll is not a words poll.
+        Raises ``UnknownPoll``, or ``BadMessage`` if the poll is not a words or open poll.
         """
         self._request(HideAnswer(poll_id, text))
 
@@ -669,7 +674,11 @@ class Hub:
 
         Complete results, every words answer included; raises ``Unavailable`` when the hub does not answer.
         """
-        return self._call(lambda: export_document(self._book.polls.values(), self._book.current, time.time()))
+        return self._call(self._export)
+
+    def _export(self) -> Dict[str, Any]:
+        book = self._book
+        return export_document(book.polls.values(), book.current, time.time(), book.qa.questions.values())
 
     @property
     def current(self) -> Optional[str]:
@@ -819,12 +828,16 @@ class Hub:
             event.caller.done.set()
 
     def _count_vote(self, command: Command, reply: Dict[str, Any]) -> None:
-        """``/metrics``: a vote this node's client sent, counted or refused (by reason)."""
+        """``/metrics``: a vote this node's client sent, counted or refused (by reason); a question; an upvote."""
         if isinstance(command, Vote):
             if reply["type"] == "error":
                 self.metrics.votes_rejected.inc(label=reply["code"])
             else:
                 self.metrics.votes_accepted.inc()
+        elif reply["type"] == "asked":
+            self.metrics.questions.inc()
+        elif reply["type"] == "upvoted":
+            self.metrics.upvotes.inc()
 
     def _queue_broadcasts(self) -> None:
         """Queue the messages the book's last commands produced, in order, encoded once each."""

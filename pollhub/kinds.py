@@ -15,9 +15,11 @@ never on anything else; it has no I/O.
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import math
 import unicodedata
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .errors import BadMessage, InvalidVote
 from .text import has_visible, is_text, strip_format
@@ -30,6 +32,7 @@ MULTIPLE = "multiple"  # each voter holds a selection of 1 to max_choices option
 COUNTER = "counter"  # every vote counts
 SCALE = "scale"  # each voter holds one whole number from min to max
 WORDS = "words"  # each voter holds up to max_answers short answers (a word cloud)
+OPEN = "open"  # each voter holds up to max_answers free-text answers, each with the time it came
 
 SCALE_DEFAULT = (1, 5)
 SCALE_LIMIT = 100  # min and max lie within -SCALE_LIMIT..SCALE_LIMIT
@@ -38,11 +41,22 @@ MAX_ANSWERS_DEFAULT = 3  # answers one voter may give in a words poll
 MAX_ANSWERS_LIMIT = 10
 MAX_ANSWER_LENGTH = 40  # characters, once normalised
 WORDS_SHOWN = 50  # answers a words poll's results carry, the biggest first
+OPEN_MAX_ANSWERS_DEFAULT = 1  # answers one voter may give in an open poll
+MAX_OPEN_ANSWER_LENGTH = 280  # characters of an open poll's answer, once normalised
+OPEN_SHOWN = 200  # answers an open poll's results carry on the wire, the newest first
+STAMP = "\t"  # between an open answer's time and its text in a ballot (normalised text holds no tab)
 #: Every kind's own settings, by their wire names.
 SETTING_FIELDS = ("max_choices", "min", "max", "max_answers")
 
 Choice = Union[str, int, Sequence[str]]  # what a vote carries: an option, a value, a list
 Ballot = Tuple[str, ...]  # a voter's vote as the poll keeps it: option ids, str(value) or answers
+
+
+class Answer(NamedTuple):
+    """One answer of an open poll as its results show it: the text and when it came (Unix seconds)."""
+
+    text: str
+    at: float
 
 
 class Kind:
@@ -54,6 +68,9 @@ class Kind:
     settings_fields: ClassVar[Tuple[str, ...]] = ()  # its own settings' wire names
     every_vote_counts: ClassVar[bool] = False  # True: a vote adds, it does not replace the voter's last
     has_mean: ClassVar[bool] = False  # its results carry a ``mean``
+    has_answers: ClassVar[bool] = False  # its results carry ``answers``, each with its time
+    hides_answers: ClassVar[bool] = False  # a presenter may hide an answer (``hide_answer``)
+    shown: ClassVar[Optional[int]] = None  # answers its results carry on the wire (None: no limit)
 
     def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
         """Its own settings from a new poll's wire ``fields``, as ``Settings`` keyword arguments; raises ``BadMessage``."""
@@ -71,6 +88,13 @@ class Kind:
             raise InvalidVote(f"a vote in a {self.name} poll names one option")
         return (poll.option_id(choice),)
 
+    def stamped(self, ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
+        """``ballot`` as the poll keeps it, given the voter's ``previous`` ballot and the vote's time.
+
+        Kinds that keep when each answer came put it in here; the others keep the ballot as it is.
+        """
+        return ballot
+
     def same(self, a: Ballot, b: Ballot) -> bool:
         """True when two ballots are the same vote."""
         return a == b
@@ -85,6 +109,9 @@ class Kind:
 
     def empty_counts(self, poll: "PollState") -> Dict[str, int]:
         return {o.id: 0 for o in poll.options}
+
+    def reindex(self, poll: "PollState") -> None:
+        """Rebuild what the kind keeps beside ``counts`` and ``total`` from ``poll.ballots`` (after a restore)."""
 
     def add(self, poll: "PollState", ballot: Ballot) -> None:
         counts = poll.counts
@@ -195,30 +222,22 @@ class Words(Kind):
     field = "text"
     takes_options = False
     settings_fields = ("max_answers",)
+    hides_answers = True
+    shown = WORDS_SHOWN
+
+    default_answers: ClassVar[int] = MAX_ANSWERS_DEFAULT
 
     def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
         max_answers = fields.get("max_answers")
         if max_answers is not None:
             max_answers = whole(max_answers, "max_answers", 1, MAX_ANSWERS_LIMIT)
-        return {"max_answers": MAX_ANSWERS_DEFAULT if max_answers is None else max_answers}
+        return {"max_answers": self.default_answers if max_answers is None else max_answers}
 
     def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
         return {"max_answers": settings.max_answers}
 
     def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
-        answers: Dict[str, str] = {}
-        for item in strings(choice, "a vote in a words poll is one or more answers"):
-            if not is_text(item, multiline=True):
-                raise InvalidVote("an answer cannot hold control characters or lone surrogates")
-            text = normalize_answer(item)
-            if not has_visible(text):
-                raise InvalidVote("an answer needs a letter, digit or symbol: it cannot be empty or invisible")
-            if len(text) > MAX_ANSWER_LENGTH:
-                raise InvalidVote(f"answers are at most {MAX_ANSWER_LENGTH} characters")
-            answers.setdefault(answer_key(text), text)
-        if len(answers) > poll.settings.max_answers:  # type: ignore[operator]  # set for every words poll
-            raise InvalidVote(f"give at most {poll.settings.max_answers} answers in poll {poll.id!r}")
-        return tuple(answers.values())
+        return checked_answers(poll, choice, MAX_ANSWER_LENGTH)
 
     def same(self, a: Ballot, b: Ballot) -> bool:
         return {answer_key(t) for t in a} == {answer_key(t) for t in b}
@@ -268,8 +287,104 @@ class Words(Kind):
         }
 
 
+class Open(Words):
+    """Open-ended answers: each voter gives up to ``max_answers`` answers (1 by default) of 1 to 280 characters.
+
+    Answers are normalised and compared like words answers (duplicates
+    within one ballot collapse, the first spelling kept) and hidden the same
+    way, but they are not counted: the results list them, newest first,
+    each with the time it came (``now`` of the vote that first gave it).
+
+    A ballot keeps that time in each of its strings, as ``"<time><TAB><text>"``
+    with the time a Python float's ``repr`` (Unix seconds, exact): a
+    normalised answer never holds a tab or a newline, so the ballot goes
+    through the store (its strings joined by newlines), a book's snapshot
+    and a shared log unchanged, and a restored poll shows the same times.
+    A voter who changes their answers keeps the time of every answer they
+    give again with the same text; the other answers get the new vote's time.
+
+    The poll keeps every answer in ``timeline`` as ``(at, text)``, oldest
+    first (a vote inserts and removes by bisection), and in ``counts`` how
+    many answers each :func:`answer_key` has (for ``total`` once some are
+    hidden; the wire's ``counts`` stay empty): the newest answers cost their
+    number, not the poll's, however many answers it holds.
+    """
+
+    name = OPEN
+    has_answers = True
+    shown = OPEN_SHOWN
+    default_answers = OPEN_MAX_ANSWERS_DEFAULT
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        return checked_answers(poll, choice, MAX_OPEN_ANSWER_LENGTH)
+
+    def stamped(self, ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
+        kept = {answer.text: answer.at for answer in map(unstamp, previous or ())}
+        return tuple(stamp(text, kept.get(text, now)) for text in ballot)
+
+    def same(self, a: Ballot, b: Ballot) -> bool:
+        return {unstamp(item).text for item in a} == {unstamp(item).text for item in b}
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        return [unstamp(item).text for item in ballot]
+
+    def restored(self, ballot: Ballot) -> Ballot:
+        answers: Dict[str, str] = {}
+        for item in ballot:
+            try:
+                answer = unstamp(item)
+            except ValueError:
+                continue  # not a ballot this kind made: drop the answer, keep the others
+            text = normalize_answer(answer.text)
+            if has_visible(text):
+                answers.setdefault(answer_key(text), stamp(text, answer.at))
+        return tuple(answers.values())
+
+    def reindex(self, poll: "PollState") -> None:
+        poll.timeline = sorted(split_stamp(item) for ballot in poll.ballots.values() for item in ballot)
+
+    def add(self, poll: "PollState", ballot: Ballot) -> None:
+        counts, timeline = poll.counts, poll.timeline
+        for item in ballot:
+            answer = split_stamp(item)
+            bisect.insort(timeline, answer)
+            key = answer_key(answer[1])
+            counts[key] = counts.get(key, 0) + 1
+        poll.total += len(ballot)
+
+    def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        counts, timeline = poll.counts, poll.timeline
+        for item in ballot:
+            answer = split_stamp(item)
+            del timeline[bisect.bisect_left(timeline, answer)]
+            key = answer_key(answer[1])
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
+        poll.total -= len(ballot)
+
+    def results(self, poll: "PollState", shown: Optional[int]) -> Dict[str, Any]:
+        """The ``shown`` newest answers (None: all) as ``answers``, hidden ones left out; ``counts`` is {}.
+
+        ``total`` counts the answers not hidden. Answers that came at the
+        same time are ordered by their text, the greater first, so every
+        book shows the same order whatever order its ballots are in.
+        """
+        hidden = poll.hidden
+        newest: List[Dict[str, Any]] = []
+        if shown != 0:
+            for at, text in reversed(poll.timeline):
+                if hidden and answer_key(text) in hidden:
+                    continue
+                newest.append({"text": text, "at": at})
+                if len(newest) == shown:
+                    break
+        total = poll.total - sum(poll.counts.get(key, 0) for key in hidden)
+        return {"counts": {}, "total": total, "voters": len(poll.ballots), "answers": newest}
+
+
 #: Every kind by name, in the order the pages offer them.
-KIND_TABLE: Dict[str, Kind] = {kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words())}
+KIND_TABLE: Dict[str, Kind] = {kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words(), Open())}
 
 
 # Helpers of the kinds ------------------------------------------------------------------
@@ -288,6 +403,49 @@ def strings(choice: Choice, message: str) -> List[str]:
     if not isinstance(items, (list, tuple)) or not items or not all(isinstance(i, str) for i in items):
         raise InvalidVote(message)
     return list(items)
+
+
+def checked_answers(poll: "PollState", choice: Choice, longest: int) -> Ballot:
+    """The answers of a words or open vote, normalised, duplicates (by :func:`answer_key`) collapsed.
+
+    Raises ``InvalidVote`` for something that is not one or more answers, an
+    answer with a control character, nothing visible or more than
+    ``longest`` characters once normalised, or more answers than the poll's
+    ``max_answers``.
+    """
+    answers: Dict[str, str] = {}
+    for item in strings(choice, f"a vote in a {poll.kind} poll is one or more answers"):
+        if not is_text(item, multiline=True):
+            raise InvalidVote("an answer cannot hold control characters or lone surrogates")
+        text = normalize_answer(item)
+        if not has_visible(text):
+            raise InvalidVote("an answer needs a letter, digit or symbol: it cannot be empty or invisible")
+        if len(text) > longest:
+            raise InvalidVote(f"answers are at most {longest} characters")
+        answers.setdefault(answer_key(text), text)
+    if len(answers) > poll.settings.max_answers:  # type: ignore[operator]  # set for every words and open poll
+        raise InvalidVote(f"give at most {poll.settings.max_answers} answers in poll {poll.id!r}")
+    return tuple(answers.values())
+
+
+def stamp(text: str, at: float) -> str:
+    """An open poll's answer as its ballot keeps it: ``"<repr(at)><TAB><text>"``."""
+    return f"{float(at)!r}{STAMP}{text}"
+
+
+def split_stamp(item: str) -> Tuple[float, str]:
+    """``(at, text)`` from what :func:`stamp` made; raises ``ValueError`` for a string it did not make."""
+    at, sep, text = item.partition(STAMP)
+    seconds = float(at) if sep else math.nan
+    if not math.isfinite(seconds):
+        raise ValueError(f"not an open poll's answer with its time: {item[:40]!r}")
+    return seconds, text
+
+
+def unstamp(item: str) -> Answer:
+    """The :class:`Answer` a :func:`stamp` made; raises ``ValueError`` for a string it did not make."""
+    at, text = split_stamp(item)
+    return Answer(text, at)
 
 
 def normalize_answer(text: str) -> str:

@@ -21,7 +21,11 @@ from .kinds import (  # the kinds' names and limits are pollhub.polls' too (see 
     MAX_ANSWERS_DEFAULT,
     MAX_ANSWERS_LIMIT,
     MAX_SCALE_VALUES,
+    MAX_OPEN_ANSWER_LENGTH,
     MULTIPLE,
+    OPEN,
+    OPEN_MAX_ANSWERS_DEFAULT,
+    OPEN_SHOWN,
     SCALE,
     SCALE_DEFAULT,
     SCALE_LIMIT,
@@ -29,6 +33,7 @@ from .kinds import (  # the kinds' names and limits are pollhub.polls' too (see 
     SINGLE,
     WORDS,
     WORDS_SHOWN,
+    Answer,
     Ballot,
     Choice,
     Kind,
@@ -40,9 +45,9 @@ from .text import has_visible, is_text
 __all__ = [  # with what pollhub.kinds defines, which other modules take from here
     "ALLOWED", "ALWAYS", "AFTER_CLOSE", "AFTER_VOTE", "CHANGES", "CHOICE_FIELDS", "COUNTER", "HIDDEN", "KINDS",
     "KIND_TABLE", "LOCKED", "MAX_ANSWER_LENGTH", "MAX_ANSWERS_DEFAULT", "MAX_ANSWERS_LIMIT", "MAX_LABEL_LENGTH",
-    "MAX_OPTIONS", "MAX_POLLS", "MAX_QUESTION_LENGTH", "MAX_SCALE_VALUES", "MIN_OPTIONS", "MULTIPLE",
-    "OPTION_KINDS", "SCALE", "SCALE_DEFAULT", "SCALE_LIMIT", "SINGLE", "VISIBILITIES", "WORDS", "WORDS_SHOWN",
-    "Ballot", "Choice", "Kind", "Option", "Poll", "PollState", "Settings", "answer_key", "check_new_poll",
+    "MAX_OPEN_ANSWER_LENGTH", "MAX_OPTIONS", "MAX_POLLS", "MAX_QUESTION_LENGTH", "MAX_SCALE_VALUES", "MIN_OPTIONS",
+    "MULTIPLE", "ON_THE_WIRE", "OPEN", "OPEN_MAX_ANSWERS_DEFAULT", "OPEN_SHOWN", "OPTION_KINDS", "SCALE",
+    "SCALE_DEFAULT", "SCALE_LIMIT", "SINGLE", "VISIBILITIES", "WORDS", "WORDS_SHOWN", "Answer", "Ballot", "Choice", "Kind", "Option", "Poll", "PollState", "Settings", "answer_key", "check_new_poll",
     "check_update", "normalize_answer", "poll_fields", "slugify", "unique_slug",
 ]
 
@@ -63,6 +68,8 @@ ALLOWED = "allowed"
 LOCKED = "locked"  # the first vote stands
 CHANGES = (ALLOWED, LOCKED)
 
+#: ``PollState.results(shown=ON_THE_WIRE)``: as many answers as the kind's results carry on the wire.
+ON_THE_WIRE = -1
 MIN_OPTIONS = 2
 MAX_OPTIONS = 32
 MAX_QUESTION_LENGTH = 300
@@ -82,6 +89,9 @@ MAX_SLUG_LENGTH = 40
 #: 100 polls 2.5 MB; 75 keep it under 2 MB (1.9 MB). Ordinary polls (short
 #: ASCII labels) are under 1 KB each, and 75 polls is more than a talk or a
 #: workshop day needs. tests/test_polls.py measures the worst case.
+#: An open poll is bigger: its 200 newest answers of 280 such characters
+#: are 232 KB encoded (64 KB in ASCII), so 75 of them would make a 17 MB
+#: welcome; that bound holds for the other kinds only.
 MAX_POLLS = 75
 
 
@@ -117,7 +127,7 @@ class Settings:
     """How a poll takes votes and who sees its results; fixed at creation but for ``results`` and ``changes``.
 
     ``max_choices`` applies to ``multiple`` polls, ``scale_min``/``scale_max``
-    to ``scale`` polls, ``max_answers`` to ``words`` polls; they are None for
+    to ``scale`` polls, ``max_answers`` to ``words`` and ``open`` polls; they are None for
     the other kinds. On the wire they are ``max_choices``, ``min``, ``max``
     and ``max_answers``.
     """
@@ -159,6 +169,7 @@ class Poll:
     results (a participant's view of a poll whose results are not shown yet);
     then ``counts`` is empty and ``total``, ``voters`` and ``mean`` say nothing.
     ``closes_in`` is the countdown's seconds left when the snapshot was made.
+    ``answers`` are an ``open`` poll's answers, newest first (empty for the other kinds).
     """
 
     id: str
@@ -174,18 +185,25 @@ class Poll:
     closes_in: Optional[float] = None
     resets: int = 0
     visible: bool = True
+    answers: Tuple[Answer, ...] = ()
 
     @property
     def kind(self) -> str:
         return self.settings.kind
 
     def result_fields(self) -> Dict[str, Any]:
-        """``counts``, ``total``, ``voters`` (and ``mean`` for scales) as the protocol has them; {} if not visible."""
+        """``counts``, ``total``, ``voters`` (``mean`` for scales, ``answers`` for open polls) as the protocol has them.
+
+        {} if not visible.
+        """
         if not self.visible:
             return {}
         data: Dict[str, Any] = {"counts": dict(self.counts), "total": self.total, "voters": self.voters}
-        if KIND_TABLE[self.kind].has_mean:
+        rules = KIND_TABLE[self.kind]
+        if rules.has_mean:
             data["mean"] = self.mean
+        if rules.has_answers:
+            data["answers"] = [{"text": answer.text, "at": answer.at} for answer in self.answers]
         return data
 
     @classmethod
@@ -205,6 +223,7 @@ class Poll:
             closes_in=data.get("closes_in"),
             resets=data.get("resets", 0),
             visible=data.get("visible", "counts" in data),
+            answers=tuple(Answer(a["text"], a["at"]) for a in data.get("answers", ())),
         )
 
 
@@ -321,7 +340,7 @@ class PollState:
         self.open = True
         self.revealed = False  # the presenter revealed the results to everyone
         self.closes_at: Optional[float] = None  # time.time() when a countdown closes the poll
-        self.hidden: Set[str] = set()  # answer keys a presenter hid (words polls)
+        self.hidden: Set[str] = set()  # answer keys a presenter hid (words and open polls)
         options: List[Option] = []
         for label in labels:
             options.append(Option(unique_slug(label, (o.id for o in options)), label))
@@ -403,12 +422,15 @@ class PollState:
 
     # Voting ------------------------------------------------------------------------
 
-    def vote(self, voter: str, choice: Choice) -> Tuple[Ballot, bool]:
-        """Record ``voter``'s vote and return ``(ballot, changed)``.
+    def vote(self, voter: str, choice: Choice, now: float = 0.0) -> Tuple[Ballot, bool]:
+        """Record ``voter``'s vote, given at ``now``, and return ``(ballot, changed)``.
 
         ``choice`` is what the vote message carried: an option id or label, a
         list of them (``multiple``), a whole number (``scale``, also as a
-        string) or one or more answers (``words``). A voter's new vote
+        string) or one or more answers (``words``, ``open``). ``now`` is the
+        book's time of the vote (Unix seconds; nothing here reads a clock):
+        an ``open`` poll keeps it with each new answer, the other kinds do
+        not use it. A voter's new vote
         replaces their previous one, but in a ``counter`` poll, where every
         vote counts. Voting the same again changes nothing. Raises
         :class:`UnknownOption`, :class:`InvalidVote`, :class:`PollClosed` or,
@@ -420,6 +442,7 @@ class PollState:
         if not self.open:
             raise PollClosed(f"voting on poll {self.id!r} is closed")
         previous = self.ballots.get(voter)
+        ballot = rules.stamped(ballot, previous, now)
         if previous is not None:
             same = rules.same(previous, ballot)
             if self.settings.changes == LOCKED:
@@ -446,12 +469,13 @@ class PollState:
     def _clear(self) -> None:
         self.counts: Dict[str, int] = self.rules.empty_counts(self)
         self.spellings: Dict[str, str] = {}  # words: answer key -> the first spelling seen
+        self.timeline: List[Tuple[float, str]] = []  # open: every answer as (when, text), oldest first
         self.value_sum = 0  # scale: the sum of the values held
         self.total = 0
         self.ballots.clear()
 
     def hide(self, text: str) -> bool:
-        """Leave a words answer out of the results from now on; False if it already was.
+        """Leave a words or open answer out of the results from now on; False if it already was.
 
         Every answer with the same :func:`answer_key` is hidden: ``"Spam"``
         hides ``"SPAM"``, ``"Sp\u200bam"`` and full-width ``"Ｓｐａｍ"`` too.
@@ -480,14 +504,16 @@ class PollState:
 
     # Output ------------------------------------------------------------------------
 
-    def results(self, shown: Optional[int] = WORDS_SHOWN) -> Dict[str, Any]:
-        """The protocol's result fields: ``counts``, ``total``, ``voters`` (and ``mean`` for scales).
+    def results(self, shown: Optional[int] = ON_THE_WIRE) -> Dict[str, Any]:
+        """The protocol's result fields: ``counts``, ``total``, ``voters`` (``mean`` for scales, ``answers`` for open polls).
 
         A words poll's counts are its ``shown`` most frequent answers (None:
-        all), the most frequent first, ties in the order they were first given,
-        hidden answers left out.
+        all; by default :data:`WORDS_SHOWN`), the most frequent first, ties
+        in the order they were first given, hidden answers left out. An open
+        poll's ``answers`` are its ``shown`` newest (None: all; by default
+        :data:`OPEN_SHOWN`), hidden ones left out, and its counts are empty.
         """
-        return self.rules.results(self, shown)
+        return self.rules.results(self, self.rules.shown if shown == ON_THE_WIRE else shown)
 
     def closes_in(self, now: Optional[float] = None) -> Optional[float]:
         """Seconds until the countdown closes the poll, or None without one."""
@@ -532,6 +558,7 @@ class PollState:
             self.revealed,
             self.closes_in(now),
             self.resets,
+            answers=tuple(Answer(a["text"], a["at"]) for a in results.get("answers", ())),
         )
 
     # The whole state, exactly ------------------------------------------------------
@@ -574,4 +601,5 @@ class PollState:
         poll.spellings = {key: text for key, text in data["spellings"]}
         poll.value_sum = int(data["sum"])
         poll.total = int(data["total"])
+        poll.rules.reindex(poll)
         return poll

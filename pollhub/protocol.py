@@ -549,6 +549,7 @@ LIMITS: Dict[str, Any] = {
     "answers": [1, polls.MAX_ANSWERS_LIMIT],
     "answers_default": polls.MAX_ANSWERS_DEFAULT,
     "answer_length": polls.MAX_ANSWER_LENGTH,
+    "open_answer_length": polls.MAX_OPEN_ANSWER_LENGTH,
     "close_after": [MIN_CLOSE_AFTER, MAX_CLOSE_AFTER],
     "qa_question_length": qa.MAX_QUESTION_TEXT,
     "qa_name_length": qa.MAX_NAME_LENGTH,

@@ -30,7 +30,7 @@ from .text import has_visible, is_text
 
 MAX_QUESTION_TEXT = 280  # characters of a question, once its whitespace is collapsed
 MAX_NAME_LENGTH = 40  # characters of the name a participant may sign with
-MAX_QUESTIONS = 10_000  # questions in one event
+MAX_QUESTIONS = 2000  # questions in one event (every welcome carries the visible ones)
 QUESTION_WINDOW = 60.0  # seconds over which the two limits below count
 QUESTIONS_PER_WINDOW = 10  # questions one voter may ask per window
 # (the same text from the same voter within the window is a duplicate)
@@ -88,8 +88,8 @@ class Question:
             "name": self.name,
             "upvotes": len(self.upvoters),
             "state": self.state,
-            "asked_at": self.asked_at,
-            "answered_at": self.answered_at,
+            "asked_at": round(self.asked_at, 3),
+            "answered_at": None if self.answered_at is None else round(self.answered_at, 3),
         }
         if voter is not None:
             data["upvoted"] = voter in self.upvoters
@@ -97,8 +97,11 @@ class Question:
         return data
 
     def state_json(self) -> Dict[str, Any]:
-        """Everything, voter ids included: for snapshots."""
-        return {**self.to_json(), "voter": self.voter, "upvoters": sorted(self.upvoters)}
+        """Everything, voter ids included, times unrounded: for snapshots."""
+        return {
+            **self.to_json(), "asked_at": self.asked_at, "answered_at": self.answered_at,
+            "voter": self.voter, "upvoters": sorted(self.upvoters),
+        }
 
 
 def check_text(text: Any) -> str:

@@ -8,6 +8,11 @@ commit per batch, not one per vote. The database runs in WAL mode with
 and a power cut, and readers (``python -m pollhub export``) never block the
 writer.
 
+Audience Q&A (:mod:`pollhub.qa`) is saved the same way, in the same
+transaction: each question as it was asked and its state, each upvote
+(a row per question and voter, so a restart keeps who upvoted what) and the
+Q&A settings.
+
 The schema has a version (``PRAGMA user_version``); :class:`Store` migrates
 an older database forward and refuses one written by a newer pollhub. A file
 that is not a pollhub database, or whose pages are damaged, is an error,
@@ -30,10 +35,11 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .changes import Changes  # re-exported: the hub and the tests take it from here too
 from .polls import Ballot, PollState, Settings
+from .qa import QandA
 
 try:  # POSIX
     import fcntl
@@ -46,7 +52,7 @@ except ImportError:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Appended to the database's path to name the file a writable store locks.
 LOCK_SUFFIX = ".lock"
@@ -104,8 +110,37 @@ CREATE TABLE hidden_answers (
 );
 """
 
+# Version 3: audience Q&A. Questions in asking order (``position``), with the
+# voter who asked (never exported nor sent to others); one row per upvote;
+# the settings in a table of at most one row (none: the defaults of
+# pollhub.qa). Nothing of version 2 changes, so an upgrade keeps every vote.
+SCHEMA_V3 = """
+CREATE TABLE questions (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    voter TEXT NOT NULL,
+    name TEXT,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL,
+    asked_at REAL NOT NULL,
+    answered_at REAL
+);
+CREATE TABLE upvotes (
+    question_id TEXT NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+    voter TEXT NOT NULL,
+    PRIMARY KEY (question_id, voter)
+);
+CREATE TABLE qa_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    moderation INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    highlight TEXT,
+    stage TEXT NOT NULL
+);
+"""
+
 #: Scripts that take a database from version N-1 to version N, by N.
-MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
+MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
 
 
 class StorageError(Exception):
@@ -329,17 +364,19 @@ class Store:
 
     # Reading ---------------------------------------------------------------------
 
-    def load(self) -> Tuple[List[PollState], Optional[str], Set[str]]:
-        """Every poll (in the presenter's order), the current poll's id and every poll id ever used.
+    def load(self) -> Tuple[List[PollState], Optional[str], Set[str], QandA]:
+        """Every poll (in the presenter's order), the current poll's id, every poll id ever used, and the Q&A.
 
-        Raises :class:`StorageError` if SQLite finds a damaged page.
+        Raises :class:`StorageError` if SQLite finds a damaged page, or for
+        rows pollhub cannot have written (a question in an unknown state).
         """
         try:
-            return self._load()
-        except sqlite3.DatabaseError as exc:
+            polls, current, used = self._load_polls()
+            return polls, current, used, self._load_qa()
+        except (sqlite3.DatabaseError, ValueError) as exc:
             raise StorageError(_unusable(self.path, exc)) from None
 
-    def _load(self) -> Tuple[List[PollState], Optional[str], Set[str]]:
+    def _load_polls(self) -> Tuple[List[PollState], Optional[str], Set[str]]:
         db = self.db
         options: Dict[str, List[Tuple[str, str, int]]] = {}
         for poll_id, option_id, label, count in db.execute(
@@ -374,10 +411,23 @@ class Store:
         used = {row[0] for row in db.execute("SELECT id FROM used_poll_ids")}
         return polls, current, used
 
+    def _load_qa(self) -> QandA:
+        """The questions in asking order, their upvotes and the Q&A settings (the defaults if never set)."""
+        db = self.db
+        row = db.execute("SELECT moderation, open, highlight, stage FROM qa_settings WHERE id = 1").fetchone()
+        settings: Dict[str, Any] = {}
+        if row is not None:
+            settings = {"moderation": bool(row[0]), "open": bool(row[1]), "highlight": row[2], "stage": row[3]}
+        questions = db.execute(
+            "SELECT id, voter, name, text, state, asked_at, answered_at FROM questions ORDER BY position"
+        ).fetchall()
+        upvotes = db.execute("SELECT question_id, voter FROM upvotes").fetchall()
+        return QandA.restore_rows(settings, questions, upvotes)
+
     # Writing (the hub thread) ----------------------------------------------------
 
     def save(self, changes: Changes, polls: Sequence[PollState]) -> None:
-        """Write ``changes`` and the counts of ``polls`` in one transaction.
+        """Write ``changes`` (polls, ballots, questions, upvotes) and the counts of ``polls`` in one transaction.
 
         All or nothing: if it raises (``sqlite3.Error``, ``OSError``), the
         transaction was rolled back and none of the batch is saved; the caller
@@ -396,6 +446,7 @@ class Store:
                 "INSERT OR REPLACE INTO ballots (poll_id, voter, ballot) VALUES (?, ?, ?)",
                 [(poll_id, voter, "\n".join(ballot)) for (poll_id, voter), ballot in changes.ballots.items()],
             )
+            _write_upvotes(db, changes.upvotes)
             for poll in polls:
                 # Absolute values, resets included, so that replaying a batch
                 # changes nothing that the first attempt already wrote.
@@ -543,6 +594,44 @@ def _order(db: sqlite3.Connection, poll_ids: List[str]) -> None:
     db.executemany("UPDATE polls SET position = ? WHERE id = ?", list(enumerate(poll_ids, 1)))
 
 
+def _question(
+    db: sqlite3.Connection,
+    question_id: str,
+    voter: str,
+    name: Optional[str],
+    text: str,
+    state: str,
+    asked_at: float,
+) -> None:
+    # Question ids are never reused: an existing row is this question from a replayed batch.
+    position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM questions").fetchone()[0]
+    db.execute(
+        "INSERT OR IGNORE INTO questions (id, position, voter, name, text, state, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (question_id, position, voter, name, text, state, asked_at),
+    )
+
+
+def _question_state(db: sqlite3.Connection, question_id: str, state: str, answered_at: Optional[float]) -> None:
+    db.execute("UPDATE questions SET state = ?, answered_at = ? WHERE id = ?", (state, answered_at, question_id))
+
+
+def _qa_settings(db: sqlite3.Connection, moderation: bool, is_open: bool, highlight: Optional[str], stage: str) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO qa_settings (id, moderation, open, highlight, stage) VALUES (1, ?, ?, ?, ?)",
+        (int(moderation), int(is_open), highlight, stage),
+    )
+
+
+def _write_upvotes(db: sqlite3.Connection, upvotes: Dict[Tuple[str, str], bool]) -> None:
+    """Add the upvotes given (True) and take back the others; either is a no-op when replayed."""
+    db.executemany(
+        "INSERT OR IGNORE INTO upvotes (question_id, voter) VALUES (?, ?)", [key for key, up in upvotes.items() if up]
+    )
+    db.executemany(
+        "DELETE FROM upvotes WHERE question_id = ? AND voter = ?", [key for key, up in upvotes.items() if not up]
+    )
+
+
 _WRITERS: Dict[str, Callable[..., None]] = {
     "create": _create,
     "open": _open,
@@ -552,4 +641,7 @@ _WRITERS: Dict[str, Callable[..., None]] = {
     "delete": _delete,
     "current": _current,
     "order": _order,
+    "question": _question,
+    "question_state": _question_state,
+    "qa_settings": _qa_settings,
 }

@@ -22,14 +22,19 @@ from pollhub import book as book_module
 from pollhub.book import Effects, PollBook
 from pollhub.polls import Settings
 from pollhub.protocol import (
+    Ask,
     CreatePoll,
     Hello,
     HideAnswer,
+    Highlight,
     OpenPoll,
     OrderPolls,
     PollAction,
+    QASettings,
+    QuestionAction,
     Step,
     UpdatePoll,
+    Upvote,
     Vote,
 )
 
@@ -134,7 +139,7 @@ def test_word_clouds_restore_with_their_first_spellings_and_tie_order() -> None:
 
 # Determinism over random command sequences ------------------------------------------
 
-POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "nope"]
+POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "ideas", "nope"]
 VOTERS = ["ann", "bob", "cy", "~anon"]
 
 
@@ -146,12 +151,14 @@ def base_book() -> PollBook:
         CreatePoll("Rating?", (), Settings("scale", scale_min=1, scale_max=5, results="after_vote")),
         CreatePoll("Cloud?", (), Settings("words", max_answers=2, results="hidden", changes="locked")),
         CreatePoll("Claps?", ("Clap", "Boo"), Settings("counter", results="after_close")),
+        CreatePoll("Ideas?", (), Settings("open", max_answers=2)),
     ):
         apply(book, command)
     return book
 
 
 poll_ids = st.sampled_from(POLL_IDS)
+question_ids = st.sampled_from(["q1", "q2", "q3", "q4"])
 choices = st.one_of(
     st.sampled_from(["pizza", "salad", "cheese", "ham", "olives", "clap", "boo", "Pizza", "nope"]),
     st.lists(st.sampled_from(["cheese", "ham", "olives", "x"]), min_size=1, max_size=3),
@@ -178,8 +185,20 @@ commands = st.one_of(
         st.one_of(st.none(), st.sampled_from(["allowed", "locked"])),
     ),
     st.builds(HideAnswer, poll_ids, st.sampled_from(["spam", "Eggs", "nothing"])),
-    st.builds(OrderPolls, st.permutations(POLL_IDS[:5]).map(tuple)),
+    st.builds(OrderPolls, st.permutations(POLL_IDS[:6]).map(tuple)),
     st.builds(Step, st.sampled_from([1, -1])),
+    # the audience Q&A (question ids q1..q4 exist once asked)
+    st.builds(Ask, st.sampled_from(["Why?", "WHY?", "How?", "When is lunch?"]), st.sampled_from([None, "Ann"])),
+    st.builds(Upvote, question_ids, st.booleans()),
+    st.builds(Upvote, question_ids, st.booleans()),
+    st.builds(QuestionAction, st.sampled_from(["published", "dismissed", "answered"]), question_ids),
+    st.builds(Highlight, st.one_of(st.none(), question_ids)),
+    st.builds(
+        QASettings,
+        st.one_of(st.none(), st.booleans()),
+        st.one_of(st.none(), st.booleans()),
+        st.one_of(st.none(), st.sampled_from(["poll", "qa"])),
+    ),
 )
 # (command, voter, admin, seconds since the previous step)
 steps = st.lists(
@@ -201,7 +220,10 @@ def run(book: PollBook, sequence: List[Tuple[Any, str, bool, float]], start: flo
         outputs.append([b[:2] for b in effects.broadcasts])
         outputs.append(list(effects.store.ops))
         outputs.append(sorted(effects.store.ballots.items()))
+        outputs.append(sorted(effects.store.upvotes.items()))
         outputs.append(book.results(effects))
+        questions, qa_settings = book.qa_changes(effects)
+        outputs.append(([q.to_json() for q in questions], qa_settings))
     return outputs, now
 
 
@@ -222,3 +244,5 @@ def test_two_books_given_the_same_commands_stay_the_same(first: list, second: li
     assert out_a == out_b
     assert original.snapshot() == restored.snapshot()
     assert original.welcome([True] * len(original.polls), now) == restored.welcome([True] * len(restored.polls), now)
+    for voter in VOTERS:
+        assert original.welcome([], now, voter)["qa"] == restored.welcome([], now, voter)["qa"]

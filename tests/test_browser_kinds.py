@@ -1,4 +1,4 @@
-"""Browser tests for poll kinds and presenter control (issue 6), in Chromium driven by Playwright.
+"""Browser tests for poll kinds (issue 6, and the open kind) and presenter control, in Chromium driven by Playwright.
 
 The same fixtures and helpers as ``test_browser.py`` (and the same skip rules):
 a real Hub and PollServer on loopback, fresh browser contexts per page.
@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime
 
 from pollhub import Hub
+from pollhub.export import iso_time
 
 from . import test_browser as shared
 from .conftest import wait_until
@@ -257,6 +259,133 @@ def test_word_cloud_answers_appear_and_can_be_hidden(hub: Hub, pages: Pages) -> 
         [poll.id, "One word for today?", "words", "true", "Tea", "Tea", "2", "5"],
         [poll.id, "One word for today?", "words", "true", "'=1+2", "'=1+2", "1", "5"],
     ]
+
+
+# Open answers ----------------------------------------------------------------------------
+
+
+def wall_texts(page: Page, root: str) -> list[str]:
+    """The answers on a wall of cards, top to bottom."""
+    return page.eval_on_selector_all(f"{root} .wall-card .wall-text", "cards => cards.map(card => card.textContent)")
+
+
+def wall_card(page: Page, root: str, text: str):
+    return page.locator(f"{root} .wall-card").filter(has=page.locator(".wall-text", has_text=re.compile("^" + re.escape(text) + "$")))
+
+
+def test_open_answers_appear_as_cards_newest_first_and_can_be_hidden(hub: Hub, pages: Pages) -> None:
+    presenter = pages.presenter()
+    ann = pages.participant(viewport=PHONE)
+    # The presenter's form: open answers, one each by default, two here.
+    presenter.fill("#new-question", "What should we change next time?")
+    presenter.check('input[name="kind"][value="open"]')
+    expect(presenter.locator("#new-options")).to_be_hidden()
+    expect(presenter.locator("#new-max-answers")).to_have_value("1")
+    presenter.check('input[name="kind"][value="words"]')
+    expect(presenter.locator("#new-max-answers")).to_have_value("3")  # each kind its own default
+    presenter.check('input[name="kind"][value="open"]')
+    presenter.fill("#new-max-answers", "2")
+    shot(presenter, "presenter-desktop-form-open")
+    presenter.click("#create")
+    expect(ann.locator("#question")).to_have_text("What should we change next time?")
+    poll = hub.poll()
+    assert (poll.kind, poll.settings.max_answers) == ("open", 2)
+    expect(poll_item(presenter, poll.id).locator(".badge-kind")).to_have_text("Open answers")
+    expect(ann.locator("#poll-kind")).to_have_text("Your answer")
+    expect(ann.locator("#words-input")).to_be_hidden()
+    expect(ann.locator("#open-input")).to_be_visible()
+    expect(ann.locator("#open-count")).to_have_text("0 / 280")
+    expect(presenter.locator("#stage-wall .wall-empty")).to_have_text("No answers yet.")
+
+    # Typing counts characters as the server will (runs of white space are one); Enter sends.
+    ann.fill("#open-input", "  Longer   coffee\nbreaks, please ")
+    expect(ann.locator("#open-count")).to_have_text("28 / 280")
+    ann.press("#open-input", "Enter")
+    expect(ann.locator("#answers .answer-text")).to_have_text(["Longer coffee breaks, please"])
+    expect(ann.locator("#open-input")).to_have_value("")
+    expect(ann.locator("#open-count")).to_have_text("0 / 280")
+    expect(wall_card(presenter, "#stage-wall", "Longer coffee breaks, please")).to_have_count(1)
+    expect(wall_card(ann, "#wall", "Longer coffee breaks, please")).to_have_count(1)
+    first = hub.poll(poll.id).answers[0]
+    card = wall_card(presenter, "#stage-wall", first.text)
+    expect(card.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    shown_at = card.locator("time").get_attribute("datetime")
+    assert shown_at is not None and abs(datetime.fromisoformat(shown_at.replace("Z", "+00:00")).timestamp() - first.at) < 0.001
+
+    # Over 280 characters: said by the count and in words, and nothing is sent.
+    ann.fill("#open-input", "x" * 281)
+    expect(ann.locator("#open-count")).to_have_text("281 / 280")
+    expect(ann.locator("#open-count")).to_have_class(re.compile("is-over"))
+    ann.click("#words-send")
+    expect(ann.locator("#vote-error")).to_have_text("Keep it to 280 characters or fewer.")
+    assert hub.poll(poll.id).total == 1
+    ann.fill("#open-input", "A quiet room for calls")
+    ann.click("#words-send")
+    expect(ann.locator("#answers .answer-text")).to_have_text(["Longer coffee breaks, please", "A quiet room for calls"])
+    expect(ann.locator("#open-input")).to_be_disabled()  # two answers each
+    expect(ann.locator("#hint")).to_have_text("That is all 2. Remove one to send another.")
+
+    # Others' answers: the newest first on every wall.
+    bob = pages.participant()
+    bob.fill("#open-input", "Name tags with bigger letters")
+    bob.click("#words-send")
+    expect(bob.locator("#answers .answer-text")).to_have_text(["Name tags with bigger letters"])
+    hub.vote(poll.id, "=HYPERLINK(1)", voter="eve")
+    newest = ["=HYPERLINK(1)", "Name tags with bigger letters", "A quiet room for calls", "Longer coffee breaks, please"]
+    wait_until(lambda: wall_texts(presenter, "#stage-wall") == newest)
+    wait_until(lambda: wall_texts(ann, "#wall") == newest)
+    expect(presenter.locator("#chart-total")).to_have_text("3")
+    expect(presenter.locator("#chart-extra")).to_have_text(" · 4 answers")
+    expect(poll_item(presenter, poll.id).locator(".poll-item-total")).to_have_text("3 voters · 4 answers")
+    shot(ann, "participant-phone-open")
+    no_horizontal_scroll(ann, PHONE["width"])
+    shot(presenter, "presenter-desktop-open")
+    wide = pages.participant(viewport=DESKTOP)
+    wait_until(lambda: wall_texts(wide, "#wall") == newest)
+    shot(wide, "participant-desktop-open")
+    dark = pages.presenter(viewport=PHONE, color_scheme="dark")
+    wait_until(lambda: wall_texts(dark, "#stage-wall") == newest)
+    shot(dark, "presenter-phone-open-dark")
+    no_horizontal_scroll(dark, PHONE["width"])
+    presenter.click("#fullscreen")
+    expect(presenter.locator(".sidebar")).to_be_hidden()
+    shot(presenter, "presenter-desktop-projector-open")
+    presenter.click("#fullscreen")
+
+    # Ann swaps an answer: the one she keeps keeps its time, the new one is the newest.
+    ann.get_by_role("button", name="Remove “A quiet room for calls”").click()
+    expect(ann.locator("#answers .answer-text")).to_have_text(["Longer coffee breaks, please"])
+    ann.fill("#open-input", "Slides shared before the talk")
+    ann.click("#words-send")
+    newest = ["Slides shared before the talk", "=HYPERLINK(1)", "Name tags with bigger letters", "Longer coffee breaks, please"]
+    wait_until(lambda: wall_texts(presenter, "#stage-wall") == newest)
+    assert [a.at for a in hub.poll(poll.id).answers][-1] == first.at
+
+    # The presenter hides an answer: asked first, then it is gone from every wall, for good.
+    wall_card(presenter, "#stage-wall", "=HYPERLINK(1)").get_by_role("button", name="Hide “=HYPERLINK(1)”").click()
+    expect(presenter.locator("#confirm-title")).to_have_text("Hide this answer?")
+    presenter.click("#confirm-cancel")
+    expect(wall_card(presenter, "#stage-wall", "=HYPERLINK(1)")).to_have_count(1)
+    wall_card(presenter, "#stage-wall", "Name tags with bigger letters").get_by_role("button", name=re.compile("^Hide")).click()
+    expect(presenter.locator("#confirm-ok")).to_have_text("Hide answer")
+    presenter.click("#confirm-ok")
+    expect(wall_card(presenter, "#stage-wall", "Name tags with bigger letters")).to_have_count(0)
+    expect(wall_card(ann, "#wall", "Name tags with bigger letters")).to_have_count(0)
+    hub.vote(poll.id, "name tags with BIGGER letters", voter="carol")  # the same answer again stays hidden
+    hub.vote(poll.id, "Fewer slides", voter="dave")
+    expect(wall_card(presenter, "#stage-wall", "Fewer slides")).to_have_count(1)
+    expect(wall_card(presenter, "#stage-wall", "name tags with BIGGER letters")).to_have_count(0)
+
+    # The download has every answer with its time, newest first; a formula is quoted.
+    _, body = shared.downloaded(presenter, "#download-csv")
+    assert body == shared.server_export(pages, "csv")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    head = [poll.id, "What should we change next time?", "open", "true"]
+    answers = hub.poll(poll.id).answers
+    assert [row[:4] for row in rows[1:]] == [head] * 4
+    assert [row[5] for row in rows[1:]] == ["Fewer slides", "Slides shared before the talk", "'=HYPERLINK(1)", "Longer coffee breaks, please"]
+    assert [row[4] for row in rows[1:]] == [iso_time(a.at) for a in answers]
+    assert {(row[6], row[7]) for row in rows[1:]} == {("1", "5")}
 
 
 # Results visibility -----------------------------------------------------------------------

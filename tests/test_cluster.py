@@ -615,3 +615,44 @@ def test_export_reads_the_event_from_redis(nodes: Callable[[int], List[Node]], r
 )
 def test_messages_never_show_a_redis_password(url: str, shown: str) -> None:
     assert cluster.redact(url) == shown
+
+
+# Audience Q&A across nodes ---------------------------------------------------------------
+
+
+def test_questions_and_upvotes_converge_across_nodes(nodes: Callable[[int], List[Node]]) -> None:
+    """Questions asked, upvoted and moderated on three nodes: one id each, every upvote once, the same Q&A everywhere.
+
+    One voter upvotes on two nodes at once: it counts once. A presenter's
+    moderation on one node decides for all.
+    """
+    a, b, c = nodes(3)
+    first = a.hub.ask("Asked on a?", voter="ann")
+    second = b.hub.ask("Asked on b?", voter="bob")
+    voters = [f"v{n}" for n in range(30)]
+    errors: List[BaseException] = []
+
+    def upvote(node: Node, voter: str) -> None:
+        try:
+            for question in (first, second):
+                node.hub.upvote(question["id"], voter=voter)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upvote, args=((a, b, c)[n % 3], voter)) for n, voter in enumerate(voters)]
+    threads += [threading.Thread(target=upvote, args=(node, "twice")) for node in (a, c)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert errors == []
+    c.hub.qa_settings(moderation=True)
+    waiting = a.hub.ask("Needs a presenter", voter="carl")
+    assert waiting["state"] == "waiting"
+    b.hub.highlight_question(waiting["id"])
+    book = wait_same_state([a, b, c])
+    assert [(q["id"], len(q["upvoters"]), q["state"]) for q in book["qa"]["questions"]] == [
+        ("q1", 31, "published"), ("q2", 31, "published"), ("q3", 0, "published")
+    ]
+    assert book["qa"]["highlight"] == "q3"
+    assert c.hub.questions() == a.hub.questions()

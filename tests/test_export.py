@@ -12,15 +12,19 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from pollhub import Hub, PollServer
-from pollhub.export import EXPORT_COLUMNS, FORMULA_STARTS, export_document, filename, guard_cell, to_csv
-from pollhub.polls import SCALE, WORDS, WORDS_SHOWN, PollState, Settings
+from pollhub.export import (
+    EXPORT_COLUMNS, FORMULA_STARTS, QUESTION_COLUMNS, export_document, filename, guard_cell, iso_time, to_csv,
+)
+from pollhub.polls import OPEN, OPEN_SHOWN, SCALE, WORDS, WORDS_SHOWN, PollState, Settings
+from pollhub.qa import ANSWERED, DISMISSED, PUBLISHED, QandA
 
 from .conftest import TIMEOUT
+from .redis_server import RedisServer
 
 TOKEN = "secret"
 DANGEROUS = ["=HYPERLINK(\"http://x.example\",\"go\")", "+1", "-2", "@cmd", "\t=1+2", "\r@SUM(A1)"]
@@ -124,6 +128,132 @@ def test_tab_and_carriage_return_cells_are_guarded_in_csv() -> None:
         ],
     }
     assert rows_of(to_csv(document))[1] == ["p", "'\t=1+2", "single", "false", "a", "'\r=3", "0", "0"]
+
+
+# The questions --------------------------------------------------------------------------
+
+ASKED_AT = 1_709_802_300.0  # 2024-03-07 09:05:00 UTC
+#: Voter ids the questions' tests use: none may appear in an export.
+SECRET_VOTERS = ("asker-ann-0001", "asker-bob-0002", "asker-cid-0003", "upvoter-dan-0004")
+
+
+def test_iso_time() -> None:
+    assert iso_time(ASKED_AT) == "2024-03-07T09:05:00Z"
+    assert iso_time(ASKED_AT + 59.9) == "2024-03-07T09:05:59Z"  # to the second, never rounded up
+    assert iso_time(None) == ""
+
+
+def test_questions_in_json_and_as_the_csv_second_table_without_voter_ids() -> None:
+    qa = QandA()
+    ann, bob, cid, dan = SECRET_VOTERS
+    qa.ask(ann, "Why is the sky blue?", "Ann", ASKED_AT)
+    qa.ask(bob, "=HYPERLINK(\"http://x.example\") or not?", "@bob", ASKED_AT + 60)
+    qa.ask(cid, "Spam", None, ASKED_AT + 61)
+    qa.upvote(dan, "q1", True)
+    qa.upvote(bob, "q1", True)
+    qa.set_state("q1", ANSWERED, ASKED_AT + 120)
+    qa.set_state("q3", DISMISSED, ASKED_AT + 121)
+    poll = PollState("lunch", "Lunch?", ["Pizza"])
+    document = export_document([poll], "lunch", questions=qa.questions.values())
+    assert document["questions"] == [
+        {"id": "q1", "text": "Why is the sky blue?", "name": "Ann", "upvotes": 2, "state": ANSWERED,
+         "asked_at": ASKED_AT, "answered_at": ASKED_AT + 120},
+        {"id": "q2", "text": "=HYPERLINK(\"http://x.example\") or not?", "name": "@bob", "upvotes": 0,
+         "state": PUBLISHED, "asked_at": ASKED_AT + 60, "answered_at": None},
+        {"id": "q3", "text": "Spam", "name": None, "upvotes": 0, "state": DISMISSED,
+         "asked_at": ASKED_AT + 61, "answered_at": None},
+    ]  # fmt: skip
+    text = to_csv(document)
+    assert not any(voter in text or voter in json.dumps(document) for voter in SECRET_VOTERS)
+    assert text.endswith("\n") and "\r" not in text
+    assert rows_of(text) == [
+        list(EXPORT_COLUMNS),
+        ["lunch", "Lunch?", "single", "true", "pizza", "Pizza", "0", "0"],
+        [],
+        list(QUESTION_COLUMNS),
+        ["q1", "Why is the sky blue?", "Ann", "answered", "2", "2024-03-07T09:05:00Z", "2024-03-07T09:07:00Z"],
+        ["q2", "'=HYPERLINK(\"http://x.example\") or not?", "'@bob", "published", "0", "2024-03-07T09:06:00Z", ""],
+        ["q3", "Spam", "", "dismissed", "0", "2024-03-07T09:06:01Z", ""],
+    ]
+
+
+def test_without_questions_the_csv_is_the_polls_table_alone() -> None:
+    document = export_document([PollState("lunch", "Lunch?", ["Pizza"])], None)
+    assert document["questions"] == []
+    assert to_csv(document) == "poll,question,kind,open,option,label,votes,voters\nlunch,Lunch?,single,true,pizza,Pizza,0,0\n"
+
+
+def asked_in(hub: Hub) -> None:
+    """Questions in every state, formulas and an anonymous one included, asked and upvoted through ``hub``."""
+    ann, bob, cid, dan = SECRET_VOTERS
+    hub.create_poll("Lunch?", ["Pizza", "Salad"])
+    hub.vote("lunch", "pizza", voter=ann)
+    hub.ask("Why is the sky blue?", "Ann", voter=ann)
+    hub.ask("+1 for pizza?", None, voter=bob)
+    hub.ask("Spam", "-cid", voter=cid)
+    hub.upvote("q1", voter=dan)
+    hub.upvote("q1", voter=bob)
+    hub.upvote("q2", voter=ann)
+    hub.answer_question("q1")
+    hub.dismiss_question("q3")
+    hub.qa_settings(moderation=True)
+    hub.ask("Still waiting?", voter=dan)
+
+
+def check_exported_questions(csv_text: str, document: Dict[str, Any], hub_questions: List[Dict[str, Any]]) -> None:
+    """Every question in JSON as presenters see it, the same in CSV, and no voter id anywhere."""
+    assert document["questions"] == hub_questions
+    assert [(q["id"], q["state"], q["upvotes"]) for q in hub_questions] == [
+        ("q1", "answered", 2), ("q2", "published", 1), ("q3", "dismissed", 0), ("q4", "waiting", 0),
+    ]  # fmt: skip
+    assert not any(voter in csv_text or voter in json.dumps(document) for voter in SECRET_VOTERS)
+    rows = rows_of(csv_text)
+    table = rows[rows.index([]) + 1 :]
+    assert table[0] == list(QUESTION_COLUMNS)
+    assert [row[:5] for row in table[1:]] == [
+        ["q1", "Why is the sky blue?", "Ann", "answered", "2"],
+        ["q2", "'+1 for pizza?", "", "published", "1"],
+        ["q3", "Spam", "'-cid", "dismissed", "0"],
+        ["q4", "Still waiting?", "", "waiting", "0"],
+    ]
+    for row, question in zip(table[1:], hub_questions):
+        assert row[5] == iso_time(question["asked_at"]) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row[5])
+        assert row[6] == iso_time(question["answered_at"])
+    assert table[1][6] != "" and all(row[6] == "" for row in table[2:])
+
+
+def test_questions_through_the_server_and_pollhub_export(saved: Path, hub_db: Hub, served: PollServer) -> None:
+    asked_in(hub_db)
+    hub_questions = hub_db.questions()
+    status, _, csv_body = request(served, "/export.csv")
+    assert status == 200
+    status, _, json_body = request(served, "/export.json")
+    assert status == 200
+    served.stop()
+    hub_db.stop()
+
+    check_exported_questions(csv_body.decode("utf-8"), json.loads(json_body), hub_questions)
+    assert csv_body.decode("utf-8") == cli_export(saved)
+    assert json.loads(json_body) == json.loads(cli_export(saved, "--format", "json"))
+    # One poll's results only: no questions.
+    assert json.loads(cli_export(saved, "--poll", "lunch", "--format", "json"))["questions"] == []
+    assert [] not in rows_of(cli_export(saved, "--poll", "lunch"))
+
+
+def test_questions_in_pollhub_export_from_redis(redis_server: RedisServer, event_name: str) -> None:
+    with Hub(redis=redis_server.url, event=event_name) as hub:
+        asked_in(hub)
+        hub_questions, document = hub.questions(), hub.export()
+    exported: Dict[str, str] = {}
+    for kind in ("csv", "json"):
+        done = subprocess.run(
+            [sys.executable, "-m", "pollhub", "export", "--redis", redis_server.url, "--event", event_name, "--format", kind],
+            capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        exported[kind] = done.stdout
+    assert json.loads(exported["json"]) == document
+    check_exported_questions(exported["csv"], document, hub_questions)
 
 
 def test_filename() -> None:
@@ -271,3 +401,38 @@ def test_json_export_has_every_words_answer(hub: Hub) -> None:
         status, _, body = request(server, "/export.csv")
         assert status == 200
         assert [row[4] for row in rows_of(body.decode("utf-8"))[1:]] == answers
+
+
+def test_csv_of_an_open_poll_has_a_row_per_answer_with_its_time() -> None:
+    """Newest first; ``option`` is the time (ISO 8601, UTC), ``label`` the guarded answer; hidden ones left out."""
+    poll = PollState("ideas", "Ideas?", [], Settings(kind=OPEN, max_answers=2))
+    poll.vote("ann", ["=cmd()", "Longer breaks"], now=1790000000.25)
+    poll.vote("bob", ["Spam", "A quiet room, please"], now=1790000061.5)
+    poll.hide("spam")
+    assert rows_of(to_csv(export_document([poll], "ideas")))[1:] == [
+        ["ideas", "Ideas?", "open", "true", "2026-09-21T14:14:21Z", "A quiet room, please", "1", "2"],
+        ["ideas", "Ideas?", "open", "true", "2026-09-21T14:13:20Z", "Longer breaks", "1", "2"],
+        ["ideas", "Ideas?", "open", "true", "2026-09-21T14:13:20Z", "'=cmd()", "1", "2"],
+    ]
+
+
+def test_the_export_has_every_open_answer_with_its_time(hub: Hub) -> None:
+    """The wire carries the newest OPEN_SHOWN answers; the JSON and CSV exports carry all of them."""
+    hub.create_poll("Ideas?", kind=OPEN)
+    everyone = [f"idea {i}" for i in range(OPEN_SHOWN + 12)]
+    for i, answer in enumerate(everyone):
+        hub.vote("ideas", answer, voter=f"v{i}")
+    assert len(hub.poll("ideas").answers) == OPEN_SHOWN  # what a broadcast carries
+    (poll,) = hub.export()["polls"]
+    assert [a["text"] for a in poll["answers"]] == everyone[::-1]
+    times = [a["at"] for a in poll["answers"]]
+    assert times == sorted(times, reverse=True) and poll["counts"] == {} and poll["total"] == len(everyone)
+
+    with PollServer(hub, port=0, token=TOKEN) as server:
+        status, _, body = request(server, "/export.json")
+        assert status == 200 and json.loads(body)["polls"][0]["answers"] == poll["answers"]
+        status, _, body = request(server, "/export.csv")
+        assert status == 200
+        rows = rows_of(body.decode("utf-8"))[1:]
+        assert [row[5] for row in rows] == everyone[::-1]
+        assert [row[4] for row in rows] == [iso_time(at) for at in times]

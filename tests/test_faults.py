@@ -75,7 +75,7 @@ def test_the_hub_survives_a_failure_in_any_stage_of_a_batch(
     assert any(r.exc_info and str(r.exc_info[1]) == injected for r in errors_logged(caplog)), injected
     with_db = Store(tmp_path / "faults.db", readonly=True)
     try:
-        polls, _, _ = with_db.load()
+        polls = with_db.load()[0]
     finally:
         with_db.close()
     saved = {p.id: p for p in polls}

@@ -5,7 +5,7 @@ every type from an admin and a participant connection (websocket-client),
 each with some fields set to arbitrary JSON: strings with lone surrogates
 and control characters, deep nesting, huge numbers, NaN and Infinity; and
 raw text frames. For each, the client gets exactly one reply carrying its
-``ref`` (an ``error``, ``ok``, ``voted`` or ``hello``) and the connection
+``ref`` (an ``error``, ``ok``, ``voted``, ``hello``, ``asked`` or ``upvoted``) and the connection
 stays open, or, where RFC 6455 says so (invalid UTF-8, a message over the
 size limit), the server closes it with 1007 or 1009. The hub thread keeps
 running and nothing is logged at ERROR or with a traceback.
@@ -37,8 +37,8 @@ from .conftest import TIMEOUT
 
 EXAMPLES = int(os.environ.get("POLLHUB_FUZZ_EXAMPLES", "60")) * 4  # 240 by default
 TOKEN = "secret"
-REPLY_TYPES = frozenset({"error", "ok", "voted", "hello"})  # one of these answers each message
-KINDS = ("single", "multiple", "counter", "scale", "words")
+REPLY_TYPES = frozenset({"error", "ok", "voted", "hello", "asked", "upvoted"})  # one of these answers each message
+KINDS = ("single", "multiple", "counter", "scale", "words", "open")
 
 #: Every message type and its fields, as pollhub/protocol.py reads them (besides "type" and "ref").
 FIELDS: Dict[str, Tuple[str, ...]] = {
@@ -56,7 +56,16 @@ FIELDS: Dict[str, Tuple[str, ...]] = {
     "order_polls": ("polls",),
     "next_poll": (),
     "previous_poll": (),
+    "ask": ("text", "name"),
+    "upvote": ("question",),
+    "unvote": ("question",),
+    "approve_question": ("question",),
+    "dismiss_question": ("question",),
+    "answer_question": ("question",),
+    "highlight_question": ("question",),
+    "qa_settings": ("moderation", "open", "stage"),
 }
+QUESTION_TYPES = ("upvote", "unvote", "approve_question", "dismiss_question", "answer_question", "highlight_question")
 
 
 class Raw(str):
@@ -113,8 +122,10 @@ json_values = st.recursive(
 def base_message(kind: str, slot: PollSlot) -> Dict[str, Any]:
     """A valid message of type ``kind`` about the poll in ``slot`` (the fuzz then changes some fields)."""
     poll_kind = KINDS[slot]
-    choice = {"single": "a", "counter": "b", "multiple": ["a", "b"], "scale": 3, "words": "Spam"}[poll_kind]
-    field = {"single": "option", "counter": "option", "multiple": "options", "scale": "value", "words": "text"}
+    choice = {"single": "a", "counter": "b", "multiple": ["a", "b"], "scale": 3, "words": "Spam", "open": "An idea"}[poll_kind]
+    field = {
+        "single": "option", "counter": "option", "multiple": "options", "scale": "value", "words": "text", "open": "text"
+    }
     return {
         "hello": {"voter": "fuzzer"},
         "vote": {"poll": slot, field[poll_kind]: choice},
@@ -123,6 +134,9 @@ def base_message(kind: str, slot: PollSlot) -> Dict[str, Any]:
         "update_poll": {"poll": slot, "results": "always"},
         "hide_answer": {"poll": slot, "text": "spam"},
         "order_polls": {"polls": [PollSlot(i) for i in range(len(KINDS))]},
+        "ask": {"text": "Fuzzed question?", "name": "Fuzz"},
+        "qa_settings": {"open": True, "stage": "qa"},
+        **{name: {"question": "q1"} for name in QUESTION_TYPES},
     }.get(kind, {} if kind in ("next_poll", "previous_poll") else {"poll": slot})
 
 

@@ -1,7 +1,7 @@
 """Poll kinds and presenter control: through the hub alone, then over real WebSocket connections.
 
-Kinds: multiple, scale, words (single and counter are covered in test_hub and
-test_server). Controls: results visibility and reveal, locked votes,
+Kinds: multiple, scale, words, open (single and counter are covered in test_hub
+and test_server). Controls: results visibility and reveal, locked votes,
 countdowns, poll order, hidden answers; each also across a restart.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import queue
+import random
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import websocket
@@ -32,11 +33,27 @@ from pollhub import (
     UnknownPoll,
     VoteLocked,
 )
-from pollhub.protocol import Hello, Vote
+from pollhub.book import PollBook
+from pollhub.polls import (
+    MAX_OPEN_ANSWER_LENGTH,
+    OPEN,
+    OPEN_MAX_ANSWERS_DEFAULT,
+    OPEN_SHOWN,
+    Answer,
+    Poll,
+    PollState,
+    Settings,
+    answer_key,
+    check_new_poll,
+)
+from pollhub.kinds import unstamp
+from pollhub.protocol import CreatePoll, HideAnswer, Hello, Vote
 from pollhub.storage import SCHEMA_V1, SCHEMA_VERSION
 
 from .conftest import TIMEOUT, Recorder, wait_until
 from .processes import Process
+from .redis_server import RedisServer
+from .test_cluster import Node
 
 RESULT_FIELDS = {"counts", "total", "voters", "mean"}
 
@@ -90,7 +107,7 @@ def test_words_through_the_hub(hub: Hub) -> None:
     assert results[-1]["counts"] == {"Fun": 2}  # the hide sent new results without the answer
     assert results[-1]["total"] == 2 and results[-1]["voters"] == 2
     assert hub.results(poll.id) == {"Fun": 2}
-    with pytest.raises(BadMessage, match="not a words poll"):
+    with pytest.raises(BadMessage, match="no answers to hide"):
         hub.hide_answer(hub.create_poll("Other?", ["A", "B"]).id, "A")
 
 
@@ -564,5 +581,283 @@ def test_a_version_1_database_is_upgraded_with_every_vote(tmp_path: Path) -> Non
         assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's v1 choice moves, no second vote
         assert hub.results("lunch") == {"pizza": 0, "salad": 2}
     with sqlite3.connect(str(db)) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     check.close()
+
+
+# The open kind: rules ---------------------------------------------------------------------
+
+
+def open_poll(max_answers: Optional[int] = None, changes: str = "allowed") -> PollState:
+    """A new open poll ``ideas`` as ``create_poll`` would check it."""
+    fields: Dict[str, Any] = {"kind": OPEN, "changes": changes}
+    if max_answers is not None:
+        fields["max_answers"] = max_answers
+    question, labels, settings = check_new_poll("Ideas?", None, fields)
+    return PollState("ideas", question, labels, settings)
+
+
+def texts_and_times(results: Dict[str, Any]) -> List[Tuple[str, float]]:
+    return [(a["text"], a["at"]) for a in results["answers"]]
+
+
+def test_an_open_poll_takes_one_answer_by_default_and_at_most_ten() -> None:
+    assert open_poll().settings.max_answers == OPEN_MAX_ANSWERS_DEFAULT == 1
+    assert open_poll(10).settings.max_answers == 10
+    for wrong in (0, 11, True, "2"):
+        with pytest.raises(BadMessage, match="max_answers must be a whole number from 1 to 10"):
+            open_poll(wrong)  # type: ignore[arg-type]
+    with pytest.raises(BadMessage, match="open polls take no options"):
+        check_new_poll("Ideas?", ["A", "B"], {"kind": OPEN})
+    with pytest.raises(BadMessage, match="'max_choices' does not apply to open polls"):
+        check_new_poll("Ideas?", None, {"kind": OPEN, "max_choices": 2})
+    assert open_poll(2).to_json()["max_answers"] == 2
+
+
+def test_open_answers_are_normalised_limited_and_collapse_within_a_ballot() -> None:
+    poll = open_poll(2)
+    ballot, changed = poll.vote("ann", ["  More \t coffee\nbreaks ", "more COFFEE breaks", "ｑｕｉｅｔ room"], now=100.0)
+    assert changed and poll.choice_json(ballot) == ["More coffee breaks", "quiet room"]
+    assert poll.vote("bob", "x" * MAX_OPEN_ANSWER_LENGTH + "   ", now=101.0)[1]  # 280 once collapsed
+    for wrong, message in [
+        ("x" * (MAX_OPEN_ANSWER_LENGTH + 1), "at most 280 characters"),
+        (["a", "b", "c"], "at most 2 answers"),
+        ("\u200b \u2060", "cannot be empty or invisible"),
+        ("bell\x07", "control characters"),
+        ([], "one or more answers"),
+        (7, "one or more answers"),
+    ]:
+        with pytest.raises(InvalidVote, match=message):
+            poll.vote("cy", wrong, now=102.0)  # type: ignore[arg-type]
+    assert "cy" not in poll.ballots and poll.total == 3
+
+
+def test_open_results_are_the_newest_answers_with_their_times() -> None:
+    poll = open_poll()
+    for n in range(OPEN_SHOWN + 50):
+        poll.vote(f"v{n}", f"answer {n}", now=1000.0 + n)
+    poll.vote("late-a", "tie A", now=5000.0)
+    poll.vote("late-b", "tie B", now=5000.0)  # the same time: the greater text first, on every book
+    wire = poll.results()
+    assert wire["counts"] == {} and wire["total"] == OPEN_SHOWN + 52 and wire["voters"] == OPEN_SHOWN + 52
+    assert len(wire["answers"]) == OPEN_SHOWN == 200
+    assert texts_and_times(wire)[:3] == [("tie B", 5000.0), ("tie A", 5000.0), ("answer 249", 1249.0)]
+    assert texts_and_times(wire)[-1] == ("answer 52", 1052.0)
+    everything = poll.results(shown=None)
+    assert len(everything["answers"]) == OPEN_SHOWN + 52 and everything["answers"][-1] == {"text": "answer 0", "at": 1000.0}
+    assert poll.to_json()["answers"] == wire["answers"]
+    snapshot = poll.snapshot(now=0.0)
+    assert snapshot.answers[0] == Answer("tie B", 5000.0) and len(snapshot.answers) == OPEN_SHOWN
+    assert snapshot.result_fields()["answers"] == wire["answers"]
+    assert Poll.from_json(poll.to_json()).answers == snapshot.answers
+
+
+def test_a_changed_open_vote_keeps_the_times_of_the_answers_it_keeps() -> None:
+    poll = open_poll(3)
+    poll.vote("ann", ["Coffee", "Tea"], now=10.0)
+    ballot, changed = poll.vote("ann", ["Tea", "Water"], now=20.0)
+    assert changed and texts_and_times(poll.results()) == [("Water", 20.0), ("Tea", 10.0)]
+    assert poll.vote("ann", ["Water", "Tea"], now=30.0) == (ballot, False)  # the same answers: nothing changes
+    poll.vote("ann", ["tea", "Water"], now=40.0)  # a new spelling is a new answer
+    assert texts_and_times(poll.results()) == [("tea", 40.0), ("Water", 20.0)]
+    assert poll.total == 2 and poll.choice_json(poll.ballots["ann"]) == ["tea", "Water"]
+
+
+def recounted(poll: PollState) -> Dict[str, Any]:
+    """An open poll's complete results worked out again from its ballots alone."""
+    answers = [unstamp(item) for ballot in poll.ballots.values() for item in ballot]
+    shown = sorted((a for a in answers if answer_key(a.text) not in poll.hidden), key=lambda a: (a.at, a.text), reverse=True)
+    return {"counts": {}, "total": len(shown), "voters": len(poll.ballots), "answers": [a._asdict() for a in shown]}
+
+
+def test_open_results_follow_every_vote_change_hide_and_reset_as_a_recount_would() -> None:
+    """The poll keeps its answers in time order as votes come and change; 2,000 seeded random steps, checked against a recount."""
+    rng = random.Random(15)
+    poll = open_poll(3)
+    words = ["Tea", "tea", "Coffee", "Water", "Juice", "More breaks", "Ｔｅａ"]
+    now = 1790000000.0
+    seen = set()  # how many answers were shown at each check
+    for step in range(2000):
+        now += rng.choice([0.0, 0.001, 1.5])  # ties too
+        roll = rng.random()
+        if roll < 0.9:
+            try:
+                ideas = [f"idea {rng.randrange(40)}" for _ in range(3)]  # never hidden
+                poll.vote(f"v{rng.randrange(30)}", rng.sample(words + ideas, rng.randint(1, 3)), now=now)
+            except InvalidVote:
+                pass  # "Tea" and "tea" (or "Ｔｅａ") in one ballot collapse; never more than 3
+        elif roll < 0.97:
+            poll.hide(rng.choice(words))
+        else:
+            poll.reset()
+        if step % 50 == 0:
+            assert poll.results(shown=None) == recounted(poll)
+            seen.add(len(recounted(poll)["answers"]))
+            assert poll.results()["answers"] == recounted(poll)["answers"][:OPEN_SHOWN]
+            again = PollState.from_state(json.loads(json.dumps(poll.state())))
+            assert again.results(shown=None) == poll.results(shown=None)
+    assert poll.results(shown=None) == recounted(poll)
+    assert max(seen) > 20 and poll.hidden  # the checks saw full polls, and hidden answers
+
+
+def test_a_locked_open_poll_keeps_the_first_answers() -> None:
+    poll = open_poll(2, changes="locked")
+    first, _ = poll.vote("ann", ["Coffee", "Tea"], now=10.0)
+    assert poll.vote("ann", ["Tea", "Coffee"], now=20.0) == (first, False)  # the same again is fine
+    with pytest.raises(VoteLocked, match="first vote stands"):
+        poll.vote("ann", ["Coffee"], now=30.0)
+    assert texts_and_times(poll.results()) == [("Tea", 10.0), ("Coffee", 10.0)]
+
+
+def test_hiding_an_open_answer_hides_every_spelling_of_it_now_and_later() -> None:
+    poll = open_poll()
+    poll.vote("ann", "Spam here", now=1.0)
+    poll.vote("bob", "Good talk", now=2.0)
+    assert poll.hide("SPAM  here") and not poll.hide("spam here")
+    poll.vote("cy", "Ｓｐａｍ here", now=3.0)
+    results = poll.results()
+    assert texts_and_times(results) == [("Good talk", 2.0)] and results["total"] == 1 and results["voters"] == 3
+    assert poll.results(shown=None)["answers"] == results["answers"]
+
+
+def test_the_book_hides_answers_of_words_and_open_polls_only() -> None:
+    book = PollBook()
+    for question, settings in [("Ideas?", Settings(kind=OPEN, max_answers=1)), ("Lunch?", Settings())]:
+        reply, _ = book.apply(CreatePoll(question, () if settings.kind == OPEN else ("Pizza", "Salad"), settings), voter="p", admin=True, now=0.0)
+        assert reply["type"] == "ok"
+    reply, effects = book.apply(Vote("Hello there", "ideas"), voter="ann", admin=False, now=1234.5)
+    assert reply == {"type": "voted", "poll": "ideas", "text": ["Hello there"]}
+    assert effects.store.ballots == {("ideas", "ann"): ("1234.5\tHello there",)}  # the time goes in the ballot
+    reply, effects = book.apply(HideAnswer("ideas", "hello THERE"), voter="p", admin=True, now=1235.0)
+    assert reply["type"] == "ok" and book.results(effects)[0][1]["answers"] == []
+    reply, _ = book.apply(HideAnswer("lunch", "Pizza"), voter="p", admin=True, now=1236.0)
+    assert reply["type"] == "error" and reply["code"] == "bad_message" and "no answers to hide" in reply["message"]
+
+
+def test_an_open_poll_comes_back_the_same_from_its_state_and_from_saved_rows() -> None:
+    poll = open_poll(2)
+    poll.vote("ann", ["Coffee", "Tea"], now=1790000000.125)
+    poll.vote("bob", "Water", now=1790000001.5)
+    poll.hide("tea")
+    again = PollState.from_state(json.loads(json.dumps(poll.state())))
+    assert again.results(shown=None) == poll.results(shown=None) and again.ballots == poll.ballots
+    book = PollBook.restore(json.loads(json.dumps(PollBook([poll]).snapshot())))
+    assert book.polls["ideas"].results() == poll.results()
+    # As the store gives them back: ballots split from "\n".join(ballot); a malformed answer is dropped alone.
+    rows = {voter: tuple("\n".join(ballot).split("\n")) for voter, ballot in poll.ballots.items()}
+    rows["cy"] = ("no time here", "1790000002.0\t  Juice ")
+    saved = PollState.restore("ideas", "Ideas?", poll.settings, [], rows, hidden=["TEA"])
+    assert texts_and_times(saved.results()) == [("Juice", 1790000002.0), ("Water", 1790000001.5), ("Coffee", 1790000000.125)]
+    assert saved.total == 4 and saved.choice_json(saved.ballots["cy"]) == ["Juice"]  # total: hidden ones too
+
+
+# The open kind: through the hub, a restart, the wire and a shared log ---------------------------------
+
+
+def test_open_answers_through_the_hub(hub: Hub) -> None:
+    poll = hub.create_poll("What should we change?", kind=OPEN, max_answers=2)
+    assert (poll.kind, poll.settings.max_answers) == (OPEN, 2)
+    with hub.subscribe() as updates:
+        before = time.time()
+        assert hub.vote(poll.id, ["  Longer   breaks ", "A quiet room"], voter="ann") == ["Longer breaks", "A quiet room"]
+        after = time.time()
+        hub.vote(poll.id, "longer BREAKS", voter="bob")
+        hub.hide_answer(poll.id, "a quiet room")
+        results = [m for m in drain(updates) if m["type"] == "results"]
+    assert [a["text"] for a in results[0]["answers"]] == ["Longer breaks", "A quiet room"]
+    assert all(before <= a["at"] <= after for a in results[0]["answers"])
+    assert [a["text"] for a in results[-1]["answers"]] == ["longer BREAKS", "Longer breaks"]
+    assert results[-1]["counts"] == {} and (results[-1]["total"], results[-1]["voters"]) == (2, 2)
+    snapshot = hub.poll(poll.id)
+    assert [a.text for a in snapshot.answers] == ["longer BREAKS", "Longer breaks"] and hub.results(poll.id) == {}
+    assert hub.export()["polls"][0]["answers"] == results[-1]["answers"]
+
+
+def test_open_answers_and_their_times_survive_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "open.db"
+    with Hub(db=db) as hub:
+        poll = hub.create_poll("Ideas?", kind=OPEN, max_answers=2, results="after_close")
+        hub.vote(poll.id, ["Coffee", "Spam"], voter="ann")
+        hub.vote(poll.id, "Tea", voter="bob")
+        hub.hide_answer(poll.id, "spam")
+        before = hub.poll(poll.id)
+    assert [a.text for a in before.answers] == ["Tea", "Coffee"]
+    with Hub(db=db) as hub:
+        after = hub.poll(poll.id)
+        assert after.answers == before.answers and after.settings == before.settings
+        assert (after.total, after.voters) == (before.total, before.voters)
+        hub.vote(poll.id, ["Coffee", "Water"], voter="ann")  # ann keeps Coffee with its first time
+        hub.vote(poll.id, "SPAM", voter="cy")  # still hidden
+        answers = hub.poll(poll.id).answers
+    assert [a.text for a in answers] == ["Water", "Tea", "Coffee"]
+    assert answers[-1] == before.answers[-1] and answers[0].at > before.answers[0].at
+
+
+def test_acknowledged_open_answers_survive_sigkill(tmp_path: Path) -> None:
+    """python -m pollhub with an open poll, answers acknowledged, kill -9, restart: the answers and times are there."""
+    db = tmp_path / "kill.db"
+    args = ["--host", "127.0.0.1", "--port", "0", "--db", str(db), "--token", "tok", "--question", "Ideas?",
+            "--kind", "open", "--max-answers", "2"]  # fmt: skip
+    server = Process.pollhub(*args)
+    try:
+        url = server.expect(r"listening on (ws://\S+)").group(1)
+        with PollClient(url, voter="ann", token="tok", timeout=TIMEOUT) as client:
+            assert client.vote(["Blue  sky", "Green"]) == ["Blue sky", "Green"]
+        with PollClient(url, token="tok", timeout=TIMEOUT) as client:  # its welcome holds the answers
+            sent = client.poll().answers
+        assert [a.text for a in sent] == ["Green", "Blue sky"]
+        server.proc.kill()
+        server.proc.wait(TIMEOUT)
+    finally:
+        server.kill()
+    server = Process.pollhub(*args)
+    try:
+        url = server.expect(r"listening on (ws://\S+)").group(1)
+        with PollClient(url, voter="ann", token="tok", timeout=TIMEOUT) as client:
+            assert client.poll().answers == sent and client.poll().settings.max_answers == 2
+        server.stop()
+    finally:
+        server.kill()
+
+
+def test_open_polls_over_websocket(hub: Hub, raw: Callable[..., Tuple[websocket.WebSocket, Dict[str, Any]]]) -> None:
+    poll = hub.create_poll("Ideas?", kind=OPEN, max_answers=2, results="after_vote")
+    ann, welcome = raw(voter="ann")
+    assert welcome["polls"][0]["visible"] is False and "answers" not in welcome["polls"][0]
+    presenter, _ = raw(token="secret")
+    ann.send(json.dumps({"type": "vote", "poll": poll.id, "text": ["More  breaks", "more breaks"], "ref": 1}))
+    seen = until(ann, "voted")
+    assert seen[-1] == {"type": "voted", "poll": poll.id, "text": ["More breaks"], "ref": 1}
+    results = [m for m in seen if m["type"] == "results"][-1]  # after_vote: ann's results came before the reply
+    assert results["counts"] == {} and [a["text"] for a in results["answers"]] == ["More breaks"]
+    assert isinstance(results["answers"][0]["at"], float)
+    for wrong in ({"text": "x" * 281}, {"text": ["a", "b", "c"]}, {"value": 3}):
+        ann.send(json.dumps({"type": "vote", "poll": poll.id, **wrong, "ref": "bad"}))
+        reply = until(ann, "error")[-1]
+        assert (reply["code"], reply["ref"]) == ("invalid_vote", "bad"), reply
+    ann.send(json.dumps({"type": "hide_answer", "poll": poll.id, "text": "More breaks"}))
+    assert until(ann, "error")[-1]["code"] == "forbidden"
+    ann.send("Bare text works too")  # wscat: a text frame is an answer to the current poll
+    assert until(ann, "voted")[-1]["text"] == ["Bare text works too"]
+    presenter.send(json.dumps({"type": "hide_answer", "poll": poll.id, "text": "bare TEXT works too", "ref": "h"}))
+    after_hide = until(presenter, "ok")
+    assert [a["text"] for a in [m for m in after_hide if m["type"] == "results"][-1]["answers"]] == []
+    assert hub.poll(poll.id).total == 0 and hub.poll(poll.id).voters == 1
+
+
+def test_open_answers_and_times_are_the_same_on_every_node(redis_server: RedisServer, event_name: str) -> None:
+    """Two nodes on one log: each answer has the log's time, so both show the same answers at the same times."""
+    nodes = [Node(redis_server.url, event_name) for _ in range(2)]
+    try:
+        poll = nodes[0].hub.create_poll("Ideas?", kind=OPEN, max_answers=2)
+        nodes[0].hub.vote(poll.id, ["Coffee", "Tea"], voter="ann")
+        nodes[1].hub.vote(poll.id, "Water", voter="bob")
+        nodes[1].hub.vote(poll.id, ["Tea", "Juice"], voter="ann")  # ann's Tea keeps its time from node 0
+        nodes[0].hub.hide_answer(poll.id, "water")
+        wait_until(lambda: nodes[0].book() == nodes[1].book())
+        answers = [node.hub.poll(poll.id).answers for node in nodes]
+        assert answers[0] == answers[1] and [a.text for a in answers[0]] == ["Juice", "Tea"]
+        assert answers[0][1].at < answers[0][0].at
+    finally:
+        for node in nodes:
+            node.stop()

@@ -274,6 +274,7 @@ def test_replies_echo_ref(raw: Callable[..., Any], lunch: str) -> None:
         "voter": "ann",
         "admin": False,
         "choices": {},
+        "qa": {"mine": [], "upvoted": []},
         "ref": "h",
     }
     assert ask(ws, {"type": "vote", "option": "b", "ref": 42}) == {"type": "voted", "poll": lunch, "option": "b", "ref": 42}

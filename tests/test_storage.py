@@ -14,12 +14,14 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import pytest
+import websocket
 
-from pollhub import COUNTER, Hub, PollClient, PollhubError, PollServer
+from pollhub import COUNTER, DuplicateQuestion, Hub, PollClient, PollhubError, PollServer
 from pollhub.polls import PollState
+from pollhub.qa import ANSWERED, DISMISSED, PUBLISHED, QandA
 from pollhub.storage import SCHEMA_VERSION, Changes, StorageError, Store, default_path
 
 from .conftest import TIMEOUT, wait_until
@@ -142,7 +144,7 @@ def loaded(db: Path) -> Tuple[list, Optional[str], Set[str]]:
     """What a readonly store loads: snapshots, the current poll, the used ids (and every ballot)."""
     store = Store(db, readonly=True)
     try:
-        polls, current, used = store.load()
+        polls, current, used, _ = store.load()
     finally:
         store.close()
     return [(p.snapshot(), p.ballots) for p in polls], current, used
@@ -391,6 +393,217 @@ def test_a_full_filesystem_recovers_once_space_is_freed(tmp_path: Path) -> None:
         assert [p.id for p, _ in loaded(db)[0]] == [first[0].id, "next"]
 
 
+# Audience Q&A ------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ASKED_AT = 1_700_000_000.0  # a fixed clock: the questions' times are compared exactly
+
+
+def asked_and_upvoted(qa: QandA, changes: Changes) -> None:
+    """Questions in every state, upvotes given and taken back, recorded in ``changes`` as the book does."""
+    first = qa.ask("ann", "Why is the sky blue?", "Ann", ASKED_AT)
+    changes.question(first)
+    qa.settings(moderation=True)
+    second = qa.ask("bob", "=1+2 is a formula?", None, ASKED_AT + 1.5)
+    changes.question(second)
+    third = qa.ask("ann", "Anyone there?", None, ASKED_AT + 2)
+    changes.question(third)
+    changes.question_state(qa.set_state("q2", PUBLISHED, ASKED_AT + 5)[0])
+    for voter, question_id, up in (("bob", "q1", True), ("cid", "q2", True), ("ann", "q2", True), ("ann", "q2", False)):
+        qa.upvote(voter, question_id, up)
+        changes.upvote(question_id, voter, up)
+    for question_id, state in (("q1", ANSWERED), ("q3", DISMISSED)):
+        changes.question_state(qa.set_state(question_id, state, ASKED_AT + 10)[0])
+    qa.highlight_question("q2", ASKED_AT + 11)
+    qa.settings(is_open=False, stage="qa")
+    changes.qa_settings(qa.moderation, qa.open, qa.highlight, qa.stage)
+
+
+def saved_qa(db: Path) -> QandA:
+    store = Store(db, readonly=True)
+    try:
+        return store.load()[3]
+    finally:
+        store.close()
+
+
+def test_questions_upvotes_and_settings_are_saved_with_the_batch_and_loaded_back(tmp_path: Path) -> None:
+    db = tmp_path / "qa.db"
+    store = Store(db)
+    try:
+        assert store.load()[3].snapshot() == QandA().snapshot()  # nothing saved yet: the defaults
+        qa, changes = QandA(), Changes()
+        asked_and_upvoted(qa, changes)
+        store.save(changes, [])
+        # The next batch: one more question while moderation is on, an upvote taken back.
+        changes = Changes()
+        qa.settings(is_open=True)
+        changes.qa_settings(qa.moderation, qa.open, qa.highlight, qa.stage)
+        fourth = qa.ask("dan", "Last one?", "  Dan  ", ASKED_AT + 20)
+        changes.question(fourth)
+        qa.upvote("bob", "q1", False)
+        changes.upvote("q1", "bob", False)
+        store.save(changes, [])
+    finally:
+        store.close()
+    restored = saved_qa(db)
+    assert restored.snapshot() == qa.snapshot()
+    assert [(q.id, q.state, q.upvoters) for q in restored.questions.values()] == [
+        ("q1", ANSWERED, set()),  # bob's upvote was taken back
+        ("q2", PUBLISHED, {"cid"}),
+        ("q3", DISMISSED, set()),
+        ("q4", "waiting", set()),
+    ]
+    q1 = restored.questions["q1"]
+    assert (q1.voter, q1.name, q1.asked_at, q1.answered_at) == ("ann", "Ann", ASKED_AT, ASKED_AT + 10)
+    assert restored.questions["q4"].name == "Dan"
+    assert (restored.moderation, restored.open, restored.highlight, restored.stage) == (True, True, "q2", "qa")
+    # The restored Q&A goes on by its rules: ids continue, the limits know who asked what.
+    assert restored.ask("eve", "Next?", None, ASKED_AT + 30).id == "q5"
+
+
+def test_questions_keep_their_asking_order_past_nine(tmp_path: Path) -> None:
+    db = tmp_path / "order.db"
+    qa, changes = QandA(), Changes()
+    for i in range(12):
+        changes.question(qa.ask(f"voter-{i}", f"Question {i}?", None, ASKED_AT + i))
+    store = Store(db)
+    try:
+        store.save(changes, [])
+    finally:
+        store.close()
+    assert list(saved_qa(db).questions) == [f"q{i}" for i in range(1, 13)]  # q10 after q9, not after q1
+
+
+def test_a_qa_batch_replayed_after_its_commit_reached_the_disk_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "replay.db"
+    qa, changes = QandA(), Changes()
+    asked_and_upvoted(qa, changes)
+    store = Store(db)
+    try:
+        store.save(changes, [])
+        store.save(changes, [])
+    finally:
+        store.close()
+    assert saved_qa(db).snapshot() == qa.snapshot()
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        assert check.execute("SELECT id, position FROM questions ORDER BY position").fetchall() == [
+            ("q1", 1), ("q2", 2), ("q3", 3),
+        ]  # fmt: skip
+
+
+def test_a_failed_save_keeps_no_question_and_the_same_changes_save_later(tmp_path: Path) -> None:
+    db = tmp_path / "full.db"
+    build_database(db, voters=10)
+    store = Store(db)
+    try:
+        qa, changes = QandA(), Changes()
+        asked_and_upvoted(qa, changes)
+        filler = voted_poll("filler", [f"v{i}" for i in range(2000)], changes)
+        full_after(store, 2)
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.save(changes, [filler])
+        assert saved_qa(db).questions == {}
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+        store.save(changes, [filler])
+    finally:
+        store.close()
+    assert saved_qa(db).snapshot() == qa.snapshot()
+
+
+def test_a_question_row_pollhub_cannot_have_written_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "edited.db"
+    qa, changes = QandA(), Changes()
+    changes.question(qa.ask("ann", "Why?", None, ASKED_AT))
+    store = Store(db)
+    try:
+        store.save(changes, [])
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(str(db))) as edit, edit:
+        edit.execute("UPDATE questions SET state = 'lost'")
+    with pytest.raises(StorageError, match="not a usable pollhub database .*not a question state: 'lost'"):
+        saved_qa(db)
+
+
+def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path) -> None:
+    """``schema-v2.db`` was written by pollhub before Q&A (tests/fixtures/make_schema_v2.py says how)."""
+    db = tmp_path / "v2.db"
+    shutil.copyfile(FIXTURES / "schema-v2.db", db)
+    with contextlib.closing(sqlite3.connect(str(db))) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 2
+    with pytest.raises(StorageError, match="schema version 2 needs a pollhub server start to upgrade it"):
+        Store(db, readonly=True)  # an export does not write: it waits for the upgrade
+    store = Store(db)
+    try:
+        polls, current, used, qa = store.load()
+        by_id = {poll.id: poll for poll in polls}
+        assert list(by_id) == ["lunch", "toppings", "claps", "rate-it", "words", "again"]
+        assert current == "rate-it" and used == set(by_id) | {"gone"}
+        assert by_id["lunch"].ballots == {"ann": ("pizza",), "bob": ("salad",)}
+        assert by_id["lunch"].counts == {"pizza": 1, "salad": 1}
+        assert by_id["toppings"].ballots == {"ann": ("cheese", "ham"), "bob": ("olives",)}
+        assert by_id["toppings"].settings.max_choices == 2
+        assert (by_id["claps"].counts, by_id["claps"].total, by_id["claps"].open) == ({"clap": 5, "boo": 0}, 5, False)
+        rate = by_id["rate-it"]
+        assert (rate.ballots, rate.revealed, rate.settings.results, rate.settings.changes) == (
+            {"ann": ("-2",), "bob": ("1",)}, True, "hidden", "locked",
+        )  # fmt: skip
+        assert by_id["words"].results(shown=None)["counts"] == {"Calm": 2, "Tea": 1}  # "Spam" stays hidden
+        again = by_id["again"]
+        assert (again.resets, again.ballots, again.closes_at is not None) == (1, {"bob": ("no",)}, True)
+        assert qa.snapshot() == QandA().snapshot()
+        # Q&A is saved in the upgraded file like in a new one.
+        changes = Changes()
+        changes.question(qa.ask("ann", "Upgraded?", None, ASKED_AT))
+        store.save(changes, [])
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert [q.text for q in saved_qa(db).questions.values()] == ["Upgraded?"]
+    assert loaded(db)[0][0][1] == {"ann": ("pizza",), "bob": ("salad",)}
+    with Hub(db=db) as hub:
+        assert hub.poll("again").open is False  # its countdown ended while no server ran
+        assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's version 2 ballot moves: no second vote
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
+        assert hub.upvote("q1", voter="bob") == 1
+    with Hub(db=db) as hub:
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
+        assert [(q["id"], q["upvotes"]) for q in hub.questions()] == [("q1", 1)]
+
+
+def test_a_hub_restarts_with_its_questions_upvotes_and_settings(tmp_path: Path) -> None:
+    db = tmp_path / "hub.db"
+    with Hub(db=db) as hub:
+        hub.create_poll("Lunch?", ["Pizza", "Salad"])
+        first = hub.ask("What is for lunch?", "Ann", voter="ann")
+        hub.upvote(first["id"], voter="bob")
+        hub.upvote(first["id"], voter="cid")
+        hub.unvote(first["id"], voter="cid")
+        hub.qa_settings(moderation=True, stage="qa")
+        waiting = hub.ask("Is it vegan?", voter="bob")
+        gone = hub.ask("Spam?", voter="cid")
+        hub.dismiss_question(gone["id"])
+        hub.highlight_question(first["id"])
+        hub.qa_settings(open=False)
+        questions, settings = hub.questions(), hub.qa_settings()
+    assert waiting["state"] == "waiting" and settings["highlight"] == first["id"]
+    with Hub(db=db) as hub:
+        assert hub.questions() == questions
+        assert hub.qa_settings() == settings == {"moderation": True, "open": False, "highlight": "q1", "stage": "qa"}
+        assert hub.upvote(first["id"], voter="bob") == 1  # bob's upvote was kept: still one
+        assert hub.upvote(first["id"], voter="cid") == 2  # cid's was taken back before the restart
+        hub.qa_settings(open=True)
+        with pytest.raises(DuplicateQuestion):  # the restored questions count for the limits
+            hub.ask("what is for LUNCH?", voter="ann")
+        hub.answer_question(first["id"])
+        answered = hub.questions()[0]
+    with Hub(db=db) as hub:
+        assert hub.questions()[0] == answered and answered["state"] == "answered"
+        assert hub.qa_settings()["highlight"] is None  # answering the highlighted question ended the highlight
+
+
 # One process per database ------------------------------------------------------------
 
 
@@ -488,6 +701,83 @@ def test_sigkill_loses_no_acknowledged_vote(tmp_path: Path) -> None:
         server.kill()
     total = saved_total(db)
     assert sum(flood.acked) <= total <= sum(flood.sent), (flood.acked, flood.sent, total)
+
+
+class WireClient:
+    """A plain websocket-client connection that speaks the protocol, one request at a time."""
+
+    def __init__(self, url: str) -> None:
+        self.ws = websocket.create_connection(url, timeout=TIMEOUT)
+        self.welcome = self.receive()
+        assert self.welcome["type"] == "welcome", self.welcome
+        self.hello: Dict[str, Any] = {}  # the reply to a hello, if one was sent
+        self.refs = 0
+
+    def receive(self) -> Dict[str, Any]:
+        message: Dict[str, Any] = json.loads(self.ws.recv())  # the connection's timeout bounds the wait
+        return message
+
+    def request(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        """Send ``message`` with a new ``ref``; return the reply with that ref (broadcasts before it are skipped)."""
+        self.refs += 1
+        self.ws.send(json.dumps({**message, "ref": self.refs}))
+        while True:
+            reply = self.receive()
+            if reply.get("ref") == self.refs:
+                return reply
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+@contextlib.contextmanager
+def wire_client(url: str, **hello: Any) -> Iterator[WireClient]:
+    """A connected :class:`WireClient`, after a ``hello`` with ``hello``'s fields if any."""
+    client = WireClient(url)
+    try:
+        if hello:
+            client.hello = client.request({"type": "hello", **hello})
+            assert client.hello["type"] == "hello", client.hello
+        yield client
+    finally:
+        client.close()
+
+
+def test_sigkill_loses_no_acknowledged_question_upvote_or_qa_setting(tmp_path: Path) -> None:
+    db = tmp_path / "qa.db"
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url, voter="ann") as ann, wire_client(url, voter="bob") as bob:
+            asked = ann.request({"type": "ask", "text": "Will it survive kill -9?", "name": "Ann"})
+            assert asked["type"] == "asked" and asked["question"]["id"] == "q1", asked
+            upvoted = bob.request({"type": "upvote", "question": "q1"})
+            assert (upvoted["type"], upvoted["upvotes"]) == ("upvoted", 1), upvoted
+            with wire_client(url, token="tok") as presenter:
+                ok = presenter.request({"type": "qa_settings", "moderation": True})
+                assert ok["type"] == "ok", ok
+            waiting = bob.request({"type": "ask", "text": "And this one?"})
+            assert waiting["question"]["state"] == "waiting", waiting
+            server.proc.kill()  # SIGKILL: every reply above was acknowledged, so it is on disk
+            server.proc.wait(TIMEOUT)
+    finally:
+        server.kill()
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url) as onlooker:
+            qa = onlooker.welcome["qa"]
+            assert (qa["moderation"], qa["open"]) == (True, True)
+            assert [(q["id"], q["text"], q["name"], q["upvotes"], q["state"]) for q in qa["questions"]] == [
+                ("q1", "Will it survive kill -9?", "Ann", 1, "published"),
+            ]  # bob's question waits for moderation: not for everyone's eyes
+        with wire_client(url, voter="bob") as bob:
+            assert bob.hello["qa"] == {"mine": ["q2"], "upvoted": ["q1"]}
+            again = bob.request({"type": "upvote", "question": "q1"})
+            assert (again["upvoted"], again["upvotes"]) == (True, 1)  # the saved upvote: still one
+        server.stop()
+    finally:
+        server.kill()
 
 
 def test_sigterm_during_a_flood_saves_every_acknowledged_vote(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   answers: [1, 10], // answers per voter in a words poll
   answers_default: 3,
   answer_length: 40, // characters in one answer
+  open_answer_length: 280, // characters in one answer of an open poll
   close_after: [1, 86400], // seconds of a countdown
   vote_rate: 20 // votes per voter the server takes in a while (0: no limit)
 });

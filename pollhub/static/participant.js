@@ -6,8 +6,10 @@
  * makes a second voter.
  *
  * Kinds: "single" (one option), "counter" (every tap counts), "multiple" (up
- * to max_choices options, sent with Submit), "scale" (one number min..max)
- * and "words" (up to max_answers short answers, shown in a word cloud). A
+ * to max_choices options, sent with Submit), "scale" (one number min..max),
+ * "words" (up to max_answers short answers, shown in a word cloud) and
+ * "open" (up to max_answers longer answers, shown as a wall of cards: see
+ * open-kind.js; it shares the words kind's answer box). A
  * poll may hold its counts back from participants ("visible": false); the
  * page then says when they will appear instead.
  */
@@ -16,6 +18,8 @@ import { initialState, reduce, setDraft, currentPoll, chosenIn } from "./state.j
 import { formatCount, formatClock, formatMean, percent, plural, hasOptions, isVisible, timeLeft, resultsNote, votersOf, rankedCounts, scaleValues, squash } from "./format.js";
 import { el, fromTemplate, onNextFrame, setBounds, showStatus } from "./dom.js";
 import { ScaleChart, WordCloud } from "./charts.js";
+import { OPEN_KIND, AnswerWall, answerLimit, answerLength, answersDefault, answersTotal, countText, summarizeAnswers, takesAnswers } from "./open-kind.js";
+import { createParticipantQa } from "./qa-participant.js";
 
 var VOTER_KEY = "pollhub-voter";
 var ANNOUNCE_INTERVAL = 3000; // ms between two spoken result summaries, at least
@@ -46,6 +50,9 @@ var view = {
   wordsForm: $("words-form"),
   wordsInput: $("words-input"),
   wordsSend: $("words-send"),
+  openInput: $("open-input"),
+  openCount: $("open-count"),
+  wall: $("wall"),
   answersBox: $("answers-box"),
   answersTitle: $("answers-title"),
   answers: $("answers"),
@@ -86,6 +93,7 @@ var voter = voterId();
 // Messages ---------------------------------------------------------------------
 
 function handle(message) {
+  qaView.handle(message); // Q&A (qa-participant.js)
   if (message.type === "voted") return; // a reply to send(), which applies it
   var before = state;
   state = reduce(state, message, performance.now());
@@ -143,7 +151,12 @@ function maxChoices(poll) {
 }
 
 function maxAnswers(poll) {
-  return typeof poll.max_answers === "number" ? poll.max_answers : state.limits.answers_default;
+  return typeof poll.max_answers === "number" ? poll.max_answers : answersDefault(poll.kind, state.limits);
+}
+
+/* The answer box of a words or open poll: a one-line field, or a text area for open answers. */
+function answerInput(poll) {
+  return poll && poll.kind === OPEN_KIND ? view.openInput : view.wordsInput;
 }
 
 // Voting -----------------------------------------------------------------------
@@ -163,7 +176,7 @@ function errorText(poll, reply) {
   if (reply.code === "invalid_vote" && poll) {
     if (poll.kind === "multiple") return "Pick between 1 and " + plural(maxChoices(poll), "option", "options") + ".";
     if (poll.kind === "scale") return "Pick a number from " + scaleValues(poll)[0] + " to " + scaleValues(poll).slice(-1)[0] + ".";
-    if (poll.kind === "words") return "Answers can be up to " + state.limits.answer_length + " characters each, and you can send up to " + plural(maxAnswers(poll), "answer", "answers") + ".";
+    if (takesAnswers(poll)) return "Answers can be up to " + answerLimit(poll, state.limits) + " characters each, and you can send up to " + plural(maxAnswers(poll), "answer", "answers") + ".";
   }
   return ERRORS[reply.code] || "Your vote did not count. Please try again.";
 }
@@ -183,8 +196,8 @@ function send(poll, fields, choice) {
       state = reduce(state, reply, performance.now()); // the vote as counted, a tap or this voter's choice
       if (current.kind !== "counter" || current.changes === "locked") {
         var voted = chosenIn(reply);
-        if (current.kind === "words" && pollId === state.current) view.wordsInput.value = "";
-        announce((current.kind === "words" ? "Your answers: " : "Your vote: ") + describeChoice(current, voted) + ".");
+        if (takesAnswers(current) && pollId === state.current) clearAnswerInput(current);
+        announce((takesAnswers(current) ? "Your answers: " : "Your vote: ") + describeChoice(current, voted) + ".");
       }
     } else if (reply.type === "error") {
       ui.errors[pollId] = errorText(current, reply);
@@ -259,18 +272,19 @@ function hasAnswer(list, answer) {
 /* The answer box's Send (or Add, in a locked poll that collects answers before they go). */
 function sendAnswer() {
   var poll = currentPoll(state);
-  if (!poll || poll.kind !== "words" || !poll.open || isFinal(poll)) return;
-  var answer = squash(view.wordsInput.value);
+  if (!poll || !takesAnswers(poll) || !poll.open || isFinal(poll)) return;
+  var answer = squash(answerInput(poll).value);
   var max = maxAnswers(poll);
+  var limit = answerLimit(poll, state.limits);
   if (!answer) return showError(poll.id, "Write an answer first.");
-  if (answer.length > state.limits.answer_length) return showError(poll.id, "Keep it to " + state.limits.answer_length + " characters or fewer.");
+  if (answerLength(answer) > limit) return showError(poll.id, "Keep it to " + limit + " characters or fewer.");
   if (collectsAnswers(poll)) {
     var draft = state.drafts[poll.id] || [];
     if (hasAnswer(draft, answer)) return showError(poll.id, "That answer is on your list already.");
     if (draft.length >= max) return showError(poll.id, "That is " + plural(max, "answer", "answers") + " already. Remove one to add another.");
     state = setDraft(state, poll.id, draft.concat([answer]));
     delete ui.errors[poll.id];
-    view.wordsInput.value = "";
+    clearAnswerInput(poll);
     render();
     return;
   }
@@ -279,6 +293,11 @@ function sendAnswer() {
   if (max === 1) answers = []; // one answer each: a new one replaces it
   else if (answers.length >= max) return showError(poll.id, "You sent " + plural(max, "answer", "answers") + " already. Remove one to send another.");
   send(poll, { text: answers.concat([answer]) }, answers.concat([answer]));
+}
+
+function clearAnswerInput(poll) {
+  answerInput(poll).value = "";
+  if (poll.kind === OPEN_KIND) renderOpenCount(poll);
 }
 
 /* A locked words poll with room for several answers gathers them on the
@@ -291,22 +310,22 @@ function removeAnswer(poll, answer) {
   if (!poll.open || isFinal(poll)) return;
   if (collectsAnswers(poll)) {
     state = setDraft(state, poll.id, (state.drafts[poll.id] || []).filter(function (a) { return a !== answer; }));
-    view.wordsInput.focus();
+    answerInput(poll).focus();
     render();
     return;
   }
   var rest = (state.choices[poll.id] || []).filter(function (a) { return a !== answer; });
   if (!rest.length) return;
-  view.wordsInput.focus();
+  answerInput(poll).focus();
   send(poll, { text: rest }, rest);
 }
 
 function submitAnswers() {
   var poll = currentPoll(state);
-  if (!poll || poll.kind !== "words" || !collectsAnswers(poll)) return;
+  if (!poll || !takesAnswers(poll) || !collectsAnswers(poll)) return;
   var draft = state.drafts[poll.id] || [];
-  var typed = squash(view.wordsInput.value);
-  if (typed && !hasAnswer(draft, typed) && draft.length < maxAnswers(poll) && typed.length <= state.limits.answer_length) draft = draft.concat([typed]);
+  var typed = squash(answerInput(poll).value);
+  if (typed && !hasAnswer(draft, typed) && draft.length < maxAnswers(poll) && answerLength(typed) <= answerLimit(poll, state.limits)) draft = draft.concat([typed]);
   if (!draft.length) return showError(poll.id, "Write an answer first.");
   send(poll, { text: draft }, draft);
 }
@@ -352,6 +371,7 @@ function summarize(poll) {
   var total = poll.total || 0;
   if (total === 0) return "";
   if (poll.kind === "scale") return "Results: average " + formatMean(poll.mean) + " from " + plural(voters, "voter", "voters") + ".";
+  if (poll.kind === OPEN_KIND) return summarizeAnswers(poll);
   var ranked = rankedCounts(poll).slice(0, 3);
   if (poll.kind === "words") {
     return "Top answers: " + ranked.map(function (e) { return e[0] + " " + formatCount(e[1]); }).join(", ") + ". " + plural(voters, "voter", "voters") + ".";
@@ -370,12 +390,14 @@ var scheduleRender = onNextFrame(function () { render(); });
 var rendered = { pollId: null, optionKey: "", buttons: new Map(), scaleKey: "", scaleButtons: new Map(), announcedPoll: undefined };
 var scaleChart = new ScaleChart(view.scaleChart);
 var cloud = new WordCloud(view.cloud, { emptyText: "No answers yet. Be the first!" });
+var wall = new AnswerWall(view.wall, { emptyText: "No answers yet. Be the first!" });
 
 var KIND_TEXT = {
   single: "Choose one",
   counter: "Tap to count",
   scale: "Pick a number",
-  words: "Your words"
+  words: "Your words",
+  open: "Your answer"
 };
 
 function kindText(poll) {
@@ -428,11 +450,11 @@ function render() {
   view.options.hidden = !options;
   view.submitRow.hidden = poll.kind !== "multiple";
   view.scale.hidden = poll.kind !== "scale";
-  view.words.hidden = poll.kind !== "words";
+  view.words.hidden = !takesAnswers(poll);
 
   if (options) renderOptions(poll, connected, final);
   else if (poll.kind === "scale") renderScale(poll, connected, final, visible);
-  else if (poll.kind === "words") renderWords(poll, connected, final, visible);
+  else if (takesAnswers(poll)) renderWords(poll, connected, final, visible);
 
   var error = ui.errors[poll.id] || "";
   view.voteError.hidden = !error;
@@ -452,7 +474,7 @@ function render() {
 
 function renderYourVote(poll, final) {
   var choice = state.choices[poll.id];
-  if (choice === undefined || poll.kind === "words") {
+  if (choice === undefined || takesAnswers(poll)) {
     view.yourVote.hidden = true;
     view.yourVote.textContent = "";
     return;
@@ -464,7 +486,7 @@ function renderYourVote(poll, final) {
 function totalText(poll) {
   var voters = votersOf(poll);
   if (poll.kind === "single" || poll.kind === "counter") return plural(poll.total || 0, "vote", "votes") + " in total";
-  if (poll.kind === "words") return plural(voters, "voter", "voters") + " · " + plural(poll.total || 0, "answer", "answers");
+  if (takesAnswers(poll)) return answersTotal(poll, voters);
   return plural(voters, "voter", "voters");
 }
 
@@ -490,6 +512,7 @@ function hintText(poll, connected, final) {
       if (locked) return "Tap a number to vote. You cannot change it after that.";
       return voted ? "Changed your mind? Tap another number." : "Tap a number to vote.";
     case "words":
+    case "open":
       var most = maxAnswers(poll);
       if (collectsAnswers(poll)) return "Add up to " + plural(most, "answer", "answers") + ", then submit. You cannot change them after that.";
       if (locked) return "Send your answer. You cannot change it after that.";
@@ -629,18 +652,35 @@ function renderWords(poll, connected, final, visible) {
   var max = maxAnswers(poll);
   var canType = poll.open && connected && !final && pending === undefined;
   var full = collecting ? list.length >= max : max > 1 && chosen.length >= max;
-  view.wordsInput.disabled = !canType || full;
+  var open = poll.kind === OPEN_KIND;
+  var input = answerInput(poll);
+  view.wordsInput.hidden = open;
+  view.openInput.hidden = !open;
+  view.openCount.hidden = !open;
+  view.words.classList.toggle("is-open-kind", open);
+  input.disabled = !canType || full;
   view.wordsSend.disabled = !canType || full;
   view.wordsSend.textContent = collecting ? "Add" : max === 1 && chosen.length ? "Replace" : "Send";
-  view.wordsInput.placeholder = full ? "Remove an answer to add another" : final ? "Your answers are in" : "Type an answer";
+  input.placeholder = full ? "Remove an answer to add another" : final ? "Your answers are in" : open ? "Write your answer" : "Type an answer";
+  if (open) renderOpenCount(poll);
   view.answersSubmit.hidden = !collecting;
-  view.answersSubmit.disabled = !canType || (list.length === 0 && !squash(view.wordsInput.value));
+  view.answersSubmit.disabled = !canType || (list.length === 0 && !squash(input.value));
   view.answersBox.hidden = list.length === 0;
   view.answersTitle.textContent = collecting ? "Your answers (not sent yet)" : final ? "Your final answers" : "Your answers";
   renderAnswerList(poll, list, canType && (collecting || list.length > 1));
   view.words.classList.toggle("is-pending", pending !== undefined);
-  view.cloud.hidden = !visible;
-  if (visible) cloud.update(poll);
+  view.cloud.hidden = !visible || open;
+  view.wall.hidden = !visible || !open;
+  if (visible && open) wall.update(poll);
+  else if (visible) cloud.update(poll);
+}
+
+/* The open answer box's character count, "12 / 280" (a warning near the limit, an error past it). */
+function renderOpenCount(poll) {
+  var count = countText(view.openInput.value, answerLimit(poll, state.limits));
+  view.openCount.textContent = count.text;
+  view.openCount.classList.toggle("is-near", count.near);
+  view.openCount.classList.toggle("is-over", count.over);
 }
 
 var answersKey = "";
@@ -677,6 +717,21 @@ view.wordsInput.addEventListener("input", function () {
     scheduleRender();
   } else if (poll && collectsAnswers(poll)) {
     scheduleRender(); // Submit turns on as soon as there is something to send
+  }
+});
+view.openInput.addEventListener("input", function () {
+  var poll = currentPoll(state);
+  if (!poll || poll.kind !== OPEN_KIND) return;
+  renderOpenCount(poll);
+  if (ui.errors[poll.id]) delete ui.errors[poll.id];
+  scheduleRender();
+});
+view.openInput.addEventListener("keydown", function (event) {
+  // Enter sends, as in the one-line box; Shift+Enter is a new line (the server makes it a space).
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    if (view.wordsForm.requestSubmit) view.wordsForm.requestSubmit();
+    else sendAnswer();
   }
 });
 view.answersSubmit.addEventListener("click", submitAnswers);
@@ -732,9 +787,11 @@ var connection = new PollConnection({
     var was = ui.connection;
     ui.connection = connectionState;
     showStatus(view.status, connectionState, detail);
+    qaView.connectionChanged(connectionState);
     if (connectionState !== "open") ui.pending = {};
     if (was !== connectionState && (connectionState === "open" || was === "open")) scheduleRender();
   }
 });
+var qaView = createParticipantQa({ connection: function () { return connection; }, announce: announce });
 applyLimits();
 connection.start();

@@ -7,7 +7,8 @@
  * welcome, so a reconnect never leaves anything stale.
  *
  * The stage shows the current poll by kind (bars, a scale's columns and
- * average, a word cloud whose answers can be hidden), its countdown, and
+ * average, a word cloud or a wall of open answers, whose answers can be
+ * hidden), its countdown, and
  * whether participants can see its results; while they cannot, the stage
  * veils them too (the room sees the projector), until the presenter reveals
  * them or peeks. Previous/Next (and the arrow keys, Space, Page Up/Down of a
@@ -29,6 +30,7 @@ import { createStage } from "./presenter-stage.js";
 import { createList } from "./presenter-list.js";
 import { createForm } from "./presenter-form.js";
 import { createExport } from "./presenter-export.js";
+import { createQaPresenter } from "./qa-presenter.js";
 
 (function () {
 var TOKEN_KEY = "pollhub-token";
@@ -76,6 +78,7 @@ var view = {
   bars: $("bars"),
   stageScale: $("stage-scale"),
   stageCloud: $("stage-cloud"),
+  stageWall: $("stage-wall"),
   chartTotal: $("chart-total"),
   chartTotalLine: $("chart-total-line"),
   chartTotalWord: $("chart-total-word"),
@@ -180,6 +183,7 @@ function unlock() {
 
 function handle(message) {
   var before = app.state;
+  var qaChanged = qa.handle(message); // Q&A (qa-presenter.js)
   app.state = reduce(app.state, message, performance.now());
   switch (message.type) {
     case "welcome":
@@ -213,7 +217,7 @@ function handle(message) {
     default:
       break;
   }
-  if (app.state !== before) scheduleRender();
+  if (app.state !== before || qaChanged) scheduleRender();
 }
 
 var ERROR_TEXT = {
@@ -277,6 +281,7 @@ function render() {
   if (!admin) return;
   stage.render();
   list.render();
+  qa.render();
   view.create.disabled = app.connection !== "open";
   var poll = currentPoll(app.state);
   document.title = (poll ? poll.question + " · " : "") + "pollhub presenter";
@@ -355,6 +360,7 @@ var stage = createStage(app);
 var list = createList(app);
 var form = createForm(app);
 createExport(app);
+var qa = createQaPresenter(app);
 form.applyLimits();
 form.updateKindFields();
 

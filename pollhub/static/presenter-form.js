@@ -4,6 +4,7 @@
 
 import { setBounds } from "./dom.js";
 import { formatCount, hasOptions, plural, squash } from "./format.js";
+import { answersDefault, takesAnswers } from "./open-kind.js";
 
 /* The form; app is the page's wiring (presenter-app.js). */
 export function createForm(app) {
@@ -58,7 +59,7 @@ export function createForm(app) {
       if (max <= min) return { field: view.scaleMax, text: "The scale has to end above where it starts." };
       if (max - min + 1 > limits.scale_values) return { field: view.scaleMax, text: "A scale has at most " + limits.scale_values + " values (say 0 to " + (limits.scale_values - 1) + ")." };
     }
-    if (kind === "words") {
+    if (takesAnswers({ kind: kind })) {
       var answers = wholeNumber(view.maxAnswers);
       if (answers === null || isNaN(answers) || answers < answerRange[0] || answers > answerRange[1]) return { field: view.maxAnswers, text: "Each voter can give " + answerRange[0] + " to " + answerRange[1] + " answers." };
     }
@@ -74,9 +75,11 @@ export function createForm(app) {
       message.min = wholeNumber(view.scaleMin);
       message.max = wholeNumber(view.scaleMax);
     }
-    if (kind === "words") message.max_answers = wholeNumber(view.maxAnswers);
+    if (takesAnswers({ kind: kind })) message.max_answers = wholeNumber(view.maxAnswers);
     return message;
   }
+
+  var answersKind = "words"; // the kind whose default the answers field holds (the form's reset puts back the words one)
 
   /* Shows the fields the chosen kind takes. */
   function updateKindFields() {
@@ -84,7 +87,12 @@ export function createForm(app) {
     view.optionsField.hidden = !hasOptions({ kind: kind });
     view.maxChoicesField.hidden = kind !== "multiple";
     view.scaleField.hidden = kind !== "scale";
-    view.maxAnswersField.hidden = kind !== "words";
+    view.maxAnswersField.hidden = !takesAnswers({ kind: kind });
+    if (takesAnswers({ kind: kind }) && kind !== answersKind) {
+      // Each kind starts from its own default (3 for a word cloud, 1 for open answers).
+      view.maxAnswers.value = String(answersDefault(kind, app.state.limits));
+      answersKind = kind;
+    }
     if (!view.formError.hidden) showFormError(null);
   }
 
@@ -156,6 +164,7 @@ export function createForm(app) {
     app.command(createMessage(question, kind, options), "Could not create the poll").then(function (reply) {
       if (!reply) return null;
       view.form.reset();
+      answersKind = "words";
       updateKindFields();
       updateOptionsHint();
       if (showNow && reply.poll && app.state.current !== reply.poll) {

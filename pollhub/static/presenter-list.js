@@ -33,7 +33,8 @@ export function createList(app) {
     multiple: "Multiple choice",
     counter: "Counter",
     scale: "Scale",
-    words: "Word cloud"
+    words: "Word cloud",
+    open: "Open answers"
   };
 
   // The poll list -----------------------------------------------------------------------------
@@ -120,6 +121,7 @@ export function createList(app) {
       case "scale":
         return plural(voters, "voter", "voters") + " · " + poll.min + " to " + poll.max + " · average " + formatMean(poll.mean);
       case "words":
+      case "open":
         return plural(voters, "voter", "voters") + " · " + plural(poll.total || 0, "answer", "answers");
       default:
         return plural(voters, "voter", "voters");

@@ -1,11 +1,12 @@
 /* pollhub presenter page: the stage. The current poll big (bars, a scale's
- * columns and average, a word cloud whose answers can be hidden), its
+ * columns and average, a word cloud or a wall of open answers, whose answers can be hidden), its
  * countdown, who sees its results (veiled on the stage while participants
  * cannot see them, until the presenter reveals them or peeks), Previous/Next,
  * the join address and QR code, the presence count and projector mode.
  */
 
 import { ScaleChart, WordCloud } from "./charts.js";
+import { OPEN_KIND, AnswerWall, takesAnswers } from "./open-kind.js";
 import { audience, formatClock, formatCount, hasOptions, percent, plural, timeLeft, votersOf } from "./format.js";
 import { fromTemplate } from "./dom.js";
 import { currentPoll } from "./state.js";
@@ -30,6 +31,7 @@ export function createStage(app) {
   var chartRendered = { pollId: null, key: "", rows: new Map() };
   var stageScale = new ScaleChart(view.stageScale);
   var stageCloud = new WordCloud(view.stageCloud, { onPick: confirmHide, emptyText: "No answers yet." });
+  var stageWall = new AnswerWall(view.stageWall, { onPick: confirmHide, emptyText: "No answers yet." });
 
   function renderChart() {
     var poll = currentPoll(app.state);
@@ -68,15 +70,17 @@ export function createStage(app) {
     view.bars.hidden = !hasOptions(poll);
     view.stageScale.hidden = poll.kind !== "scale";
     view.stageCloud.hidden = poll.kind !== "words";
+    view.stageWall.hidden = poll.kind !== OPEN_KIND;
     if (hasOptions(poll)) renderBars(poll);
     else if (poll.kind === "scale") stageScale.update(poll);
     else if (poll.kind === "words") stageCloud.update(poll);
+    else if (poll.kind === OPEN_KIND) stageWall.update(poll);
 
     var byVoters = poll.kind !== "single" && poll.kind !== "counter";
     var shown = byVoters ? votersOf(poll) : poll.total || 0;
     view.chartTotal.textContent = formatCount(shown);
     view.chartTotalWord.textContent = byVoters ? (shown === 1 ? "voter" : "voters") : shown === 1 ? "vote" : "votes";
-    view.chartExtra.textContent = poll.kind === "words" ? " · " + plural(poll.total || 0, "answer", "answers") : "";
+    view.chartExtra.textContent = takesAnswers(poll) ? " · " + plural(poll.total || 0, "answer", "answers") : "";
     app.renderCountdowns();
   }
 
@@ -146,11 +150,13 @@ export function createStage(app) {
     app.command({ type: by > 0 ? "next_poll" : "previous_poll" }, by > 0 ? "Could not go to the next poll" : "Could not go back");
   }
 
+  /* Hides a words answer (picked in the cloud, with its count) or an open answer (picked on the wall). */
   function confirmHide(text, count) {
     var poll = currentPoll(app.state);
-    if (!poll || poll.kind !== "words") return;
+    if (!poll || !takesAnswers(poll)) return;
     var pollId = poll.id;
-    app.confirmAction("Hide this answer?", "“" + text + "” (" + plural(count, "answer", "answers") + ") disappears from every screen and stays out of the results of this poll.", "Hide answer").then(function (yes) {
+    var what = typeof count === "number" ? "“" + text + "” (" + plural(count, "answer", "answers") + ")" : "“" + text + "” (and the same answer from anyone else)";
+    app.confirmAction("Hide this answer?", what + " disappears from every screen and stays out of the results of this poll.", "Hide answer").then(function (yes) {
       if (yes) app.command({ type: "hide_answer", poll: pollId, text: text }, "Could not hide the answer");
     });
   }

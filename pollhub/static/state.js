@@ -62,6 +62,7 @@ function countsOf(poll) {
   const counts = { counts: poll.counts, total: poll.total };
   if (poll.voters !== undefined) counts.voters = poll.voters;
   if (poll.mean !== undefined) counts.mean = poll.mean;
+  if (poll.answers !== undefined) counts.answers = poll.answers; // an open poll's
   return counts;
 }
 
@@ -98,6 +99,7 @@ export function validChoice(poll, choice) {
     case "scale":
       return typeof choice === "number";
     case "words":
+    case "open":
       return Array.isArray(choice) && choice.length > 0;
     case "counter":
       return poll.changes === "locked" && hasOption(poll, choice); // else every tap counts: nothing to hold
@@ -180,6 +182,7 @@ export function reduce(state, message, now = 0) {
       const fresh = Object.assign({}, poll, { counts: message.counts, total: message.total, visible: true });
       if (message.voters !== undefined) fresh.voters = message.voters;
       if (message.mean !== undefined) fresh.mean = message.mean;
+      if (message.answers !== undefined) fresh.answers = message.answers;
       const next = Object.assign({}, state, { polls: new Map(state.polls).set(poll.id, fresh), seq });
       return noVoters(message) ? forget(next, poll.id) : next;
     }
