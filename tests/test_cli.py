@@ -345,8 +345,9 @@ def qa_served() -> Iterator[Process]:
     process.kill()
 
 
-def test_ask_upvote_and_unvote_from_the_command_line(qa_served: Process) -> None:
-    url = url_of(qa_served)
+def test_ask_upvote_and_unvote_from_the_command_line(served: Process) -> None:
+    """Against a server that saves to its database: each reply comes once the change is saved."""
+    url = url_of(served)
     asked = run("ask", url, "  Can we   have a break? ", "--name", "Ann", "--voter", "ann")
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.strip() == "Asked q1 (published): Can we have a break?"
