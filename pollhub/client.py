@@ -306,9 +306,19 @@ class PollClient:
         """Highlight a question on the projector (a waiting one is approved first); None clears the highlight."""
         self._request({"type": "highlight_question", "question": question}, nulls=("question",))
 
-    def qa_settings(self, moderation: Optional[bool] = None, open: Optional[bool] = None, stage: Optional[str] = None) -> None:
-        """Change the Q&A settings given (None: left as is): moderation, ``open`` for new questions, ``stage`` (``"poll"`` or ``"qa"``)."""
+    def qa_settings(
+        self, moderation: Optional[bool] = None, open: Optional[bool] = None, stage: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Change the Q&A settings given (None: left as is); returns them all, as :meth:`qa_state`.
+
+        ``moderation`` True holds new questions for a presenter's approval;
+        ``open`` False takes no new questions (upvotes go on); ``stage`` is
+        what the projector shows, ``"poll"`` or ``"qa"``. The server sends
+        the new settings before its reply, so they are already held here.
+        Raises ``BadMessage`` when none is given or one is not valid.
+        """
         self._request({"type": "qa_settings", "moderation": moderation, "open": open, "stage": stage})
+        return self.qa_state()
 
     # Lifecycle -----------------------------------------------------------------------
 

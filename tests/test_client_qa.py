@@ -8,6 +8,7 @@ import pytest
 
 from pollhub import Hub, PollClient
 from pollhub.errors import (
+    BadMessage,
     BadQuestion,
     DuplicateQuestion,
     Forbidden,
@@ -124,8 +125,13 @@ def test_highlight_answer_and_stage(connect: Connect) -> None:
     presenter.answer_question(q)  # answering the highlighted question clears the highlight
     bob.wait_for(lambda c: c.question(q)["state"] == "answered" and c.qa_state()["highlight"] is None)
     assert bob.question(q)["answered_at"] >= bob.question(q)["asked_at"]
-    presenter.qa_settings(stage="qa")
-    assert ann.wait_for(lambda c: c.qa_state()) == {"moderation": True, "open": True, "highlight": None, "stage": "qa"}
+    settings = {"moderation": True, "open": True, "highlight": None, "stage": "qa"}
+    assert presenter.qa_settings(stage="qa") == settings  # sent before the reply: already held
+    assert ann.wait_for(lambda c: c.qa_state()["stage"] == "qa") and ann.qa_state() == settings
+    with pytest.raises(BadMessage):
+        presenter.qa_settings()  # nothing to change
+    with pytest.raises(BadMessage):
+        presenter.qa_settings(stage="projector")
     with pytest.raises(UnknownQuestion):
         presenter.dismiss_question("q42")
 
