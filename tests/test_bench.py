@@ -326,3 +326,13 @@ def test_bench_command_refuses_flags_of_the_other_scenario(args: List[str], mess
     result = subprocess.run([sys.executable, "-m", "pollhub", "bench", "--self", *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_qa_over_two_redis_nodes_every_participant_ends_at_the_same_counts(two_nodes: List[str]) -> None:
+    """Participants on both nodes upvote and unvote: every count exact everywhere, through the shared log."""
+    report = QABench(two_nodes, clients=30, questions=4, votes=6, duration=TIMEOUT, token="T").run()
+    assert report["urls"] == two_nodes and report["connected"] == 30
+    assert report["upvotes_acked"] == report["upvotes_sent"] + report["unvotes_sent"] > 0
+    assert report["upvotes_rejected"] == report["unanswered"] == 0
+    assert report["lost"] == report["duplicated"] == report["differing"] == report["behind"] == 0
+    assert report["went_backwards"] == report["dropped"] == 0
