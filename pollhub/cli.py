@@ -27,7 +27,7 @@ from .forwarded import IPNetwork, trusted_network
 from .hub import Hub
 from .lan import lan_addresses
 from .polls import ALLOWED, ALWAYS, CHANGES, KINDS, OPTION_KINDS, SINGLE, VISIBILITIES, check_new_poll
-from .polls import Poll
+from .polls import CHOICE_FIELDS, Choice, Poll
 from .server import (
     DEFAULT_PORT,
     MAX_ADDRESS_VOTE_RATE,
@@ -556,7 +556,10 @@ def vote_command(argv: Sequence[str]) -> int:
     parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
     parser.add_argument(
         "choice", nargs="+", metavar="CHOICE",
-        help="an option's id or label (several for a multiple-choice poll), a scale's value, or answers for a words poll",
+        help=(
+            "an option's id or label (several for a multiple-choice poll; for a ranking, the options in your order,"
+            " first to last), a scale's value, or answers for a words poll"
+        ),
     )
     parser.add_argument("--poll", help="the poll's id (default: the current poll)")
     parser.add_argument("--voter", help="your voter id (voting again with it moves your vote)")
@@ -564,7 +567,7 @@ def vote_command(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     try:
         with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
-            choice = client.vote(args.choice[0] if len(args.choice) == 1 else args.choice, poll=args.poll)
+            choice = client.vote(vote_choice(client, args.poll, args.choice), poll=args.poll)
             poll = client.poll(args.poll)
     except PollhubError as exc:
         print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
@@ -574,6 +577,24 @@ def vote_command(argv: Sequence[str]) -> int:
         return 1
     print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}: {format_results(poll.result_fields())}")
     return 0
+
+
+def vote_choice(client: PollClient, poll_id: Optional[str], given: Sequence[str]) -> Choice:
+    """The CHOICE arguments of ``vote`` as a vote in the poll (None: the current one), as its kind takes it.
+
+    A poll whose vote is a list of options (``multiple``, ``ranking``, whose
+    list is the voter's order, first to last) gets a list, in the order
+    given, even of one; another poll gets the one choice, or a list of
+    several (the answers of a words poll). A poll the client has not heard
+    of gets the same, and the server says what is wrong.
+    """
+    try:
+        kind: Optional[str] = client.poll(poll_id).kind
+    except KeyError:  # no such poll, or no current one
+        kind = None
+    if len(given) > 1 or (kind is not None and CHOICE_FIELDS.get(kind) == "options"):
+        return list(given)
+    return given[0]
 
 
 def ask_command(argv: Sequence[str]) -> int:
@@ -695,14 +716,32 @@ def _plural(n: int, noun: str) -> str:
 
 
 def format_results(data: Dict[str, Any]) -> str:
-    """A poll's or a results message's counts on one line: ``a 3, b 1 (4 votes, 3 voters)``; keys escaped."""
+    """A poll's or a results message's counts on one line: ``a 3, b 1 (4 votes, 3 voters)``; keys escaped.
+
+    A ranking's (its results carry ``positions``) come the highest score
+    first, each with its average place: ``b 5 (place 1.5), a 1 (place 3.0)
+    (6 points, 2 voters)``.
+    """
     if "counts" not in data:
         return "results not shown yet"
+    positions = data.get("positions")
+    if isinstance(positions, dict):
+        return _format_ranking(data, positions)
     parts = [f"{_shown(key)} {count}" for key, count in data["counts"].items()]
     summary = f"{_plural(data.get('total', 0), 'vote')}, {_plural(data.get('voters', 0), 'voter')}"
     if data.get("mean") is not None:
         summary += f", mean {data['mean']:g}"
     return f"{', '.join(parts) or 'no answers yet'} ({summary})"
+
+
+def _format_ranking(data: Dict[str, Any], positions: Dict[str, Any]) -> str:
+    ranked = sorted(data["counts"].items(), key=lambda item: -item[1])
+    parts = [
+        f"{_shown(key)} {score}" + ("" if positions.get(key) is None else f" (place {positions[key]:g})")
+        for key, score in ranked
+    ]
+    summary = f"{_plural(data.get('total', 0), 'point')}, {_plural(data.get('voters', 0), 'voter')}"
+    return f"{', '.join(parts)} ({summary})"
 
 
 # export ------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from .polls import ALLOWED, ALWAYS, CHOICE_FIELDS, SINGLE, Choice, Poll, poll_fi
 from .protocol import VOTE_FIELDS
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
-RESULT_FIELDS = frozenset(("counts", "total", "voters", "mean", "answers"))  # what a results message updates
+RESULT_FIELDS = frozenset(("counts", "total", "voters", "mean", "answers", "positions"))  # what a results message updates
 QA_SETTINGS = ("moderation", "open", "highlight", "stage")  # the Q&A settings, in welcome.qa and a qa message
 
 

@@ -431,7 +431,7 @@ class Ranking(Kind):
         items = strings(choice, f"a vote in ranking poll {poll.id!r} is a list of options, first to last")
         ids = tuple(poll.option_id(item) for item in items)
         if len(set(ids)) != len(ids):
-            raise InvalidVote(f"a ranking names each option once, in poll {poll.id!r}")
+            raise InvalidVote(f"rank each option once in poll {poll.id!r}")
         most = poll.settings.max_ranked or len(poll.options)
         if len(ids) > most:
             raise InvalidVote(f"rank at most {most} options in poll {poll.id!r}")

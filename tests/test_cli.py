@@ -394,3 +394,29 @@ def test_ask_errors_exit_nonzero_with_the_servers_message(qa_served: Process) ->
     assert "pollhub ask: cannot reach" in nowhere.stderr
     usage = run("ask", url)
     assert usage.returncode == 2 and "text" in usage.stderr
+
+
+def test_vote_in_a_ranking_sends_the_choices_in_order() -> None:
+    """``vote URL first second third`` is a ranking, first to last; one choice is a ranking of one; errors exit 1."""
+    options = [arg for label in ("Tea", "Coffee", "Water", "Juice") for arg in ("--option", label)]
+    server = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Q", "--kind", "ranking", *options)
+    try:
+        url = url_of(server)
+        voted = run("vote", url, "water", "Tea", "COFFEE", "--voter", "ann")
+        assert voted.returncode == 0, voted.stderr
+        assert voted.stdout.strip() == (
+            "Voted ['water', 'tea', 'coffee'] in 'q': water 3 (place 1), tea 2 (place 2), coffee 1 (place 3), juice 0"
+            " (6 points, 1 voter)"
+        )
+        one = run("vote", url, "tea", "--voter", "bob")
+        assert one.returncode == 0, one.stderr
+        assert one.stdout.startswith("Voted ['tea'] in 'q': tea 5 (place 1.5), water 3 (place 1), coffee 1 (place 3)")
+        for choices, message in (
+            (["tea", "Tea"], "rank each option once in poll 'q' (invalid_vote)"),
+            (["tea", "milk"], "no option 'milk' (unknown_option)"),
+        ):
+            refused = run("vote", url, *choices, "--voter", "cy")
+            assert refused.returncode == 1 and message in refused.stderr and "Traceback" not in refused.stderr
+        server.stop()
+    finally:
+        server.kill()

@@ -1072,6 +1072,18 @@ def test_rankings_over_websocket(hub: Hub, raw: Callable[..., Tuple[websocket.We
     assert hub.poll(poll_id).counts == {"tea": 0, "coffee": 0, "water": 0, "juice": 3}
 
 
+def test_a_poll_client_keeps_a_rankings_positions_live(server: PollServer, connect: Callable[..., PollClient]) -> None:
+    admin = connect(token="secret")
+    drinks = admin.create_poll("Best drink?", DRINKS, RANKING)
+    ann = connect(voter="ann")
+    assert ann.vote(["juice", "Tea"], poll=drinks) == ["juice", "tea"]
+    assert ann.vote(["juice"], poll=drinks) == ["juice"]  # a list of one (a bare string is an "option" vote)
+    admin.wait_for(lambda c: c.poll(drinks).counts["tea"] == 0, timeout=TIMEOUT)
+    for client in (admin, ann):
+        assert client.poll(drinks).positions == {"tea": None, "coffee": None, "water": None, "juice": 1.0}
+        assert client.poll(drinks).settings.max_ranked == 4
+
+
 def test_rankings_are_the_same_on_every_node(redis_server: RedisServer, event_name: str) -> None:
     nodes = [Node(redis_server.url, event_name) for _ in range(2)]
     try:
