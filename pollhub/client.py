@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websocket
 
-from .errors import PollhubError, error_from_code
+from .errors import PollhubError, error_from_reply
 from .polls import ALLOWED, ALWAYS, CHOICE_FIELDS, SINGLE, Choice, Poll, poll_fields
 from .protocol import VOTE_FIELDS
 
@@ -373,7 +373,7 @@ class PollClient:
         if reply is None:
             raise ConnectionClosed("the connection closed before the server replied")
         if reply["type"] == "error":
-            raise error_from_code(reply["code"], reply["message"])
+            raise error_from_reply(reply)
         return reply
 
     def _vote_question(self, kind: str, question: str) -> int:
