@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websocket
 
-from .errors import PollhubError, error_from_code
+from .errors import PollhubError, error_from_reply
 from .polls import ALLOWED, ALWAYS, CHOICE_FIELDS, SINGLE, Choice, Poll, poll_fields
 from .protocol import VOTE_FIELDS
 
@@ -373,7 +373,7 @@ class PollClient:
         if reply is None:
             raise ConnectionClosed("the connection closed before the server replied")
         if reply["type"] == "error":
-            raise error_from_code(reply["code"], reply["message"])
+            raise error_from_reply(reply)
         return reply
 
     def _vote_question(self, kind: str, question: str) -> int:
@@ -481,6 +481,8 @@ class PollClient:
                 self._polls.pop(message["poll"], None)
             elif kind == "question":
                 self._questions[message["question"]["id"]] = dict(message["question"])
+            elif kind == "questions":  # several that changed in one batch
+                self._questions.update((q["id"], dict(q)) for q in message["questions"])
             elif kind == "question_removed":
                 self._questions.pop(message["question"], None)
             elif kind == "qa":
