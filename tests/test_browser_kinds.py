@@ -438,6 +438,7 @@ def test_a_ranking_by_taps_and_by_keyboard_shows_bars_by_score(hub: Hub, pages: 
     expect(ranking_option(ann, "juice")).to_have_accessible_name("Juice, not ranked")
     ranking_option(ann, "tea").click()
     ranking_option(ann, "coffee").click()
+    expect(ann.locator("#announcer")).to_have_text("Coffee, 3rd.")  # each tap is said to a screen reader
     expect(ann.locator("#ranking .ranking-count")).to_have_text("3 of 3 ranked")
     places = [ranking_option(ann, o).locator(".ranking-place").text_content() for o in ("tea", "coffee", "water", "juice")]
     assert places == ["2", "3", "1", ""]

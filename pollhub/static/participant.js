@@ -404,7 +404,8 @@ var ranking = new RankingPicker(view.ranking, {
     if (poll) delete ui.errors[poll.id];
     render();
   },
-  onError: showError
+  onError: showError,
+  onAnnounce: announce
 });
 
 var KIND_TEXT = {

@@ -201,7 +201,7 @@ RankingBars.prototype.update = function (poll) {
 /* The options to tap in order, Undo, Clear and Submit, and the results under
    them, in `container`. callbacks: onSubmit(poll, order) sends a vote,
    onChange() asks the page to render again, onError(pollId, text) shows a
-   problem. The page calls update(poll, view) on every render, with view =
+   problem, onAnnounce(text) says a change to a screen reader ("Tea, 2nd"). The page calls update(poll, view) on every render, with view =
    { chosen, pending, connected, final, visible }: the vote held, the one on
    its way, and what the page knows. An order being built is kept per poll
    until the vote holds it. */
@@ -216,11 +216,10 @@ export function RankingPicker(container, callbacks) {
   this.undo = el("button", "btn ranking-undo", "Undo");
   this.clear = el("button", "btn ranking-clear", "Clear");
   this.count = el("span", "ranking-count");
-  this.count.setAttribute("aria-live", "polite");
   this.submit = el("button", "btn btn-primary btn-vote ranking-submit", "Submit ranking");
   [this.undo, this.clear, this.submit].forEach((button) => { button.type = "button"; });
-  this.undo.addEventListener("click", () => this.edit((order) => undoLast(order)));
-  this.clear.addEventListener("click", () => this.edit(() => []));
+  this.undo.addEventListener("click", () => this.edit((order) => undoLast(order), "Took back the last one."));
+  this.clear.addEventListener("click", () => this.edit(() => [], "Cleared: start again from your favourite."));
   this.submit.addEventListener("click", () => this.send());
   const controls = el("div", "ranking-controls");
   const edits = el("div", "ranking-edits");
@@ -244,10 +243,11 @@ RankingPicker.prototype.canEdit = function () {
   return !!this.poll && this.poll.open && view.connected && !view.final && view.pending === undefined;
 };
 
-/* A change of the order being built: change(order) gives the new one. */
-RankingPicker.prototype.edit = function (change) {
+/* A change of the order being built: change(order) gives the new one; `said` is announced. */
+RankingPicker.prototype.edit = function (change, said) {
   if (!this.canEdit()) return;
   this.drafts.set(this.poll.id, change(this.shown(this.poll, this.view)));
+  this.callbacks.onAnnounce(said);
   this.callbacks.onChange();
 };
 
@@ -261,6 +261,8 @@ RankingPicker.prototype.tap = function (optionId) {
     return;
   }
   this.drafts.set(poll.id, next.order);
+  const at = next.order.indexOf(optionId);
+  this.callbacks.onAnnounce(labelOf(poll, optionId) + (at >= 0 ? ", " + ordinal(at + 1) : ", taken out") + ".");
   this.callbacks.onChange();
 };
 
