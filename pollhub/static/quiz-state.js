@@ -18,9 +18,10 @@
  *   podium        the top three entries
  *   stage         what the stage shows ("poll", "qa", "leaderboard", "podium")
  *
- * Messages: "welcome" (its "quiz" part and its quiz polls start over;
- * answers are kept until the hello reply, which follows it, gives them),
- * "hello" (nickname and choices), "nickname", "poll", "deleted", "voted"
+ * Messages: "welcome" (its "quiz" part, {top or leaderboard, podium,
+ * participants, me}, and its quiz polls start over; answers are kept until
+ * the hello reply, which follows it, gives them), "hello" (nickname,
+ * choices and "score": this voter's {nickname, total, rank, of} or null), "nickname", "poll", "deleted", "voted"
  * (the direct reply to a vote), "score", "leaderboard" and "qa" (the stage).
  */
 
@@ -136,7 +137,7 @@ function welcome(quiz, message) {
     });
     return kept;
   };
-  const leaderboard = entries(sent.leaderboard);
+  const leaderboard = entries(sent.leaderboard !== undefined ? sent.leaderboard : sent.top); // "top", as in a leaderboard message
   const me = readMe(sent.me);
   const qa = message.qa && typeof message.qa === "object" ? message.qa : {};
   return Object.assign(initialQuiz(), {
@@ -185,6 +186,8 @@ export function reduceQuiz(quiz, message) {
     case "hello": {
       const next = Object.assign({}, quiz, { answers: helloAnswers(quiz, message.choices) });
       if ("nickname" in message) next.nickname = isName(message.nickname) ? message.nickname : null;
+      const me = readMe(message.score !== undefined ? message.score : message.me); // this voter's place
+      if (me || "score" in message || "me" in message) next.me = me;
       return next;
     }
     case "nickname": {
@@ -218,7 +221,8 @@ export function reduceQuiz(quiz, message) {
       const participants = typeof message.participants === "number" ? message.participants : top.length;
       // An empty leaderboard is a reset quiz: nobody has points any more.
       const me = top.length === 0 && quiz.me ? Object.assign({}, quiz.me, { total: 0, rank: null, of: null }) : quiz.me;
-      return Object.assign({}, quiz, { leaderboard: top, participants, podium: top.slice(0, PODIUM_SIZE), me });
+      const podium = Array.isArray(message.podium) ? entries(message.podium) : top.slice(0, PODIUM_SIZE);
+      return Object.assign({}, quiz, { leaderboard: top, participants, podium, me });
     }
     case "qa":
       return typeof message.stage === "string" && message.stage !== quiz.stage ? Object.assign({}, quiz, { stage: message.stage }) : quiz;

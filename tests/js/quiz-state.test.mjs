@@ -265,3 +265,15 @@ test("quiz errors in plain words", () => {
   assert.equal(quizErrorText("vote_locked"), "Your answer is locked in: one answer per question.");
   assert.equal(quizErrorText({ code: "mystery" }), "That did not work. Please try again.");
 });
+
+test("the server's names: a welcome's quiz.top and the hello reply's score", () => {
+  let quiz = welcomed([quizPoll("p1")], { top: [entry("Ann", 900, 1, null)], podium: [entry("Ann", 900, 1, null)], participants: 1 });
+  assert.deepEqual(quiz.leaderboard.map((e) => e.nickname), ["Ann"]);
+  assert.equal(quiz.me, null);
+  quiz = reduceQuiz(quiz, { type: "hello", nickname: "Ann", choices: {}, score: { nickname: "Ann", total: 900, rank: 1, of: 1 } });
+  assert.deepEqual(quiz.me, { nickname: "Ann", total: 900, rank: 1, of: 1 });
+  quiz = reduceQuiz(quiz, { type: "hello", nickname: null, choices: {}, score: null });
+  assert.equal(quiz.me, null);
+  quiz = reduceQuiz(quiz, { type: "leaderboard", poll: null, top: [entry("B", 2, 1, 0), entry("C", 1, 2, 0)], podium: [entry("B", 2, 1, 0)], participants: 2 });
+  assert.deepEqual(quiz.podium.map((e) => e.nickname), ["B"]);
+});
