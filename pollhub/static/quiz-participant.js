@@ -19,7 +19,7 @@
  * module shows the current poll, so the page hides its own poll card).
  */
 
-import { QUIZ_KIND, initialQuiz, reduceQuiz, quizPhase, outcome, correctLabels, rankText, pointsText, checkNickname, suggestNickname, quizErrorText, answerIds } from "./quiz-state.js";
+import { QUIZ_KIND, initialQuiz, reduceQuiz, questionPhase, outcome, correctLabels, rankText, pointsText, checkNickname, suggestNickname, quizErrorText, answerIds } from "./quiz-state.js";
 import { formatClock, timeLeft } from "./format.js";
 import { el, onNextFrame } from "./dom.js";
 import { currentPoll } from "./state.js";
@@ -179,7 +179,7 @@ export function createParticipantQuiz(options) {
   function sendAnswer(poll) {
     var connection = options.connection();
     var ids = selected();
-    if (quizPhase(poll) !== "running" || quiz.answers[poll.id] !== undefined || ui.pending[poll.id] || !connection.isOpen()) return;
+    if (questionPhase(quiz, poll) !== "running" || quiz.answers[poll.id] !== undefined || ui.pending[poll.id] || !connection.isOpen()) return;
     if (!ids.length) {
       ui.errors[poll.id] = "Pick an answer first.";
       render();
@@ -371,7 +371,7 @@ export function createParticipantQuiz(options) {
       tickWhileCounting(null);
       return !!poll;
     }
-    var phase = quizPhase(poll);
+    var phase = questionPhase(quiz, poll);
     view.card.dataset.phase = phase;
     view.card.classList.toggle("is-offline", !connected);
     view.question.textContent = poll.question;

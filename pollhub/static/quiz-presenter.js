@@ -23,7 +23,7 @@
  * something) and calls render() after the other components' renders.
  */
 
-import { QUIZ_KIND, QUIZ_STAGES, TIME_LIMIT, initialQuiz, reduceQuiz, quizPhase, correctLabels, moveOf, podiumOrder, ordinal, checkTimeLimit, checkNickname, isQuiz } from "./quiz-state.js";
+import { QUIZ_KIND, QUIZ_STAGES, TIME_LIMIT, initialQuiz, reduceQuiz, questionPhase, correctLabels, moveOf, podiumOrder, ordinal, checkTimeLimit, checkNickname, isQuiz } from "./quiz-state.js";
 import { el } from "./dom.js";
 import { formatCount, plural, squash } from "./format.js";
 import { currentPoll } from "./state.js";
@@ -205,7 +205,7 @@ export function createQuizPresenter(app) {
       var quizRow = isQuiz(poll);
       item.classList.toggle("is-quiz", quizRow);
       if (!quizRow) return;
-      var phase = quizPhase(poll);
+      var phase = questionPhase(quiz, poll);
       item.dataset.phase = phase;
       var box = quizBox(item, poll.id);
       var answers = typeof poll.voters === "number" ? poll.voters : poll.total || 0;
@@ -315,7 +315,7 @@ export function createQuizPresenter(app) {
       button.disabled = !connected;
     });
     fillBoard(view.board, quiz.leaderboard, true, connected);
-    view.boardEmpty.hidden = quiz.leaderboard.length > 0;
+    view.boardEmpty.hidden = quiz.leaderboard.some(function (entry) { return entry.score > 0; });
     view.reset.disabled = !connected;
   }
 
@@ -344,7 +344,7 @@ export function createQuizPresenter(app) {
     var poll = currentPoll(app.state);
     var quizShown = isQuiz(poll);
     view.chart.classList.toggle("is-quiz", quizShown);
-    var phase = quizShown ? quizPhase(poll) : null;
+    var phase = quizShown ? questionPhase(quiz, poll) : null;
     stageReveal.hidden = phase !== "closed";
     stageReveal.disabled = app.connection !== "open";
     Array.from(view.bars.children).forEach(function (row) {

@@ -101,12 +101,18 @@ function isAnswer(answer) {
 }
 
 /* Whether a poll message says the question's answers are gone: its reset
-   count moved on, its reveal was undone, or it is back to not run. */
+   count moved on (a reset question, or a reset quiz), or its reveal was undone. */
 function wasReset(poll, before) {
   if (!before) return false;
   if (typeof poll.resets === "number" && typeof before.resets === "number" && poll.resets !== before.resets) return true;
-  if (before.answer_revealed === true && poll.answer_revealed !== true) return true;
-  return quizPhase(poll) === "ready" && quizPhase(before) !== "ready";
+  return before.answer_revealed === true && poll.answer_revealed !== true;
+}
+
+/* The poll as held, marked "ran" once the page saw it run and close (a
+   question nobody answered carries nothing else that says it ran). */
+function marked(poll, before) {
+  const ran = !!before && !poll.open && poll.answer_revealed !== true && (before.open === true || before.ran === true);
+  return ran ? Object.assign({}, poll, { ran: true }) : poll;
 }
 
 function forgetPoll(quiz, pollId) {
@@ -118,8 +124,10 @@ function forgetPoll(quiz, pollId) {
 
 function withPoll(quiz, poll) {
   const before = quiz.polls.get(poll.id);
-  const next = Object.assign({}, quiz, { polls: new Map(quiz.polls).set(poll.id, poll) });
-  return wasReset(poll, before) ? forgetPoll(next, poll.id) : next;
+  const reset = wasReset(poll, before);
+  const held = reset ? poll : marked(poll, before);
+  const next = Object.assign({}, quiz, { polls: new Map(quiz.polls).set(poll.id, held) });
+  return reset ? forgetPoll(next, poll.id) : next;
 }
 
 /* The quiz state after a welcome: its quiz part, its quiz polls; the answers
@@ -128,7 +136,9 @@ function welcome(quiz, message) {
   const sent = message.quiz && typeof message.quiz === "object" ? message.quiz : {};
   const polls = new Map();
   (Array.isArray(message.polls) ? message.polls : []).forEach((poll) => {
-    if (isQuiz(poll) && typeof poll.id === "string") polls.set(poll.id, poll);
+    if (!isQuiz(poll) || typeof poll.id !== "string") return;
+    const before = quiz.polls.get(poll.id);
+    polls.set(poll.id, before && !wasReset(poll, before) ? marked(poll, before) : poll);
   });
   const keep = (object) => {
     const kept = {};
@@ -177,6 +187,17 @@ function readScore(message) {
   };
 }
 
+/* This voter's place as a leaderboard gives it: their entry when they are
+   in the top, else what was held; an empty board (a reset quiz) takes their points. */
+function placeIn(quiz, top, participants) {
+  const nickname = quiz.nickname || (quiz.me && quiz.me.nickname);
+  if (!nickname) return quiz.me;
+  const mine = top.find((entry) => entry.nickname === nickname);
+  if (mine) return { nickname, total: mine.score, rank: mine.rank, of: participants };
+  if (top.length === 0) return { nickname, total: 0, rank: null, of: null };
+  return quiz.me;
+}
+
 /* The quiz state after one message from the server (or a direct reply). */
 export function reduceQuiz(quiz, message) {
   if (!message || typeof message !== "object") return quiz;
@@ -219,8 +240,7 @@ export function reduceQuiz(quiz, message) {
     case "leaderboard": {
       const top = entries(message.top);
       const participants = typeof message.participants === "number" ? message.participants : top.length;
-      // An empty leaderboard is a reset quiz: nobody has points any more.
-      const me = top.length === 0 && quiz.me ? Object.assign({}, quiz.me, { total: 0, rank: null, of: null }) : quiz.me;
+      const me = placeIn(quiz, top, participants);
       const podium = Array.isArray(message.podium) ? entries(message.podium) : top.slice(0, PODIUM_SIZE);
       return Object.assign({}, quiz, { leaderboard: top, participants, podium, me });
     }
@@ -242,6 +262,14 @@ export function quizPhase(poll) {
   if (poll.open) return "running";
   const ran = poll.ran === true || (typeof poll.voters === "number" && poll.voters > 0) || (typeof poll.total === "number" && poll.total > 0);
   return ran ? "closed" : "ready";
+}
+
+/* The phase of a poll as the page holds it (state.js), with what the quiz
+   state knows of it: that the page saw it run. */
+export function questionPhase(quiz, poll) {
+  const held = poll ? quiz.polls.get(poll.id) : null;
+  if (held && held.ran === true && !poll.open && poll.answer_revealed !== true) return "closed";
+  return quizPhase(poll);
 }
 
 /* The ids of an answer, as a list. */

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  initialQuiz, reduceQuiz, quizPhase, isRightAnswer, outcome, correctLabels, ordinal, rankText, moveOf,
+  initialQuiz, reduceQuiz, quizPhase, questionPhase, isRightAnswer, outcome, correctLabels, ordinal, rankText, moveOf,
   podiumOrder, pointsText, checkNickname, nicknameKey, suggestNickname, checkTimeLimit, quizErrorText
 } from "../../pollhub/static/quiz-state.js";
 
@@ -117,16 +117,31 @@ test("an empty leaderboard (a reset quiz) takes this voter's points away", () =>
   assert.deepEqual(quiz.podium, []);
 });
 
-test("a question reset (not run again, or its reveal undone) forgets the answer and the score", () => {
-  let quiz = welcomed([quizPoll("p1", { open: true })], {});
+test("a question reset (its reset count moves on) or its reveal undone forgets the answer and the score", () => {
+  let quiz = welcomed([quizPoll("p1", { open: true, resets: 0 })], {});
   quiz = reduceQuiz(quiz, { type: "voted", poll: "p1", option: "a" });
-  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { open: false, voters: 1, total: 1 }) });
+  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { open: false, voters: 1, total: 1, resets: 0 }) });
   assert.deepEqual(quiz.answers, { p1: "a" }); // closed, still the same run
-  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { voters: 1, total: 1, answer_revealed: true, correct: ["a"] }) });
+  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { voters: 1, total: 1, resets: 0, answer_revealed: true, correct: ["a"] }) });
   quiz = reduceQuiz(quiz, { type: "score", poll: "p1", points: 900, correct: true, answered: true, total: 900, rank: 1, of: 1 });
-  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { voters: 0, total: 0 }) });
-  assert.deepEqual(quiz.answers, {});
-  assert.deepEqual(quiz.scores, {});
+  const reset = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { voters: 0, total: 0, resets: 1 }) });
+  assert.deepEqual(reset.answers, {});
+  assert.deepEqual(reset.scores, {});
+  const unrevealed = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { voters: 1, total: 1, resets: 0, answer_revealed: false }) });
+  assert.deepEqual(unrevealed.scores, {});
+});
+
+test("a question the page saw run and close counts as ran, even with no answers, until it is reset", () => {
+  let quiz = welcomed([quizPoll("p1", { resets: 0 })], {});
+  const page = quizPoll("p1", { resets: 0, voters: 0, total: 0 });
+  assert.equal(questionPhase(quiz, page), "ready");
+  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { open: true, resets: 0 }) });
+  quiz = reduceQuiz(quiz, { type: "poll", poll: page });
+  assert.equal(questionPhase(quiz, page), "closed");
+  quiz = reduceQuiz(quiz, { type: "welcome", polls: [page], quiz: {} }); // a reconnect keeps it
+  assert.equal(questionPhase(quiz, page), "closed");
+  quiz = reduceQuiz(quiz, { type: "poll", poll: quizPoll("p1", { resets: 1, voters: 0, total: 0 }) });
+  assert.equal(questionPhase(quiz, quizPoll("p1", { resets: 1 })), "ready");
 });
 
 test("a deleted question is forgotten; other kinds of poll are not held", () => {
@@ -276,4 +291,12 @@ test("the server's names: a welcome's quiz.top and the hello reply's score", () 
   assert.equal(quiz.me, null);
   quiz = reduceQuiz(quiz, { type: "leaderboard", poll: null, top: [entry("B", 2, 1, 0), entry("C", 1, 2, 0)], podium: [entry("B", 2, 1, 0)], participants: 2 });
   assert.deepEqual(quiz.podium.map((e) => e.nickname), ["B"]);
+});
+
+test("a leaderboard with this voter in it updates their place (a reset quiz leaves everyone at 0)", () => {
+  let quiz = reduceQuiz(welcomed([], { me: { nickname: "Ann", total: 900, rank: 1, of: 2 } }), { type: "hello", nickname: "Ann", choices: {} });
+  quiz = reduceQuiz(quiz, { type: "leaderboard", poll: null, top: [entry("Ann", 0, 1, 0), entry("Bob", 0, 1, 0)], participants: 2 });
+  assert.deepEqual(quiz.me, { nickname: "Ann", total: 0, rank: 1, of: 2 });
+  quiz = reduceQuiz(quiz, { type: "leaderboard", poll: "p1", top: [entry("Bob", 50, 1, 0)], participants: 40 });
+  assert.deepEqual(quiz.me, { nickname: "Ann", total: 0, rank: 1, of: 2 }); // not in the top: kept until a score says more
 });
