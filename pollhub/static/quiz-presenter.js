@@ -207,6 +207,8 @@ export function createQuizPresenter(app) {
       if (!quizRow) return;
       var phase = questionPhase(quiz, poll);
       item.dataset.phase = phase;
+      var kindBadge = item.querySelector(".badge-kind");
+      if (kindBadge) kindBadge.textContent = "Quiz";
       var box = quizBox(item, poll.id);
       var answers = typeof poll.voters === "number" ? poll.voters : poll.total || 0;
       box.querySelector(".quiz-item-line").textContent = "Answer: " + (correctLabels(poll) || "–") + " · " + (poll.time_limit || 20) + " s · " + PHASE_TEXT[phase] + " · " + plural(answers, "answer", "answers");
