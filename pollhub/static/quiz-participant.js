@@ -292,7 +292,7 @@ export function createParticipantQuiz(options) {
     view.verdict.textContent = VERDICT[result];
     view.points.textContent = score ? "+" + pointsText(score.points) : result === "right" ? "–" : "+" + pointsText(0);
     var me = quiz.me;
-    view.total.textContent = me ? pointsText(me.total) : "–";
+    view.total.textContent = pointsText(me ? me.total : 0); // a player who joined late has none yet
     view.rank.textContent = me ? rankText(me.rank, me.of) || "–" : "–";
   }
 
