@@ -547,20 +547,31 @@ def vote_command(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--poll", help="the poll's id (default: the current poll)")
     parser.add_argument("--voter", help="your voter id (voting again with it moves your vote)")
+    parser.add_argument("--nickname", metavar="NAME", help="take this nickname first (a quiz answer needs one; 2 to 20 characters)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)g)")
     args = parser.parse_args(argv)
     try:
         with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
+            if args.nickname is not None:
+                client.set_nickname(args.nickname)
             choice = client.vote(args.choice[0] if len(args.choice) == 1 else args.choice, poll=args.poll)
             poll = client.poll(args.poll)
     except PollhubError as exc:
-        print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
+        print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)}){_nickname_hint(exc)}", file=sys.stderr)
         return 1
     except (OSError, TimeoutError, ValueError) as exc:
         print(f"pollhub vote: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
         return 1
     print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}: {format_results(poll.result_fields())}")
     return 0
+
+
+def _nickname_hint(error: PollhubError) -> str:
+    """For ``nickname_taken``: ``; try --nickname NAME`` with the free nickname the server suggested, else nothing."""
+    suggestion = getattr(error, "suggestion", None)
+    if error.code != "nickname_taken" or not suggestion:
+        return ""
+    return f"; try --nickname {_shown(repr(suggestion))}"
 
 
 def watch_command(argv: Sequence[str]) -> int:

@@ -5,10 +5,15 @@
     with PollClient("ws://127.0.0.1:8765/ws", voter="ann") as client:
         client.vote("pizza")                        # returns once the server counted it
         client.wait_for(lambda c: c.results()["pizza"] >= 10, timeout=30)
+        client.set_nickname("Ann")                  # a quiz: answer, then wait for the reveal
+        client.vote("paris", poll="capital")
+        score = client.wait_for(lambda c: c.score("capital"), timeout=60)
 
 A background thread (``pollhub-client``) reads every message: it keeps the
 latest state of every poll, answers pings, completes the request each reply
 belongs to (matched by ``ref``) and queues the message for :meth:`PollClient.updates`.
+For quizzes it also keeps this voter's nickname, its last ``score`` message
+per question and the latest leaderboard.
 """
 
 from __future__ import annotations
@@ -88,6 +93,10 @@ class PollClient:
         self._closed = False
         self._updates: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
         self._welcomed = threading.Event()
+        self._nickname: Optional[str] = None  # this voter's nickname, as the server last said
+        self._scores: Dict[str, Dict[str, Any]] = {}  # quiz poll id -> the last score message for it
+        self._last_score: Optional[Dict[str, Any]] = None
+        self._leaderboard: Dict[str, Any] = {"top": [], "participants": 0}  # the latest top 10 and how many rank
         self.voter: Optional[str] = voter
         self.admin = False
         sslopt = {"context": ssl_context} if ssl_context is not None else None
@@ -101,6 +110,8 @@ class PollClient:
             if voter is not None or token is not None:
                 reply = self._request({"type": "hello", "voter": voter, "token": token})
                 self.voter, self.admin = reply["voter"], reply["admin"]
+                with self._state:
+                    self._nickname = reply.get("nickname")
         except BaseException:
             self.close()
             raise
@@ -118,9 +129,11 @@ class PollClient:
             wanted = self._current if poll is None else poll
             data = None if wanted is None else self._polls.get(wanted)
         if data is not None:
-            field = CHOICE_FIELDS[data["kind"]]
+            field = CHOICE_FIELDS.get(data["kind"], "option")  # a kind this version does not know: the server says
             if field == "value" and isinstance(choice, str):  # "4" from a command line
                 field = "option"  # the server reads a scale's value from it, or says what is wrong
+            elif field == "option" and isinstance(choice, (list, tuple)):  # a quiz with several correct options
+                field = "options"
         else:  # a poll this client has not heard of: let the server say what is wrong
             field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
         reply = self._request({"type": "vote", field: choice, "poll": poll})
@@ -171,6 +184,45 @@ class PollClient:
                 return
             yield item
 
+    # Quizzes ---------------------------------------------------------------------------
+
+    @property
+    def nickname(self) -> Optional[str]:
+        """This voter's nickname as the server last told it (a presenter's rename included), or None."""
+        with self._state:
+            return self._nickname
+
+    def set_nickname(self, nickname: str) -> str:
+        """Take a nickname for this voter (needed to answer a quiz); returns it as the server keeps it.
+
+        Raises :class:`~pollhub.errors.BadNickname` (fewer than 2 or more
+        than 20 characters once normalised) or ``NicknameTaken`` (someone
+        else has it, ignoring case: the error's ``suggestion`` is free).
+        """
+        reply = self._request({"type": "nickname", "nickname": nickname})
+        return str(reply["nickname"])
+
+    def score(self, poll: Optional[str] = None) -> Optional[Dict[str, Any]]:
+        """The last ``score`` message (of quiz question ``poll`` if given), or None before a reveal.
+
+        A dict with ``poll``, ``points``, ``correct``, ``answered``, ``total``
+        (this voter's score), ``rank`` and ``of``. Only a voter with a
+        nickname gets one.
+        """
+        with self._state:
+            found = self._last_score if poll is None else self._scores.get(poll)
+            return None if found is None else dict(found)
+
+    def leaderboard(self) -> List[Dict[str, Any]]:
+        """The top 10 as the server last sent them (welcome or reveal): dicts of ``nickname``, ``score``, ``rank``, ``moved``."""
+        with self._state:
+            return [dict(entry) for entry in self._leaderboard["top"]]
+
+    def participants(self) -> int:
+        """How many participants are on the leaderboard, as the server last said."""
+        with self._state:
+            return int(self._leaderboard["participants"])
+
     # Admin (needs the token) -----------------------------------------------------------
 
     def create_poll(
@@ -182,11 +234,27 @@ class PollClient:
         max_choices: Optional[int] = None,
         scale: Optional[Tuple[int, int]] = None,
         max_answers: Optional[int] = None,
-        results: str = ALWAYS,
-        changes: str = ALLOWED,
+        results: Optional[str] = None,
+        changes: Optional[str] = None,
+        correct: Optional[Sequence[str]] = None,
+        time_limit: Optional[int] = None,
     ) -> str:
-        """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id."""
-        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes)
+        """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id.
+
+        A quiz question (``kind="quiz"``) takes ``correct`` (the ids or
+        labels of its correct options) and ``time_limit`` (seconds, 5 to 300;
+        default 20); it is created closed, and :meth:`open_poll` starts its
+        timer. ``results`` and ``changes`` left out take the kind's defaults.
+        """
+        fields = poll_fields(kind, max_choices, scale, max_answers, results or ALWAYS, changes or ALLOWED)
+        if results is None:
+            del fields["results"]
+        if changes is None:
+            del fields["changes"]
+        if correct is not None:
+            fields["correct"] = list(correct)
+        if time_limit is not None:
+            fields["time_limit"] = time_limit
         reply = self._request({"type": "create_poll", "question": question, "options": list(options), **fields})
         return str(reply["poll"])
 
@@ -229,6 +297,18 @@ class PollClient:
 
     def set_current(self, poll: str) -> None:
         self._request({"type": "set_current", "poll": poll})
+
+    def reveal_answer(self, poll: str) -> None:
+        """Show a closed quiz question's correct options; every participant gets its score, everyone the leaderboard."""
+        self._request({"type": "reveal_answer", "poll": poll})
+
+    def reset_quiz(self) -> None:
+        """Every quiz question as new (answers gone, closed, not revealed), the leaderboard empty; nicknames stay."""
+        self._request({"type": "reset_quiz"})
+
+    def rename_nickname(self, old: str, new: str) -> None:
+        """Rename a participant's nickname (same rules as :meth:`set_nickname`); they are told."""
+        self._request({"type": "rename_nickname", "nickname": old, "to": new})
 
     # Lifecycle -----------------------------------------------------------------------
 
@@ -282,7 +362,10 @@ class PollClient:
         if reply is None:
             raise ConnectionClosed("the connection closed before the server replied")
         if reply["type"] == "error":
-            raise error_from_code(reply["code"], reply["message"])
+            error = error_from_code(reply["code"], reply["message"])
+            if "suggestion" in reply:  # nickname_taken: a free nickname
+                error.suggestion = reply["suggestion"]  # type: ignore[attr-defined]
+            raise error
         return reply
 
     def _poll_data(self, poll: Optional[str]) -> Dict[str, Any]:
@@ -334,6 +417,22 @@ class PollClient:
         self._seqs = {poll_id: self._seqs[poll_id] for poll_id in polls}
         self._polls = polls
         self._current = message["current"]
+        quiz = message.get("quiz")
+        if quiz is not None:
+            self._leaderboard = {"top": list(quiz.get("leaderboard", [])), "participants": quiz.get("participants", 0)}
+            me = quiz.get("me")
+            if me is not None:
+                self._nickname = me.get("nickname")
+
+    def _quiz_message(self, message: Dict[str, Any]) -> None:
+        """Take a ``nickname`` (reply or rename), ``score`` or ``leaderboard`` message."""
+        kind = message["type"]
+        if kind == "nickname":
+            self._nickname = message["nickname"]
+        elif kind == "score":
+            self._scores[message["poll"]] = self._last_score = dict(message)
+        elif "top" in message:  # a broadcast leaderboard
+            self._leaderboard = {"top": list(message["top"]), "participants": message.get("participants", 0)}
 
     def _receive(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
@@ -355,6 +454,8 @@ class PollClient:
                 self._polls = {poll_id: self._polls[poll_id] for poll_id in message["polls"] if poll_id in self._polls}
             elif kind == "deleted":
                 self._polls.pop(message["poll"], None)
+            elif kind in ("nickname", "score", "leaderboard"):
+                self._quiz_message(message)
             ref = message.get("ref")
             waiting = self._pending.pop(ref, None) if ref is not None else None
             self._state.notify_all()

@@ -52,7 +52,7 @@ except ImportError:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Appended to the database's path to name the file a writable store locks.
 LOCK_SUFFIX = ".lock"
@@ -139,8 +139,25 @@ CREATE TABLE qa_settings (
 );
 """
 
+# Version 4: quizzes. Each voter's nickname (unique ignoring case: the book
+# checks that, so a batch that swaps two nicknames saves in any order), and
+# the order in which quiz questions had their answer revealed (the
+# leaderboard's moves are replayed from it). A quiz answer's time and points
+# live in its ballot, so nothing of version 3 changes: an upgrade keeps every
+# vote and question.
+SCHEMA_V4 = """
+CREATE TABLE nicknames (
+    voter TEXT PRIMARY KEY,
+    nickname TEXT NOT NULL
+);
+CREATE TABLE quiz_reveals (
+    poll_id TEXT PRIMARY KEY REFERENCES polls(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL
+);
+"""
+
 #: Scripts that take a database from version N-1 to version N, by N.
-MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
+MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
 
 
 class StorageError(Exception):
@@ -632,6 +649,23 @@ def _write_upvotes(db: sqlite3.Connection, upvotes: Dict[Tuple[str, str], bool])
     )
 
 
+def _nickname(db: sqlite3.Connection, voter: str, nickname: str) -> None:
+    db.execute("INSERT OR REPLACE INTO nicknames (voter, nickname) VALUES (?, ?)", (voter, nickname))
+
+
+def _quiz_reveal(db: sqlite3.Connection, poll_id: str, order: int) -> None:
+    db.execute("INSERT OR REPLACE INTO quiz_reveals (poll_id, position) VALUES (?, ?)", (poll_id, order))
+
+
+def _quiz_reset(db: sqlite3.Connection) -> None:
+    """Every quiz question as new: no answer, closed, never run, not revealed; nicknames stay."""
+    quizzes = "SELECT id FROM polls WHERE kind = 'quiz'"
+    db.execute(f"DELETE FROM ballots WHERE poll_id IN ({quizzes})")
+    db.execute(f"UPDATE options SET count = 0 WHERE poll_id IN ({quizzes})")
+    db.execute("UPDATE polls SET open = 0, closes_at = NULL, revealed = 0, total = 0 WHERE kind = 'quiz'")
+    db.execute("DELETE FROM quiz_reveals")
+
+
 _WRITERS: Dict[str, Callable[..., None]] = {
     "create": _create,
     "open": _open,
@@ -644,4 +678,7 @@ _WRITERS: Dict[str, Callable[..., None]] = {
     "question": _question,
     "question_state": _question_state,
     "qa_settings": _qa_settings,
+    "nickname": _nickname,
+    "quiz_reveal": _quiz_reveal,
+    "quiz_reset": _quiz_reset,
 }
