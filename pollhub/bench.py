@@ -14,6 +14,12 @@ per node (``nodes``): its connections, the votes its voters got acknowledged,
 its latency figures, votes lost or duplicated as its participants see them,
 and every participant of it whose final total differs.
 
+``--scenario qa`` rehearses the audience Q&A instead (:class:`QABench`): a
+few participants ask questions, then every participant upvotes and unvotes
+them, and the report has upvotes per second, the latency from an upvote to
+each participant seeing the new count, and whether every participant ends
+with every question's exact count.
+
 To be the measuring instrument and not the bottleneck, it runs every
 connection in one thread on non-blocking sockets and ``selectors`` (epoll on
 Linux), with just enough WebSocket framing: it reads frame headers, and of each
@@ -51,7 +57,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from collections import Counter, deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from .cli import raise_file_limit
@@ -71,6 +78,14 @@ _TOTAL = re.compile(rb'"total":(\d+)')
 # a socket that refuses it turns the stamps off): see _read.
 SO_TIMESTAMPNS: Optional[int] = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 _TIMESPEC = struct.Struct("@ll")  # struct timespec: seconds, nanoseconds
+SCENARIOS = ("votes", "qa")  # votes: voters flood a counter poll; qa: participants upvote and unvote questions
+QA_QUESTIONS = 20  # questions the qa scenario asks, by default
+QUESTIONS_PER_ASKER = 5  # the qa scenario's askers each ask this many (a server takes 10 a minute from one voter)
+_QUESTION_PREFIX = b'{"type":"question","question":{'
+_QUESTION_ID = re.compile(rb'"id":"([^"\\]+)"')
+_UPVOTES = re.compile(rb'"upvotes":(\d+)')
+_REPLY_QUESTION = re.compile(rb'"question":"([^"\\]+)"')
+_REPLY_UPVOTED = re.compile(rb'"upvoted":(true|false)')
 
 
 def mask_frame(opcode: int, payload: bytes) -> bytes:
@@ -119,7 +134,10 @@ class LatencyHistogram:
 class Peer:
     """One WebSocket connection driven by the bench loop."""
 
-    __slots__ = ("sock", "role", "node", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted")
+    __slots__ = (
+        "sock", "role", "node", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted",
+        "counts", "upvoted", "pending",
+    )  # fmt: skip
 
     def __init__(self, sock: socket.socket, role: str, node: int = 0) -> None:
         self.sock = sock
@@ -134,6 +152,9 @@ class Peer:
         self.rejected = 0
         self.backwards = 0
         self.wanted = 0  # votes this voter still has to send
+        self.counts: Dict[str, int] = {}  # qa: question id -> its upvotes as this participant last saw them
+        self.upvoted: Dict[str, bool] = {}  # qa: question id -> whether the server's last reply said this voter upvotes it
+        self.pending: Deque[Tuple[str, int]] = deque()  # qa: upvotes (+1) and unvotes (-1) sent, not answered yet, in order
 
 
 MemoryProbe = Callable[[], Optional[int]]
@@ -213,7 +234,7 @@ class Bench:
         self.refused = 0
         self.created_poll: Optional[str] = None
         self.poll_kind: Optional[str] = None
-        self._results_prefix = b"\x00"
+        self._fast_prefix = b"\x00"  # the messages _fast reads (none until the poll is known)
 
     # Setup -------------------------------------------------------------------------
 
@@ -354,7 +375,7 @@ class Bench:
         """Handle every complete frame in ``buf`` from ``i``; return the incomplete rest."""
         n = len(buf)
         now = 0.0
-        results = self._results_prefix
+        fast = self._fast_prefix
         while n - i >= 2:
             opcode, length = buf[i] & 0x0F, buf[i + 1] & 0x7F
             head = 2
@@ -373,10 +394,8 @@ class Bench:
             if opcode == 0x1:
                 if not now:
                     now = self.clock()
-                if buf.startswith(results, start):  # most messages: of these only the total matters
-                    match = _TOTAL.search(buf, start, end)
-                    if match:
-                        self._saw_total(peer, int(match.group(1)), now, arrived or now)
+                if buf.startswith(fast, start):  # most messages: the scenario reads only a figure or two of them
+                    self._fast(peer, buf, start, end, now, arrived or now)
                 else:
                     self._message(peer, buf, start, end)
             elif opcode == 0x9:
@@ -415,6 +434,12 @@ class Bench:
                 self.created_poll = self.poll = reply["poll"]
                 self.poll_kind = "counter"
 
+    def _fast(self, peer: Peer, buf: bytes, start: int, end: int, now: float, arrived: float) -> None:
+        """A results message of the bench poll: only its total matters."""
+        match = _TOTAL.search(buf, start, end)
+        if match:
+            self._saw_total(peer, int(match.group(1)), now, arrived)
+
     def _saw_total(self, peer: Peer, total: int, now: float, arrived: float) -> None:
         previous = peer.total
         if total > previous:
@@ -443,6 +468,13 @@ class Bench:
             self._poll(0.05)
         return True
 
+    def _first(self, deadline: float) -> Peer:
+        """Open the first connection; raises ``RuntimeError`` when the server refuses it."""
+        self.connect_all(1, "voter", deadline)
+        if not self.peers:
+            raise RuntimeError(f"{self.url} refused the first connection")
+        return self.peers[0]
+
     def _prepare_poll(self, admin: Peer) -> None:
         """Create a counter poll for the bench when a token is given, else use the current poll."""
         if self.token is None:
@@ -467,15 +499,14 @@ class Bench:
 
     def _measure(self) -> Dict[str, Any]:
         deadline = time.monotonic() + max(60.0, self.clients / 100)
-        self.connect_all(1, "voter", deadline)  # the first voter also learns which poll to use
-        admin = self.peers[0]
+        admin = self._first(deadline)  # the first voter also learns which poll to use
         if not self._wait(lambda: admin.welcomed, SETTLE_TIMEOUT):
             raise RuntimeError("no welcome from the server")
         if self.token is not None:
             self._prepare_poll(admin)
         self._find_poll()
         several = len(self.nodes) > 1
-        report: Dict[str, Any] = {"url": self.url, "clients": self.clients, "voters": self.voters}
+        report: Dict[str, Any] = {"url": self.url, "scenario": "votes", "clients": self.clients, "voters": self.voters}
         if several:
             report["urls"] = [node.url for node in self.nodes]
         memory_before = [probe() for probe in self.memories]
@@ -586,7 +617,7 @@ class Bench:
             raise RuntimeError("there is no current poll: give --poll, or --token to create one")
         if self.poll_kind != "counter":
             raise RuntimeError(f"poll {self.poll!r} is not a counter poll: give --token to vote in a new one")
-        self._results_prefix = b'{"type":"results","poll":"' + self.poll.encode() + b'"'
+        self._fast_prefix = b'{"type":"results","poll":"' + self.poll.encode() + b'"'
 
     def _stall(self) -> None:
         """Open the ``stalled`` participants: they connect and never read again."""
@@ -646,6 +677,7 @@ class Bench:
         self._show(total, total, done=True)
 
     _shown = 0.0
+    unit = "votes"  # what the progress bar counts
 
     def _show(self, done_count: int, total: int, done: bool = False) -> None:
         if not self.progress:
@@ -658,7 +690,7 @@ class Bench:
         filled = int(width * done_count / total) if total else width
         p99 = self.latency.percentile(99)
         latency = f"  p99 {p99 * 1000:.1f} ms" if p99 is not None else ""
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done_count}/{total} votes{latency}   ")
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done_count}/{total} {self.unit}{latency}   ")
         if done:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -680,6 +712,370 @@ class Bench:
         self.selector.close()
 
 
+# The Q&A scenario ------------------------------------------------------------------------
+
+
+class QABench(Bench):
+    """The audience Q&A scenario: participants upvote and unvote questions; :meth:`run` returns the report.
+
+    A few participants (the askers, ``QUESTIONS_PER_ASKER`` questions each)
+    ask ``questions`` questions. Then, in phases, every participant upvotes
+    every question but its own, unvotes about half of them, upvotes those
+    again, and so on: ``rate`` upvotes and unvotes a second in all, or
+    ``votes`` of them per participant as fast as the server takes them. Every
+    participant is also a viewer, and the latency runs from an upvote (or
+    unvote) to each participant seeing the new count.
+
+    Within a phase each question's count moves one way only, so the k-th
+    upvote sent on a question is charged once a participant's count of it has
+    moved k from where the phase began (an upper bound when the server folds
+    several into one message, as in the votes scenario). A phase starts once
+    every participant has seen the counts the last one left. At the end every
+    participant's count of every question must be exact: the number of
+    participants whose last reply for it said ``upvoted``. With ``token`` the
+    bench dismisses its questions afterwards (and approves them when the
+    server moderates); without it they stay.
+    """
+
+    unit = "upvotes"
+
+    def __init__(
+        self,
+        url: Union[str, Sequence[str]],
+        clients: int = 100,
+        questions: int = QA_QUESTIONS,
+        rate: Optional[float] = None,
+        votes: Optional[int] = None,
+        duration: float = 10.0,
+        token: Optional[str] = None,
+        progress: bool = False,
+        memory: Optional[Union[MemoryProbe, Sequence[MemoryProbe]]] = None,
+    ) -> None:
+        super().__init__(url, clients=clients, voters=1, rate=rate, votes=votes, duration=duration, token=token, progress=progress, memory=memory)
+        if questions < 1 or clients < 2:
+            raise ValueError("the qa scenario needs at least one question and two participants")
+        self.questions = questions
+        self.question_ids: List[str] = []  # the bench's questions, as asked
+        self.waiting: List[str] = []  # of those, the ones the server holds for a presenter's approval
+        self.asker: Dict[str, Peer] = {}
+        self.phase_base: Dict[str, int] = {}  # each question's count when the phase began
+        self.phase_sent: Dict[str, List[float]] = {}  # each question's upvotes (or unvotes) sent this phase, when
+        self.direction = 1  # +1: the phase upvotes, -1: it unvotes
+        self.error: Optional[str] = None  # the last error message a connection got
+        self._frames_for: Dict[Tuple[str, int], bytes] = {}
+        self._fast_prefix = _QUESTION_PREFIX
+
+    # Messages ------------------------------------------------------------------------
+
+    def _fast(self, peer: Peer, buf: bytes, start: int, end: int, now: float, arrived: float) -> None:
+        """A ``question`` message: that question's count as this participant now sees it."""
+        found, upvotes = _QUESTION_ID.search(buf, start, end), _UPVOTES.search(buf, start, end)
+        if not found or not upvotes:
+            return
+        question, count = found.group(1).decode(), int(upvotes.group(1))
+        previous = peer.counts.get(question)
+        peer.counts[question] = count
+        sent = self.phase_sent.get(question)
+        if previous is None or sent is None or count == previous:
+            return
+        base, direction = self.phase_base[question], self.direction
+        before, after = (previous - base) * direction, (count - base) * direction
+        if after < before:
+            peer.backwards += 1
+            return
+        first, last = max(before, 0), min(after, len(sent))
+        if last > first:
+            self.latency.add(arrived - sent[first], last - first)
+            self.seen_latency.add(now - sent[first], last - first)
+
+    def _message(self, peer: Peer, buf: bytes, start: int, end: int) -> None:
+        if buf.startswith(b'{"type":"upvoted"', start):
+            peer.acked += 1
+            if peer.pending:
+                peer.pending.popleft()  # a connection's replies come in the order it sent
+            found, flag = _REPLY_QUESTION.search(buf, start, end), _REPLY_UPVOTED.search(buf, start, end)
+            if found and flag:
+                peer.upvoted[found.group(1).decode()] = flag.group(1) == b"true"
+        elif buf.startswith(b'{"type":"error"', start):
+            peer.rejected += 1
+            if peer.pending and peer.role == "subscriber":
+                peer.pending.popleft()
+            self.error = str(json.loads(buf[start:end]).get("message"))
+        elif buf.startswith(b'{"type":"asked"', start):
+            peer.acked += 1
+            question = json.loads(buf[start:end])["question"]
+            self.question_ids.append(question["id"])
+            self.asker[question["id"]] = peer
+            if question["state"] == "waiting":
+                self.waiting.append(question["id"])
+        elif buf.startswith(b'{"type":"welcome"', start):
+            peer.welcomed = True
+        elif buf.startswith(b'{"type":"ok"', start) or buf.startswith(b'{"type":"hello"', start):
+            peer.acked += 1
+
+    def _frame(self, question: str, direction: int) -> bytes:
+        key = (question, direction)
+        if key not in self._frames_for:
+            message = {"type": "upvote" if direction > 0 else "unvote", "question": question}
+            self._frames_for[key] = mask_frame(0x1, json.dumps(message, separators=(",", ":")).encode())
+        return self._frames_for[key]
+
+    def _command(self, peer: Peer, message: Dict[str, Any]) -> None:
+        self._send(peer, mask_frame(0x1, json.dumps(message).encode()))
+
+    # Setup -----------------------------------------------------------------------------
+
+    def _presenter(self, admin: Peer) -> None:
+        """The first connection says hello with the token, to approve and dismiss the bench's questions."""
+        if self.token is None:
+            return
+        admin.acked = admin.rejected = 0
+        self._command(admin, {"type": "hello", "token": self.token})
+        if not self._wait(lambda: admin.acked or admin.rejected, SETTLE_TIMEOUT) or admin.rejected:
+            raise RuntimeError(f"the token was refused: {self.error}")
+
+    def _ask(self, participants: List[Peer]) -> int:
+        """The askers ask the bench's questions; every participant must see them. Returns how many asked."""
+        askers = participants[: -(-self.questions // QUESTIONS_PER_ASKER)]
+        stamp = time.strftime("%H:%M:%S")
+        for k in range(self.questions):
+            asker = askers[k // QUESTIONS_PER_ASKER]
+            self._command(asker, {"type": "ask", "text": f"pollhub bench {stamp}, question {k + 1}", "name": "bench"})
+        if not self._wait(lambda: len(self.question_ids) == self.questions or any(a.rejected for a in askers), SETTLE_TIMEOUT):
+            raise RuntimeError("the server did not answer the bench's questions")
+        if len(self.question_ids) < self.questions:
+            raise RuntimeError(f"could not ask the bench's questions: {self.error}")
+        if self.waiting:
+            self._approve()
+        ids = self.question_ids
+        if not self._wait(lambda: all(all(q in p.counts for q in ids) or not p.open for p in participants), SETTLE_TIMEOUT):
+            raise RuntimeError("not every participant was sent the bench's questions")
+        for peer in participants:
+            peer.acked = peer.rejected = 0
+        return len(askers)
+
+    def _approve(self) -> None:
+        """Moderation is on: the presenter connection approves the bench's questions."""
+        if self.token is None:
+            raise RuntimeError("the server moderates questions: give --token so that the bench approves its own")
+        admin = self.peers[0]
+        admin.acked = admin.rejected = 0
+        for question in self.waiting:
+            self._command(admin, {"type": "approve_question", "question": question})
+        if not self._wait(lambda: admin.acked + admin.rejected >= len(self.waiting), SETTLE_TIMEOUT) or admin.rejected:
+            raise RuntimeError(f"could not approve the bench's questions: {self.error}")
+
+    def _delete_poll(self) -> None:
+        """With a token, dismiss the bench's questions (participants stop seeing them)."""
+        if self.token is None or not self.question_ids or not self.peers or not self.peers[0].open:
+            return
+        admin, questions, self.question_ids = self.peers[0], self.question_ids, []
+        acked = admin.acked + admin.rejected
+        for question in questions:
+            self._command(admin, {"type": "dismiss_question", "question": question})
+        self._wait(lambda: admin.acked + admin.rejected >= acked + len(questions), 2.0)
+
+    # Phases ----------------------------------------------------------------------------
+
+    def _phase(self, number: int, participants: List[Peer]) -> List[List[Tuple[str, int]]]:
+        """Each participant's upvotes (+1) or unvotes (-1) in phase ``number``: all, then by turns half down, half up."""
+        ids = self.question_ids
+        direction = 1 if number % 2 == 0 else -1
+        plan = []
+        for i, peer in enumerate(participants):
+            turn = ids[i % len(ids):] + ids[: i % len(ids)]  # participants start on different questions
+            mine = [q for j, q in enumerate(turn) if self.asker.get(q) is not peer and (number == 0 or (i + j) % 2 == 0)]
+            plan.append([(q, direction) for q in mine])
+        return plan
+
+    def _start_phase(self, direction: int, participants: List[Peer]) -> None:
+        self.direction = direction
+        self.phase_base = self._expected(participants)
+        self.phase_sent = {q: [] for q in self.question_ids}
+
+    def _send_ops(self, peer: Peer, ops: Sequence[Tuple[str, int]]) -> None:
+        now = self.clock()
+        for question, _ in ops:
+            self.phase_sent[question].append(now)
+        peer.pending.extend(ops)
+        self._send(peer, b"".join(self._frame(q, d) for q, d in ops))
+
+    def _settle(self, participants: List[Peer], sent: int) -> float:
+        """Wait for every reply, then for every participant to see the counts they left; returns when the last reply came.
+
+        Gives up once no reply came for ``SETTLE_TIMEOUT`` seconds, then once
+        the counts did not settle within as long.
+        """
+        replies, deadline = -1, 0.0
+        while True:
+            now = sum(p.acked + p.rejected for p in participants)
+            if now >= sent or not any(p.open for p in participants):
+                break
+            if now > replies:
+                replies, deadline = now, time.monotonic() + SETTLE_TIMEOUT
+            elif time.monotonic() > deadline:
+                break
+            self._poll(0.02)
+        replied = time.perf_counter()
+        expected = self._expected(participants)
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline and not self._all_see(participants, expected):
+            self._poll(0.02)
+        return replied
+
+    def _expected(self, participants: List[Peer]) -> Dict[str, int]:
+        """Each question's count as the server's replies say: the participants it last told they upvote it."""
+        return {q: sum(1 for p in participants if p.upvoted.get(q)) for q in self.question_ids}
+
+    def _all_see(self, participants: List[Peer], expected: Dict[str, int]) -> bool:
+        return all(not p.open or all(p.counts.get(q) == n for q, n in expected.items()) for p in participants)
+
+    def _flood_phases(self, participants: List[Peer]) -> Tuple[int, int, float, int]:
+        """Phases as fast as the server takes them, until each participant sent ``votes``; (upvotes, unvotes, seconds, phases)."""
+        left = [self.votes_each or 0] * len(participants)
+        counts = {1: 0, -1: 0}
+        seconds, number, stop = 0.0, 0, time.perf_counter() + self.duration
+        total = sum(left)
+        while any(left) and time.perf_counter() < stop:
+            plan = self._phase(number, participants)
+            direction = 1 if number % 2 == 0 else -1
+            self._start_phase(direction, participants)
+            started, sent = time.perf_counter(), 0
+            replies = sum(p.acked + p.rejected for p in participants)
+            for i, peer in enumerate(participants):
+                ops = plan[i][: left[i]] if peer.open else []
+                left[i] -= len(ops)
+                if ops:
+                    self._send_ops(peer, ops)
+                    sent += len(ops)
+                self._poll(0)
+            if not sent:
+                break
+            counts[direction] += sent
+            self._show(counts[1] + counts[-1], total)
+            seconds += self._settle(participants, replies + sent) - started
+            number += 1
+        self._show(total, total, done=True)
+        return counts[1], counts[-1], seconds, number
+
+    def _steady_phases(self, participants: List[Peer]) -> Tuple[int, int, float, int]:
+        """``rate`` upvotes and unvotes a second, participants in turn, for ``duration``; (upvotes, unvotes, seconds, phases)."""
+        assert self.rate is not None
+        total = int(self.rate * self.duration)
+        counts = {1: 0, -1: 0}
+        seconds, number, done = 0.0, 0, 0
+        while done < total:
+            plan = self._phase(number, participants)
+            direction = 1 if number % 2 == 0 else -1
+            turns: List[Tuple[Peer, Tuple[str, int]]] = []
+            for k in range(max(map(len, plan), default=0)):  # participants in turn
+                turns.extend((peer, ops[k]) for peer, ops in zip(participants, plan) if k < len(ops))
+            if not turns:
+                break
+            turns = turns[: total - done]
+            self._start_phase(direction, participants)
+            started = time.perf_counter()
+            replies = sum(p.acked + p.rejected for p in participants)
+            for k, (peer, op) in enumerate(turns):
+                due = started + k / self.rate
+                while True:
+                    now = time.perf_counter()
+                    if now >= due:
+                        break
+                    self._poll(min(due - now, 0.05))
+                self._send_ops(peer, [op])
+                self._show(done + k + 1, total)
+            done += len(turns)
+            counts[direction] += len(turns)
+            seconds += self._settle(participants, replies + len(turns)) - started
+            number += 1
+        self._show(total, total, done=True)
+        return counts[1], counts[-1], seconds, number
+
+    # The run ---------------------------------------------------------------------------
+
+    def _measure(self) -> Dict[str, Any]:
+        deadline = time.monotonic() + max(60.0, self.clients / 100)
+        admin = self._first(deadline)  # the presenter's connection, when there is a token
+        if not self._wait(lambda: admin.welcomed, SETTLE_TIMEOUT):
+            raise RuntimeError("no welcome from the server")
+        self._presenter(admin)
+        report: Dict[str, Any] = {"url": self.url, "scenario": "qa", "clients": self.clients, "questions": self.questions}
+        if len(self.nodes) > 1:
+            report["urls"] = [node.url for node in self.nodes]
+        memory_before = _added([probe() for probe in self.memories])
+        seconds = self.connect_all(self.clients, "subscriber", deadline)
+        participants = [p for p in self.peers if p.role == "subscriber"]
+        report.update(
+            connected=len(participants),
+            refused=self.refused,
+            connect_per_second=round(len(participants) / seconds, 1) if seconds else None,
+        )
+        if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
+            raise RuntimeError("not every connection got its welcome")
+        memory_after = _added([probe() for probe in self.memories])
+        if memory_before and memory_after and participants:
+            report["server_memory_bytes"] = memory_after
+            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(participants))
+        report["askers"] = self._ask(participants)
+        if self.votes_each is not None:
+            upvotes, unvotes, voting, phases = self._flood_phases(participants)
+        else:
+            upvotes, unvotes, voting, phases = self._steady_phases(participants)
+        report.update(self._qa_outcome(participants, upvotes, unvotes, voting, phases))
+        return report
+
+    def _qa_outcome(self, participants: List[Peer], upvotes: int, unvotes: int, voting: float, phases: int) -> Dict[str, Any]:
+        """The report's figures once the last phase settled: throughput, latency, and whether every count is exact.
+
+        Each question must end at the count the server's replies say; for
+        upvotes or unvotes never answered (``unanswered``), anywhere between
+        that count with none of them counted and with all of them.
+        """
+        low, high = self._bounds(participants)
+        seeing = [p for p in participants if p.open]
+        final = {q: _most_common([p.counts.get(q, -1) for p in seeing], n) for q, n in low.items()}
+        acked = sum(p.acked for p in participants)
+        return {
+            "upvotes_sent": upvotes,
+            "unvotes_sent": unvotes,
+            "upvotes_acked": acked,
+            "upvotes_rejected": sum(p.rejected for p in participants),
+            "unanswered": sum(len(p.pending) for p in participants),
+            "upvotes_per_second": round(acked / voting, 1) if voting else None,
+            "phases": phases,
+            "expected_upvotes": sum(low.values()),
+            "lost": sum(max(0, n - final[q]) for q, n in low.items()),
+            "duplicated": sum(max(0, final[q] - n) for q, n in high.items()),
+            "behind": sum(1 for p in seeing if any(p.counts.get(q) != final[q] for q in final)),
+            "differing": sum(1 for p in seeing if any(not low[q] <= p.counts.get(q, -1) <= high[q] for q in low)),
+            "went_backwards": sum(p.backwards for p in participants),
+            "dropped": len(participants) - len(seeing),
+            "latency_ms": self.latency.summary(),
+            "seen_latency_ms": self.seen_latency.summary(),
+            "latency_end": "arrival" if self.stamped else "read",
+        }
+
+    def _bounds(self, participants: List[Peer]) -> Tuple[Dict[str, int], Dict[str, int]]:
+        """Each question's count with no unanswered upvote or unvote counted, and with every one (the same when all were answered)."""
+        low = self._expected(participants)
+        high = dict(low)
+        for peer in participants:
+            for question in {q for q, _ in peer.pending}:
+                ops = {d for q, d in peer.pending if q == question}
+                upvoted = peer.upvoted.get(question, False)
+                if upvoted and -1 in ops:
+                    low[question] -= 1
+                if not upvoted and 1 in ops:
+                    high[question] += 1
+        return low, high
+
+
+def _most_common(values: Sequence[int], default: int) -> int:
+    """The value most participants hold (``default`` if none)."""
+    return Counter(values).most_common(1)[0][0] if values else default
+
+
 def _added(figures: Sequence[Optional[int]]) -> Optional[int]:
     """Every server's figure added up; None if any is missing."""
     return None if not figures or None in figures else sum(f for f in figures if f is not None)
@@ -697,6 +1093,9 @@ def server_memory(host: str, port: int) -> Optional[int]:
 
 
 def format_report(report: Dict[str, Any]) -> str:
+    """The report as lines for a person."""
+    if report.get("scenario") == "qa":
+        return format_qa_report(report)
     latency = report["latency_ms"]
     memory = report.get("memory_per_connection_bytes")
     lines = [
@@ -718,6 +1117,28 @@ def format_report(report: Dict[str, Any]) -> str:
         )
         for number, node in enumerate(report["nodes"], 1):
             lines.extend(_format_node(number, node))
+    return "\n".join(lines)
+
+
+def format_qa_report(report: Dict[str, Any]) -> str:
+    """A qa scenario's report as lines for a person."""
+    latency = report["latency_ms"]
+    memory = report.get("memory_per_connection_bytes")
+    lines = [
+        f"clients           {report['connected']} connected, {report['refused']} refused, "
+        f"{report['connect_per_second']} connections/s",
+        f"questions         {report['questions']} asked by {report['askers']} participants",
+        f"upvotes           {report['upvotes_acked']} counted of {report['upvotes_sent']} upvotes and {report['unvotes_sent']} unvotes sent "
+        f"in {report['phases']} phases, {report['upvotes_rejected']} rejected, {report['unanswered']} never answered, "
+        f"{report['upvotes_per_second']} per second",
+        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms"
+        + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else ""),
+        f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['differing']} participants "
+        f"with a count other than the server's replies say ({report['expected_upvotes']} upvotes in all), "
+        f"{report['went_backwards']} counts went backwards, {report['dropped']} clients dropped",
+    ]
+    if memory is not None:
+        lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
     return "\n".join(lines)
 
 
@@ -771,16 +1192,32 @@ def bench_command(argv: Sequence[str]) -> int:
     parser.add_argument("--voters", type=int, help="voting connections (default: one per server)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--rate", type=float, help="votes per second in all (default: 10)")
-    how.add_argument("--votes", type=int, help="votes per voter, as fast as the server takes them")
+    how.add_argument("--votes", type=int, help="votes per voter (qa: upvotes and unvotes per participant), as fast as the server takes them")
     parser.add_argument(
         "--duration", type=float, default=10.0, help="seconds of voting at --rate; at most this long with --votes (default: %(default)g)"
     )
-    parser.add_argument("--poll", help="vote in this counter poll (default: the current poll)")
-    parser.add_argument("--token", help="admin token: vote in a new counter poll, deleted afterwards")
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default=SCENARIOS[0],
+        help="votes: --voters flood a counter poll that --clients watch; qa: --clients upvote and unvote questions "
+        "(a few of them ask those first), every one watching the counts (default: %(default)s)",
+    )
+    parser.add_argument("--questions", type=int, help=f"qa: questions to ask and upvote (default: {QA_QUESTIONS})")
+    parser.add_argument("--poll", help="votes: vote in this counter poll (default: the current poll)")
+    parser.add_argument(
+        "--token",
+        help="admin token: votes in a new counter poll, deleted afterwards; qa: the bench's questions are dismissed afterwards "
+        "(and approved, when the server moderates)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.own == bool(args.url):
         parser.error("give a URL or --self")
+    qa = args.scenario == "qa"
+    for flag, value in (("--voters", args.voters), ("--poll", args.poll)) if qa else (("--questions", args.questions),):
+        if value is not None:
+            parser.error(f"{flag} does not apply to the {args.scenario} scenario")
     raise_file_limit()
     proc = None
     try:
@@ -788,17 +1225,26 @@ def bench_command(argv: Sequence[str]) -> int:
         if args.own:
             proc, url = start_own_server()
             urls = [url]
-        bench = Bench(
-            urls,
-            clients=args.clients,
-            voters=args.voters if args.voters is not None else len(urls),
-            rate=args.rate if args.rate is not None or args.votes is not None else 10.0,
-            votes=args.votes,
-            duration=args.duration,
-            poll=args.poll,
-            token=args.token,
-            progress=sys.stderr.isatty() and not args.json,
-        )
+        rate = args.rate if args.rate is not None or args.votes is not None else 10.0
+        progress = sys.stderr.isatty() and not args.json
+        if qa:
+            questions = args.questions if args.questions is not None else QA_QUESTIONS
+            bench: Bench = QABench(
+                urls, clients=args.clients, questions=questions, rate=rate, votes=args.votes, duration=args.duration,
+                token=args.token, progress=progress,
+            )  # fmt: skip
+        else:
+            bench = Bench(
+                urls,
+                clients=args.clients,
+                voters=args.voters if args.voters is not None else len(urls),
+                rate=rate,
+                votes=args.votes,
+                duration=args.duration,
+                poll=args.poll,
+                token=args.token,
+                progress=progress,
+            )
         report = bench.run()
     except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
         print(f"pollhub bench: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The command line: ``python -m pollhub`` (serve), ``vote`` and ``watch``.
+"""The command line: ``python -m pollhub`` (serve), ``vote``, ``watch``, ``ask``, ``upvote`` and ``unvote``.
 
 This is the one place that configures logging and installs signal handlers.
 """
@@ -44,7 +44,7 @@ from .storage import StorageError, Store, default_path
 
 logger = logging.getLogger("pollhub")
 
-COMMANDS = ("serve", "vote", "watch", "export", "bench")
+COMMANDS = ("serve", "vote", "watch", "ask", "upvote", "unvote", "export", "bench")
 SHUTDOWN_GRACE = 1.0  # seconds clients get to answer the server's close frame at shutdown
 HUB_CHECK_INTERVAL = 0.25  # seconds between checks, while serving, that the hub thread is alive
 TERMINAL_LIMIT = 2000  # characters of one string from a server that watch and vote print
@@ -62,6 +62,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return vote_command(args)
         if command == "watch":
             return watch_command(args)
+        if command == "ask":
+            return ask_command(args)
+        if command in ("upvote", "unvote"):
+            return upvote_command(args, undo=command == "unvote")
         if command == "export":
             return export_command(args)
         if command == "bench":
@@ -79,7 +83,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pollhub",
-        description="Run a live polling server. Other commands: vote, watch, export and bench (see 'python -m pollhub vote -h').",
+        description=(
+            "Run a live polling server. Other commands: vote, watch, ask, upvote, unvote, export and bench "
+            "(see 'python -m pollhub vote -h')."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"pollhub {__version__}")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces, %(default)s)")
@@ -572,6 +579,67 @@ def _nickname_hint(error: PollhubError) -> str:
     if error.code != "nickname_taken" or not suggestion:
         return ""
     return f"; try --nickname {_shown(repr(suggestion))}"
+
+
+def ask_command(argv: Sequence[str]) -> int:
+    """``pollhub ask URL TEXT``: ask the audience Q&A a question; prints its id and state. Exit status 1 with the server's refusal."""
+    parser = argparse.ArgumentParser(prog="python -m pollhub ask", description="Ask a question in the audience Q&A and exit.")
+    parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
+    parser.add_argument("text", help="the question (up to 280 characters)")
+    parser.add_argument("--name", help="sign the question with this name (default: anonymous)")
+    parser.add_argument("--voter", help="your voter id (to upvote or see your question later as its asker)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)g)")
+    args = parser.parse_args(argv)
+    try:
+        with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
+            question = client.ask(args.text, name=args.name)
+    except PollhubError as exc:
+        print(f"pollhub ask: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError, ValueError) as exc:
+        print(f"pollhub ask: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
+        return 1
+    state = QUESTION_STATES.get(question["state"], _shown(question["state"]))
+    print(f"Asked {_shown(question['id'])} ({state}): {_shown(question['text'])}")
+    return 0
+
+
+#: How ``ask`` describes a question's state.
+QUESTION_STATES = {
+    "waiting": "waiting for a presenter to approve it",
+    "published": "published",
+    "answered": "answered",
+    "dismissed": "dismissed",
+}
+
+
+def upvote_command(argv: Sequence[str], undo: bool = False) -> int:
+    """``pollhub upvote URL ID`` (or ``unvote``): prints the question's upvotes. Exit status 1 with the server's refusal."""
+    verb = "unvote" if undo else "upvote"
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pollhub {verb}",
+        description="Take back your upvote of a question and exit." if undo else "Upvote a question in the audience Q&A and exit.",
+    )
+    parser.add_argument("url", help="the server, e.g. ws://192.168.1.20:8765/ws or 192.168.1.20:8765")
+    parser.add_argument("question", help="the question's id, e.g. q3")
+    parser.add_argument(
+        "--voter",
+        help="your voter id (without it each run is a new voter)" if not undo else "the voter id you upvoted with",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)g)")
+    args = parser.parse_args(argv)
+    try:
+        with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
+            upvotes = client.unvote(args.question) if undo else client.upvote(args.question)
+    except PollhubError as exc:
+        print(f"pollhub {verb}: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError, ValueError) as exc:
+        print(f"pollhub {verb}: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
+        return 1
+    done = "Took back the upvote of" if undo else "Upvoted"
+    print(f"{done} {_shown(args.question)}: {_plural(upvotes, 'upvote')}")
+    return 0
 
 
 def watch_command(argv: Sequence[str]) -> int:

@@ -5,13 +5,16 @@
     with PollClient("ws://127.0.0.1:8765/ws", voter="ann") as client:
         client.vote("pizza")                        # returns once the server counted it
         client.wait_for(lambda c: c.results()["pizza"] >= 10, timeout=30)
+        question = client.ask("Is there dessert?")  # audience Q&A
+        client.upvote("q1")
         client.set_nickname("Ann")                  # a quiz: answer, then wait for the reveal
         client.vote("paris", poll="capital")
         score = client.wait_for(lambda c: c.score("capital"), timeout=60)
 
 A background thread (``pollhub-client``) reads every message: it keeps the
-latest state of every poll, answers pings, completes the request each reply
-belongs to (matched by ``ref``) and queues the message for :meth:`PollClient.updates`.
+latest state of every poll and of the Q&A (its settings and every question
+this client may see), answers pings, completes the request each reply belongs
+to (matched by ``ref``) and queues the message for :meth:`PollClient.updates`.
 For quizzes it also keeps this voter's nickname, its last ``score`` message
 per question and the latest leaderboard.
 """
@@ -23,7 +26,7 @@ import json
 import queue
 import ssl
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import websocket
@@ -34,6 +37,7 @@ from .protocol import VOTE_FIELDS
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
 RESULT_FIELDS = frozenset(("counts", "total", "voters", "mean", "answers"))  # what a results message updates
+QA_SETTINGS = ("moderation", "open", "highlight", "stage")  # the Q&A settings, in welcome.qa and a qa message
 
 
 class ConnectionClosed(PollhubError):
@@ -90,6 +94,10 @@ class PollClient:
         self._polls: Dict[str, Dict[str, Any]] = {}
         self._current: Optional[str] = None
         self._seqs: Dict[str, int] = {}  # poll id -> the seq of the counts held
+        self._qa: Dict[str, Any] = {}  # the Q&A settings (QA_SETTINGS)
+        self._questions: Dict[str, Dict[str, Any]] = {}  # question id -> question, in asking order, without the flags
+        self._mine: Set[str] = set()  # the questions this voter asked
+        self._upvoted: Set[str] = set()  # the questions this voter upvotes
         self._closed = False
         self._updates: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
         self._welcomed = threading.Event()
@@ -223,6 +231,59 @@ class PollClient:
         with self._state:
             return int(self._leaderboard["participants"])
 
+
+    # Audience Q&A -----------------------------------------------------------------------
+
+    def ask(self, text: str, name: Optional[str] = None) -> Dict[str, Any]:
+        """Ask a question; returns it as the server took it (``id``, ``state``, ...; ``mine`` is True).
+
+        ``name`` signs it (None: anonymous). With moderation on its ``state``
+        is ``"waiting"`` until a presenter approves it. Raises
+        :class:`~pollhub.errors.BadQuestion` (empty, invisible or too long),
+        ``DuplicateQuestion``, ``QAClosed`` or ``TooManyQuestions``.
+        """
+        reply = self._request({"type": "ask", "text": text, "name": name})
+        return dict(reply["question"])
+
+    def upvote(self, question: str) -> int:
+        """Upvote a question (again: still one upvote); returns its upvotes as the server counted them.
+
+        Raises ``UnknownQuestion``, ``OwnQuestion`` (this voter asked it) or
+        ``QuestionAnswered`` (answered or dismissed).
+        """
+        return self._vote_question("upvote", question)
+
+    def unvote(self, question: str) -> int:
+        """Take an upvote back (none given: nothing changes); returns the question's upvotes.
+
+        Raises ``UnknownQuestion`` for a question this client may not see.
+        """
+        return self._vote_question("unvote", question)
+
+    def questions(self) -> List[Dict[str, Any]]:
+        """Every question this client may see, in asking order, as dicts (copies).
+
+        Each has the server's fields (``id``, ``text``, ``name``, ``upvotes``,
+        ``state``, ``asked_at``, ``answered_at``) and this voter's ``upvoted``
+        and ``mine``. A participant sees published and answered questions and
+        their own waiting ones; a presenter (after the hello with the token)
+        sees every question, dismissed ones included.
+        """
+        with self._state:
+            return [self._flagged(q) for q in self._questions.values()]
+
+    def question(self, question: str) -> Dict[str, Any]:
+        """One question as :meth:`questions` gives it; ``KeyError`` if this client does not see it."""
+        with self._state:
+            if question not in self._questions:
+                raise KeyError(f"no question {question!r}")
+            return self._flagged(self._questions[question])
+
+    def qa_state(self) -> Dict[str, Any]:
+        """The Q&A settings: ``moderation`` and ``open`` (bools), ``highlight`` (an id or None), ``stage`` (``"poll"`` or ``"qa"``)."""
+        with self._state:
+            return dict(self._qa)
+
     # Admin (needs the token) -----------------------------------------------------------
 
     def create_poll(
@@ -310,6 +371,37 @@ class PollClient:
         """Rename a participant's nickname (same rules as :meth:`set_nickname`); they are told."""
         self._request({"type": "rename_nickname", "nickname": old, "to": new})
 
+
+    def approve_question(self, question: str) -> None:
+        """Publish a waiting question (moderation on)."""
+        self._request({"type": "approve_question", "question": question})
+
+    def dismiss_question(self, question: str) -> None:
+        """Take a question away from participants (presenters still see it, as dismissed)."""
+        self._request({"type": "dismiss_question", "question": question})
+
+    def answer_question(self, question: str) -> None:
+        """Mark a question answered (no more upvotes; it stays in the list)."""
+        self._request({"type": "answer_question", "question": question})
+
+    def highlight_question(self, question: Optional[str]) -> None:
+        """Highlight a question on the projector (a waiting one is approved first); None clears the highlight."""
+        self._request({"type": "highlight_question", "question": question}, nulls=("question",))
+
+    def qa_settings(
+        self, moderation: Optional[bool] = None, open: Optional[bool] = None, stage: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Change the Q&A settings given (None: left as is); returns them all, as :meth:`qa_state`.
+
+        ``moderation`` True holds new questions for a presenter's approval;
+        ``open`` False takes no new questions (upvotes go on); ``stage`` is
+        what the projector shows, ``"poll"`` or ``"qa"``. The server sends
+        the new settings before its reply, so they are already held here.
+        Raises ``BadMessage`` when none is given or one is not valid.
+        """
+        self._request({"type": "qa_settings", "moderation": moderation, "open": open, "stage": stage})
+        return self.qa_state()
+
     # Lifecycle -----------------------------------------------------------------------
 
     def close(self) -> None:
@@ -339,14 +431,15 @@ class PollClient:
 
     # Internals -----------------------------------------------------------------------
 
-    def _request(self, message: Dict[str, Any]) -> Dict[str, Any]:
+    def _request(self, message: Dict[str, Any], nulls: Sequence[str] = ()) -> Dict[str, Any]:
+        """Send ``message`` (fields that are None left out, but for ``nulls``) and wait for its reply."""
         ref = next(self._refs)
         pending = _Pending()
         with self._state:
             if self._closed:
                 raise ConnectionClosed("the connection is closed")
             self._pending[ref] = pending
-        message = {k: v for k, v in message.items() if v is not None}
+        message = {k: v for k, v in message.items() if v is not None or k in nulls}
         message["ref"] = ref
         try:
             self._ws.send(json.dumps(message))
@@ -367,6 +460,10 @@ class PollClient:
                 error.suggestion = reply["suggestion"]  # type: ignore[attr-defined]
             raise error
         return reply
+
+    def _vote_question(self, kind: str, question: str) -> int:
+        reply = self._request({"type": kind, "question": question})
+        return int(reply["upvotes"])
 
     def _poll_data(self, poll: Optional[str]) -> Dict[str, Any]:
         poll_id = self._current if poll is None else poll
@@ -423,6 +520,12 @@ class PollClient:
             me = quiz.get("me")
             if me is not None:
                 self._nickname = me.get("nickname")
+        qa = message.get("qa") or {}
+        self._qa = {name: qa.get(name) for name in QA_SETTINGS}
+        questions = qa.get("questions", [])
+        self._questions = {q["id"]: dict(q) for q in questions}
+        self._mine = {q["id"] for q in questions if q.get("mine")}
+        self._upvoted = {q["id"] for q in questions if q.get("upvoted")}
 
     def _quiz_message(self, message: Dict[str, Any]) -> None:
         """Take a ``nickname`` (reply or rename), ``score`` or ``leaderboard`` message."""
@@ -433,6 +536,29 @@ class PollClient:
             self._scores[message["poll"]] = self._last_score = dict(message)
         elif "top" in message:  # a broadcast leaderboard
             self._leaderboard = {"top": list(message["top"]), "participants": message.get("participants", 0)}
+
+    def _flagged(self, question: Dict[str, Any]) -> Dict[str, Any]:
+        """A copy of a question held, with this voter's ``upvoted`` and ``mine``."""
+        return dict(question, upvoted=question["id"] in self._upvoted, mine=question["id"] in self._mine)
+
+    def _question_reply(self, message: Dict[str, Any]) -> None:
+        """What a reply tells of this voter's questions (their counts come with the ``question`` broadcasts).
+
+        ``hello``: which ones the voter named in it asked and upvotes (the
+        welcome's flags were an anonymous newcomer's); ``asked``: the new
+        question is this voter's; ``upvoted``: whether this voter upvotes it.
+        """
+        kind = message["type"]
+        if kind == "hello" and "qa" in message:
+            self._mine, self._upvoted = set(message["qa"]["mine"]), set(message["qa"]["upvoted"])
+        elif kind == "asked":
+            question = {k: v for k, v in message["question"].items() if k not in ("mine", "upvoted")}
+            self._questions.setdefault(question["id"], question)
+            self._mine.add(question["id"])
+        elif kind == "upvoted" and message["upvoted"]:
+            self._upvoted.add(message["question"])
+        elif kind == "upvoted":
+            self._upvoted.discard(message["question"])
 
     def _receive(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
@@ -456,6 +582,14 @@ class PollClient:
                 self._polls.pop(message["poll"], None)
             elif kind in ("nickname", "score", "leaderboard"):
                 self._quiz_message(message)
+            elif kind == "question":
+                self._questions[message["question"]["id"]] = dict(message["question"])
+            elif kind == "question_removed":
+                self._questions.pop(message["question"], None)
+            elif kind == "qa":
+                self._qa.update((name, message[name]) for name in QA_SETTINGS if name in message)
+            elif kind in ("hello", "asked", "upvoted"):
+                self._question_reply(message)
             ref = message.get("ref")
             waiting = self._pending.pop(ref, None) if ref is not None else None
             self._state.notify_all()

@@ -17,7 +17,7 @@ import pytest
 
 from pollhub import COUNTER, Hub, PollClient, PollServer
 from pollhub import bench
-from pollhub.bench import Bench
+from pollhub.bench import Bench, QABench
 
 from .conftest import TIMEOUT, wait_until
 from .processes import Process
@@ -236,3 +236,103 @@ def test_bench_refuses_servers_where_its_poll_never_arrives(monkeypatch: pytest.
                 Bench([first.url, second.url], clients=2, rate=10, duration=0.1, token="T").run()
             assert one.polls() == []  # the bench's own poll is deleted all the same
             wait_until(lambda: one.client_count() == two.client_count() == 0)  # and every connection closed
+
+
+# The Q&A scenario ------------------------------------------------------------------------
+
+
+def test_qa_flood_counts_every_upvote_once_and_every_participant_agrees(hub: Hub) -> None:
+    with PollServer(hub, port=0, token="T", max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0) as server:
+        report = QABench(server.url, clients=40, questions=6, votes=9, duration=TIMEOUT, token="T").run()
+        questions = hub.questions()
+    assert report["scenario"] == "qa" and report["connected"] == 40 and report["askers"] == 2
+    # Phase 1 upvotes all 6 questions; phase 2 takes back half; phase 3 upvotes what each has left of its 9.
+    # The two askers (5 questions and 1) have fewer: the one with one other question may go on
+    # up and down alone, a phase each, until its 9 are spent or a phase has none for it.
+    assert 3 <= report["phases"] <= 9
+    assert report["upvotes_sent"] + report["unvotes_sent"] == report["upvotes_acked"]
+    assert 38 * 9 <= report["upvotes_acked"] <= 40 * 9
+    assert 38 * 3 <= report["unvotes_sent"] <= 38 * 3 + 9  # half of each one's questions, and the askers' few
+    assert report["upvotes_rejected"] == report["unanswered"] == 0
+    assert report["lost"] == report["duplicated"] == report["differing"] == report["behind"] == 0
+    assert report["went_backwards"] == report["dropped"] == 0
+    assert report["latency_ms"]["p99"] is not None and report["upvotes_per_second"] > 0
+    assert [q["state"] for q in questions] == ["dismissed"] * 6  # with the token, the bench tidies up
+    assert sum(q["upvotes"] for q in questions) == report["expected_upvotes"] > 0
+
+
+def test_qa_at_a_steady_rate_charges_each_upvote_its_latency(hub: Hub) -> None:
+    with PollServer(hub, port=0, max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0) as server:
+        report = QABench(server.url, clients=10, questions=2, rate=36, duration=0.5).run()
+        questions = hub.questions()
+    assert report["upvotes_sent"] == 18 and report["unvotes_sent"] == 0  # 10 x 2 but the asker's own: one phase
+    assert report["upvotes_acked"] == 18 and report["expected_upvotes"] == 18
+    assert [q["upvotes"] for q in questions] == [9, 9]
+    assert [q["state"] for q in questions] == ["published"] * 2  # no token: the questions stay
+    latency = report["latency_ms"]
+    assert latency["p50"] is not None and latency["p50"] <= latency["p99"] and latency["max"] > 0
+    assert report["lost"] == report["duplicated"] == report["differing"] == 0
+
+
+def test_qa_needs_a_token_when_the_server_moderates(hub: Hub, server: PollServer) -> None:
+    hub.qa_settings(moderation=True)
+    with pytest.raises(RuntimeError, match="give --token"):
+        QABench(server.url, clients=4, questions=2, rate=10, duration=0.1).run()
+    report = QABench(server.url, clients=4, questions=2, rate=30, duration=0.2, token="secret").run()
+    assert report["upvotes_acked"] == 6 and report["lost"] == report["differing"] == 0
+
+
+def test_qa_reports_a_closed_qa(hub: Hub, server: PollServer) -> None:
+    hub.qa_settings(open=False)
+    with pytest.raises(RuntimeError, match="could not ask the bench's questions: .*closed"):
+        QABench(server.url, clients=4, questions=2, rate=10, duration=0.1).run()
+
+
+def test_bench_command_qa_scenario_against_its_own_server() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pollhub", "bench", "--self", "--scenario", "qa", "--clients", "30", "--questions", "4",
+         "--votes", "6", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scenario"] == "qa" and report["connected"] == 30 and report["questions"] == 4
+    # 6 each but the asker's: all 4 questions are its own, so it upvotes none
+    assert report["upvotes_acked"] == report["upvotes_sent"] + report["unvotes_sent"] == 29 * 6
+    assert report["lost"] == report["duplicated"] == report["differing"] == report["went_backwards"] == 0
+    assert report["latency_ms"]["p99"] is not None
+    assert report["memory_per_connection_bytes"] > 0
+    text = subprocess.run(
+        [sys.executable, "-m", "pollhub", "bench", "--self", "--scenario", "qa", "--clients", "8", "--questions", "3",
+         "--rate", "50", "--duration", "0.3"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "questions         3 asked by 1 participants" in text.stdout
+    assert re.search(r"upvotes           15 counted of 15 upvotes and 0 unvotes sent in 1 phases, 0 rejected, 0 never answered", text.stdout)
+    assert "0 lost, 0 duplicated, 0 participants with a count other than the server's replies say" in text.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scenario", "qa", "--voters", "2"], "--voters does not apply to the qa scenario"),
+        (["--scenario", "qa", "--poll", "p"], "--poll does not apply to the qa scenario"),
+        (["--questions", "3"], "--questions does not apply to the votes scenario"),
+        (["--scenario", "chat"], "invalid choice"),
+    ],
+)
+def test_bench_command_refuses_flags_of_the_other_scenario(args: List[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "pollhub", "bench", "--self", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_qa_over_two_redis_nodes_every_participant_ends_at_the_same_counts(two_nodes: List[str]) -> None:
+    """Participants on both nodes upvote and unvote: every count exact everywhere, through the shared log."""
+    report = QABench(two_nodes, clients=30, questions=4, votes=6, duration=TIMEOUT, token="T").run()
+    assert report["urls"] == two_nodes and report["connected"] == 30
+    assert report["upvotes_acked"] == report["upvotes_sent"] + report["unvotes_sent"] > 0
+    assert report["upvotes_rejected"] == report["unanswered"] == 0
+    assert report["lost"] == report["duplicated"] == report["differing"] == report["behind"] == 0
+    assert report["went_backwards"] == report["dropped"] == 0

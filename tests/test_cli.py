@@ -332,3 +332,65 @@ def test_join_url_is_what_participants_are_shown_and_its_host_is_answered() -> N
         capture_output=True, text=True, timeout=TIMEOUT, check=False,
     )
     assert refused.returncode == 2 and "--join-url" in refused.stderr
+
+
+# Audience Q&A: ask, upvote, unvote ----------------------------------------------------
+
+
+@pytest.fixture
+def qa_served() -> Iterator[Process]:
+    """A CLI server kept in memory, admin token ``tok``, on a free port."""
+    process = Process.pollhub("--host", "127.0.0.1", "--port", "0", "--memory", "--token", "tok")
+    yield process
+    process.kill()
+
+
+def test_ask_upvote_and_unvote_from_the_command_line(served: Process) -> None:
+    """Against a server that saves to its database: each reply comes once the change is saved."""
+    url = url_of(served)
+    asked = run("ask", url, "  Can we   have a break? ", "--name", "Ann", "--voter", "ann")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip() == "Asked q1 (published): Can we have a break?"
+    for voter, shown in (("bob", "1 upvote"), ("cat", "2 upvotes"), ("bob", "2 upvotes")):  # bob again: still one upvote
+        upvoted = run("upvote", url, "q1", "--voter", voter)
+        assert upvoted.returncode == 0, upvoted.stderr
+        assert upvoted.stdout.strip() == f"Upvoted q1: {shown}"
+    unvoted = run("unvote", url, "q1", "--voter", "cat")
+    assert unvoted.returncode == 0, unvoted.stderr
+    assert unvoted.stdout.strip() == "Took back the upvote of q1: 1 upvote"
+    own = run("upvote", url, "q1", "--voter", "ann")
+    assert own.returncode == 1
+    assert "(own_question)" in own.stderr and "Traceback" not in own.stderr
+
+
+def test_ask_says_when_a_question_waits_for_approval(qa_served: Process) -> None:
+    from pollhub import PollClient
+
+    url = url_of(qa_served)
+    with PollClient(url, token="tok", timeout=TIMEOUT) as presenter:
+        presenter.qa_settings(moderation=True)
+        asked = run("ask", url, "Held back?")
+        assert asked.returncode == 0, asked.stderr
+        assert asked.stdout.strip() == "Asked q1 (waiting for a presenter to approve it): Held back?"
+        unseen = run("upvote", url, "q1")  # others may not see it yet
+        assert unseen.returncode == 1 and "(unknown_question)" in unseen.stderr
+        presenter.qa_settings(open=False)
+    closed = run("ask", url, "Still there?")
+    assert closed.returncode == 1
+    assert "(qa_closed)" in closed.stderr and "Traceback" not in closed.stderr
+    assert qa_served.stop().returncode == 0
+
+
+def test_ask_errors_exit_nonzero_with_the_servers_message(qa_served: Process) -> None:
+    url = url_of(qa_served)
+    for args, code in ((["   "], "bad_question"), (["x" * 281], "bad_question"), (["Fine?", "--name", "n" * 41], "bad_question")):
+        refused = run("ask", url, *args)
+        assert refused.returncode == 1, refused.stdout
+        assert f"({code})" in refused.stderr and "Traceback" not in refused.stderr
+    missing = run("upvote", url, "q7")
+    assert missing.returncode == 1 and "(unknown_question)" in missing.stderr
+    nowhere = run("ask", "ws://127.0.0.1:9/ws", "Anyone?", "--timeout", "2")
+    assert nowhere.returncode == 1
+    assert "pollhub ask: cannot reach" in nowhere.stderr
+    usage = run("ask", url)
+    assert usage.returncode == 2 and "text" in usage.stderr
