@@ -441,6 +441,13 @@ class Store:
         upvotes = db.execute("SELECT question_id, voter FROM upvotes").fetchall()
         return QandA.restore_rows(settings, questions, upvotes)
 
+    def _load_quiz(self) -> Tuple[Dict[str, str], List[str]]:
+        """Every voter's nickname (voter -> nickname) and the quiz questions revealed, in reveal order."""
+        db = self.db
+        nicknames = dict(db.execute("SELECT voter, nickname FROM nicknames").fetchall())
+        reveals = [row[0] for row in db.execute("SELECT poll_id FROM quiz_reveals ORDER BY position")]
+        return nicknames, reveals
+
     # Writing (the hub thread) ----------------------------------------------------
 
     def save(self, changes: Changes, polls: Sequence[PollState]) -> None:

@@ -560,7 +560,7 @@ def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path
     finally:
         store.close()
     with contextlib.closing(sqlite3.connect(str(db))) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert [q.text for q in saved_qa(db).questions.values()] == ["Upgraded?"]
     assert loaded(db)[0][0][1] == {"ann": ("pizza",), "bob": ("salad",)}
     with Hub(db=db) as hub:
@@ -571,6 +571,101 @@ def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path
     with Hub(db=db) as hub:
         assert hub.results("lunch") == {"pizza": 0, "salad": 2}
         assert [(q["id"], q["upvotes"]) for q in hub.questions()] == [("q1", 1)]
+
+
+def quiz_rows(db: Path) -> Tuple[List[Tuple[str, str]], List[Tuple[str, int]], List[Tuple[str, str, str]]]:
+    """The nicknames, the reveals and every ballot, as the file holds them."""
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        return (
+            check.execute("SELECT voter, nickname FROM nicknames ORDER BY voter").fetchall(),
+            check.execute("SELECT poll_id, position FROM quiz_reveals ORDER BY position").fetchall(),
+            check.execute("SELECT poll_id, voter, ballot FROM ballots ORDER BY poll_id, voter").fetchall(),
+        )
+
+
+def test_nicknames_and_reveals_are_saved_with_the_batch_and_a_replay_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "quiz.db"
+    changes = Changes()
+    lunch = voted_poll("lunch", ["ann", "bob"], changes)
+    changes.ops += [("nickname", "ann", "Ann"), ("nickname", "bob", "Bobby"), ("nickname", "bob", "Bob")]  # bob renamed
+    changes.ops += [("quiz_reveal", "lunch", 1)]
+    store = Store(db)
+    try:
+        store.save(changes, [lunch])
+        store.save(changes, [lunch])  # a batch replayed after its commit reached the disk
+        nicknames, reveals, ballots = quiz_rows(db)
+        assert nicknames == [("ann", "Ann"), ("bob", "Bob")]
+        assert reveals == [("lunch", 1)]
+        assert store._load_quiz() == ({"ann": "Ann", "bob": "Bob"}, ["lunch"])
+        changes = Changes()
+        changes.ops.append(("delete", "lunch"))
+        store.save(changes, [])
+        assert quiz_rows(db) == ([("ann", "Ann"), ("bob", "Bob")], [], [])  # a deleted poll's reveal goes with it
+    finally:
+        store.close()
+
+
+def test_a_quiz_reset_clears_quiz_answers_and_reveals_and_keeps_nicknames_and_other_polls(tmp_path: Path) -> None:
+    db = tmp_path / "reset.db"
+    changes = Changes()
+    lunch = voted_poll("lunch", ["ann", "bob"], changes)
+    quiz = voted_poll("capital", ["ann", "bob"], changes)
+    changes.ops.append(("nickname", "ann", "Ann"))
+    changes.ops.append(("open", "capital", False, ASKED_AT))
+    changes.ops.append(("quiz_reveal", "capital", 1))
+    store = Store(db)
+    try:
+        store.save(changes, [lunch, quiz])
+        store.db.execute("UPDATE polls SET kind = 'quiz', revealed = 1 WHERE id = 'capital'")
+        changes = Changes()
+        changes.ops.append(("quiz_reset",))
+        store.save(changes, [])
+        store.save(changes, [])  # replayed: still the same
+        nicknames, reveals, ballots = quiz_rows(db)
+        assert (nicknames, reveals) == ([("ann", "Ann")], [])
+        assert [(poll, voter) for poll, voter, _ in ballots] == [("lunch", "ann"), ("lunch", "bob")]
+        row = store.db.execute("SELECT open, closes_at, revealed, total FROM polls WHERE id = 'capital'").fetchone()
+        assert row == (0, None, 0, 0)
+        counts = store.db.execute("SELECT SUM(count) FROM options WHERE poll_id = 'capital'").fetchone()[0]
+        assert counts == 0
+        assert store.db.execute("SELECT total FROM polls WHERE id = 'lunch'").fetchone()[0] == 2
+    finally:
+        store.close()
+
+
+def test_a_version_3_file_is_upgraded_in_place_keeping_every_vote_and_question(tmp_path: Path) -> None:
+    """``schema-v3.db`` was written by pollhub before quizzes (tests/fixtures/make_schema_v3.py says how)."""
+    db = tmp_path / "v3.db"
+    shutil.copyfile(FIXTURES / "schema-v3.db", db)
+    with contextlib.closing(sqlite3.connect(str(db))) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 3
+        rows_before = {
+            table: sorted(old.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("polls", "options", "ballots", "hidden_answers", "used_poll_ids", "state", "questions", "upvotes", "qa_settings")
+        }
+    with pytest.raises(StorageError, match="schema version 3 needs a pollhub server start to upgrade it"):
+        Store(db, readonly=True)
+    Store(db).close()  # the upgrade
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        for table, rows in rows_before.items():  # every row of version 3 as it was
+            assert sorted(check.execute(f"SELECT * FROM {table}").fetchall()) == rows, table
+        assert check.execute("SELECT COUNT(*) FROM nicknames").fetchone()[0] == 0
+        assert check.execute("SELECT COUNT(*) FROM quiz_reveals").fetchone()[0] == 0
+    with Hub(db=db) as hub:
+        assert [p.id for p in hub.polls()] == ["lunch", "toppings", "words", "tell-us"]
+        assert hub.current == "lunch"
+        assert hub.results("lunch") == {"pizza": 1, "salad": 1}
+        assert hub.results("toppings") == {"cheese": 1, "ham": 1, "olives": 0}
+        assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's version 3 ballot moves: no second vote
+        assert [(q["id"], q["state"], q["upvotes"]) for q in hub.questions()] == [("q1", "answered", 2), ("q2", "waiting", 0)]
+        assert hub.qa_settings()["moderation"] is True
+        words = hub.export()["polls"][2]
+        assert words["counts"] == {"Calm": 2, "Tea": 1}  # "Spam" stays hidden
+        opened = hub.export()["polls"][3]
+        assert [a["text"] for a in opened["answers"]] == ["It was fine"]
+    with Hub(db=db) as hub:
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
 
 
 def test_a_hub_restarts_with_its_questions_upvotes_and_settings(tmp_path: Path) -> None:
