@@ -394,3 +394,27 @@ def test_ask_errors_exit_nonzero_with_the_servers_message(qa_served: Process) ->
     assert "pollhub ask: cannot reach" in nowhere.stderr
     usage = run("ask", url)
     assert usage.returncode == 2 and "text" in usage.stderr
+
+
+# Quizzes: vote --nickname -------------------------------------------------------------
+
+
+def test_vote_with_a_nickname_answers_a_quiz_and_a_taken_nickname_says_which_is_free(served: Process) -> None:
+    from pollhub import PollClient
+
+    url = url_of(served)
+    with PollClient(url, token="tok", timeout=TIMEOUT) as presenter:
+        poll = presenter.create_poll("Capital?", ["Paris", "Rome"], "quiz", correct=["Paris"], time_limit=60)
+        presenter.open_poll(poll)
+        anonymous = run("vote", url, "paris", "--poll", poll, "--voter", "ann")
+        assert anonymous.returncode == 1 and "(nickname_required)" in anonymous.stderr
+        answered = run("vote", url, "Paris", "--poll", poll, "--voter", "ann", "--nickname", "Ann")
+        assert answered.returncode == 0, answered.stderr
+        assert f"Voted 'paris' in '{poll}'" in answered.stdout
+        taken = run("vote", url, "rome", "--poll", poll, "--voter", "bob", "--nickname", "ANN")
+        assert taken.returncode == 1
+        assert "(nickname_taken); try --nickname '" in taken.stderr and "Traceback" not in taken.stderr
+        suggestion = taken.stderr.split("try --nickname '")[1].split("'")[0]
+        again = run("vote", url, "rome", "--poll", poll, "--voter", "bob", "--nickname", suggestion)
+        assert again.returncode == 0, again.stderr
+        assert presenter.wait_for(lambda c: c.results(poll) == {"paris": 1, "rome": 1})
