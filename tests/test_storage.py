@@ -699,6 +699,45 @@ def test_a_hub_restarts_with_its_questions_upvotes_and_settings(tmp_path: Path) 
         assert hub.qa_settings()["highlight"] is None  # answering the highlighted question ended the highlight
 
 
+def test_a_hub_restarts_with_its_nicknames_answers_reveals_and_leaderboard_moves(tmp_path: Path) -> None:
+    db = tmp_path / "quiz.db"
+    with Hub(db=db) as hub:
+        first = hub.create_poll("Capital?", ["Paris", "Rome"], "quiz", correct=["Paris"], time_limit=60).id
+        second = hub.create_poll("Bigger?", ["Oslo", "Lima"], "quiz", correct=["Lima"], time_limit=60).id
+        for voter, name in (("ann", "Ann"), ("bob", "Bob"), ("cid", "cid")):
+            hub.set_nickname(name, voter=voter)
+        hub.open_poll(first)
+        hub.vote(first, "paris", voter="ann")
+        hub.vote(first, "rome", voter="bob")
+        hub.close_poll(first)
+        hub.reveal_answer(first)
+        board, exported = hub.leaderboard(), hub.export()
+    assert [(e["nickname"], e["rank"]) for e in board] == [("Ann", 1), ("Bob", 2)]  # cid answered nothing
+    with Hub(db=db) as hub:
+        assert hub.leaderboard() == board
+        assert hub.export()["polls"] == exported["polls"]  # answers, times and points as they were
+        with pytest.raises(PollhubError):
+            hub.set_nickname("ann", voter="dan")  # the restored nicknames are taken
+        hub.open_poll(second)
+        hub.vote(second, "lima", voter="bob")
+        hub.vote(second, "lima", voter="cid")
+        hub.close_poll(second)
+        hub.reveal_answer(second)
+        moved = {e["nickname"]: e["moved"] for e in hub.leaderboard()}
+        after = hub.leaderboard()
+    assert moved["cid"] is None  # a newcomer
+    assert moved["Bob"] is not None and moved["Ann"] is not None  # moves count from the reveal before the restart
+    with Hub(db=db) as hub:
+        assert hub.leaderboard() == after
+        hub.reset_quiz()
+    with Hub(db=db) as hub:
+        assert hub.leaderboard() == []
+        assert all(not p.open and p.total == 0 for p in hub.polls())
+        with pytest.raises(PollhubError):
+            hub.set_nickname("BOB", voter="dan")  # the reset keeps nicknames
+        hub.open_poll(first)  # and lets each question run again
+
+
 # One process per database ------------------------------------------------------------
 
 
@@ -870,6 +909,70 @@ def test_sigkill_loses_no_acknowledged_question_upvote_or_qa_setting(tmp_path: P
             assert bob.hello["qa"] == {"mine": ["q2"], "upvoted": ["q1"]}
             again = bob.request({"type": "upvote", "question": "q1"})
             assert (again["upvoted"], again["upvotes"]) == (True, 1)  # the saved upvote: still one
+        server.stop()
+    finally:
+        server.kill()
+
+
+def test_sigkill_loses_no_nickname_answer_reveal_or_leaderboard(tmp_path: Path) -> None:
+    db = tmp_path / "quiz.db"
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url, token="tok") as presenter:
+            created = presenter.request({
+                "type": "create_poll", "question": "Capital?", "options": ["Paris", "Rome"], "kind": "quiz",
+                "correct": ["Paris"], "time_limit": 60,
+            })  # fmt: skip
+            assert created["type"] == "ok", created
+            poll = created["poll"]
+            with wire_client(url, voter="ann") as ann, wire_client(url, voter="bob") as bob:
+                assert ann.request({"type": "nickname", "nickname": "Ann"})["nickname"] == "Ann"
+                assert bob.request({"type": "nickname", "nickname": "Bob"})["nickname"] == "Bob"
+                assert presenter.request({"type": "open_poll", "poll": poll})["type"] == "ok"
+                assert ann.request({"type": "vote", "poll": poll, "option": "paris"})["type"] == "voted"
+                assert bob.request({"type": "vote", "poll": poll, "option": "rome"})["type"] == "voted"
+            assert presenter.request({"type": "close_poll", "poll": poll})["type"] == "ok"
+            assert presenter.request({"type": "reveal_answer", "poll": poll})["type"] == "ok"
+            second = presenter.request({
+                "type": "create_poll", "question": "Bigger?", "options": ["Oslo", "Lima"], "kind": "quiz",
+                "correct": ["Lima"], "time_limit": 60,
+            })["poll"]  # fmt: skip
+            assert presenter.request({"type": "rename_nickname", "nickname": "bob", "to": "Bobby"})["type"] == "ok"
+            server.proc.kill()  # SIGKILL: every reply above was acknowledged, so it is on disk
+            server.proc.wait(TIMEOUT)
+    finally:
+        server.kill()
+    exported = subprocess.run(
+        [sys.executable, "-m", "pollhub", "export", "--db", str(db), "--format", "json"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(exported.stdout)
+    capital = next(p for p in document["polls"] if p["id"] == poll)
+    assert capital["correct"] == ["paris"]
+    points = {a["nickname"]: (a["options"], a["points"]) for a in capital["answers"]}
+    assert points["Bobby"] == (["rome"], 0) and points["Ann"][0] == ["paris"] and 500 <= points["Ann"][1] <= 1000
+    assert [(e["nickname"], e["rank"]) for e in document["leaderboard"]] == [("Ann", 1), ("Bobby", 2)]
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url) as onlooker:
+            quiz = onlooker.welcome["quiz"]
+            assert [(e["nickname"], e["score"]) for e in quiz["leaderboard"]] == [("Ann", points["Ann"][1]), ("Bobby", 0)]
+            shown = next(p for p in onlooker.welcome["polls"] if p["id"] == poll)
+            assert shown["answer_revealed"] is True and shown["correct"] == ["paris"]
+        with wire_client(url, voter="bob") as bob:
+            assert bob.hello["nickname"] == "Bobby"
+            with wire_client(url, token="tok") as presenter:
+                assert presenter.request({"type": "open_poll", "poll": poll})["type"] == "error"  # it ran: reset first
+                assert presenter.request({"type": "open_poll", "poll": second})["type"] == "ok"
+                assert bob.request({"type": "vote", "poll": second, "option": "lima"})["type"] == "voted"
+                assert presenter.request({"type": "close_poll", "poll": second})["type"] == "ok"
+                assert presenter.request({"type": "reveal_answer", "poll": second})["type"] == "ok"
+            score = bob.receive()
+            while score["type"] != "score":
+                score = bob.receive()
+            assert (score["rank"], score["of"]) == (1 if score["total"] > points["Ann"][1] else 2, 2)
         server.stop()
     finally:
         server.kill()
