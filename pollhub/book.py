@@ -24,8 +24,10 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Seq
 
 from . import protocol
 from .changes import Changes
-from .errors import BadMessage, Forbidden, PollhubError, TooManyPolls, UnknownPoll
-from .polls import ALWAYS, MAX_POLLS, Choice, PollState, answer_key, check_update, unique_slug
+from .errors import BadMessage, BadNickname, Forbidden, NicknameRequired, PollhubError, TooManyPolls, UnknownPoll
+from .polls import (
+    ALWAYS, LOCKED, MAX_POLLS, QUIZ, QUIZ_TIME_DEFAULT, Choice, PollState, answer_key, check_update, unique_slug
+)
 from .protocol import (
     Ask,
     Command,
@@ -38,14 +40,18 @@ from .protocol import (
     PollAction,
     QASettings,
     QuestionAction,
+    RenameNickname,
+    ResetQuiz,
+    SetNickname,
     Step,
     UpdatePoll,
     Upvote,
     Vote,
 )
 from .qa import QandA, Question
+from .quiz import Players
 
-SNAPSHOT_VERSION = 3  # 2 added "applied", 3 the Q&A ("qa"); older snapshots are still read
+SNAPSHOT_VERSION = 4  # 2 added "applied", 3 the Q&A ("qa"), 4 quizzes ("quiz"); older snapshots are still read
 
 
 class Expire(NamedTuple):
@@ -75,11 +81,13 @@ class Entry(NamedTuple):
     command: "Union[Command, Expire]"
     now: float
 
-#: One message every client must get: ``(poll_id, data, redacted)``. For a
-#: poll's full state, ``poll_id`` names it and ``redacted`` is the same state
-#: without results, for the clients that may not see them; otherwise both
-#: are None and ``data`` goes to everyone as it is.
-Broadcast = Tuple[Optional[str], Dict[str, Any], Optional[Dict[str, Any]]]
+#: One message every client must get: ``(poll_id, data, redacted, presenters)``.
+#: For a poll's full state, ``poll_id`` names it, ``redacted`` is the same
+#: state without results, for the clients that may not see them, and
+#: ``presenters`` (when not None) what presenters get instead of ``data``: a
+#: quiz question with its correct options before they are revealed.
+#: Otherwise the three are None and ``data`` goes to everyone as it is.
+Broadcast = Tuple[Optional[str], Dict[str, Any], Optional[Dict[str, Any]], Optional[Dict[str, Any]]]
 
 
 class Effects:
@@ -89,12 +97,15 @@ class Effects:
     burst of votes adds to one set of results rather than making one each.
     """
 
-    __slots__ = ("results", "questions", "qa_settings", "broadcasts", "store")
+    __slots__ = ("results", "questions", "qa_settings", "revealed", "leaderboard", "renamed", "broadcasts", "store")
 
     def __init__(self) -> None:
         self.results: Dict[str, None] = {}  # polls whose results changed, in order
         self.questions: Dict[str, None] = {}  # questions that changed (asked, upvoted, moderated), in order
         self.qa_settings = False  # whether the Q&A settings changed
+        self.revealed: Optional[str] = None  # the quiz question whose answer was just revealed: scores to send
+        self.leaderboard = False  # whether the quiz's leaderboard changed
+        self.renamed: List[Tuple[str, str]] = []  # (voter, nickname) a presenter gave
         self.broadcasts: List[Broadcast] = []
         self.store = Changes()
 
@@ -116,6 +127,7 @@ class PollBook:
         limits: Optional[Mapping[str, Any]] = None,
         applied: Optional[Mapping[str, int]] = None,
         qa: Optional[QandA] = None,
+        quiz: Optional[Players] = None,
     ) -> None:
         #: What ``welcome`` tells clients of the limits: the protocol's, and
         #: what the server adds (its vote rate). Configuration, not state: not
@@ -127,6 +139,7 @@ class PollBook:
         self.seq = seq  # commands applied that changed some poll's results
         self.applied: Dict[str, int] = dict(applied or {})  # log entry origin -> the highest number applied
         self.qa = QandA() if qa is None else qa  # the audience's questions (see pollhub.qa)
+        self.quiz = Players() if quiz is None else quiz  # nicknames and the leaderboard (see pollhub.quiz)
         self._changed_results = False  # whether the command being applied changed some results
         # poll id -> when its countdown closes it (the clock of the ``now`` arguments)
         self.deadlines: Dict[str, float] = {
@@ -183,6 +196,8 @@ class PollBook:
     def _apply(self, command: Command, voter: str, admin: bool, now: float, effects: Effects) -> Dict[str, Any]:
         if isinstance(command, Vote):
             poll = self.find(command.poll)
+            if poll.kind == QUIZ and voter not in self.quiz.nicknames:
+                raise NicknameRequired("pick a nickname first: a quiz's answers go on its leaderboard")
             ballot, changed = poll.vote(voter, command.choice, now)
             if changed:
                 self._results_changed(poll.id, effects)
@@ -191,7 +206,15 @@ class PollBook:
         if isinstance(command, Hello):
             reply = protocol.hello_reply(voter, admin, self.choices(voter), command.ref)
             reply["qa"] = self.qa.marks(voter)
+            reply["nickname"] = self.quiz.nicknames.get(voter)
+            reply["score"] = self.quiz.me(voter, list(self.polls.values()))
             return reply
+        if isinstance(command, SetNickname):
+            nickname, changed = self.quiz.set(voter, command.nickname)
+            if changed:
+                effects.store.nickname(voter, nickname)
+                effects.leaderboard = True
+            return protocol.nickname(nickname, ref=command.ref)
         if isinstance(command, Ask):
             question = self.qa.ask(voter, command.text, command.name, now)
             effects.store.question(question)
@@ -207,6 +230,11 @@ class PollBook:
             raise Forbidden("admin messages need a hello with the admin token first")
         if isinstance(command, (QuestionAction, Highlight, QASettings)):
             return protocol.ok_question(self._moderate(command, now, effects), command.ref)
+        if isinstance(command, RenameNickname):
+            return protocol.nickname(self._rename(command.nickname, command.to, effects), ref=command.ref)
+        if isinstance(command, ResetQuiz):
+            self._reset_quiz(now, effects)
+            return protocol.ok(None, command.ref)
         if isinstance(command, CreatePoll):
             return protocol.ok(self._create(command, now, effects).id, command.ref)
         if isinstance(command, OrderPolls):
@@ -220,6 +248,8 @@ class PollBook:
         elif isinstance(command, OpenPoll):
             self._open(poll, command.close_after, now, effects)
         elif isinstance(command, UpdatePoll):
+            if poll.kind == QUIZ and command.changes not in (None, LOCKED):
+                raise BadMessage(f"quiz question {poll.id!r} takes one answer per participant: its changes stay locked")
             poll.settings = check_update(poll.settings, command.results, command.changes)
             if command.results is not None:
                 poll.revealed = False
@@ -310,10 +340,12 @@ class PollBook:
         with theirs and their upvotes; with ``voter`` None, every question
         (a presenter's).
         """
-        polls = [poll.to_json(seen, now) for poll, seen in zip(self.polls.values(), sees)]
+        presenter = voter is None
+        polls = [poll.to_json(seen, now, presenter) for poll, seen in zip(self.polls.values(), sees)]
         welcome = protocol.welcome(self.current, polls, self.limits)
         welcome["seq"] = self.seq
         welcome["qa"] = self.qa.welcome(voter)
+        welcome["quiz"] = self.quiz.leaderboard(list(self.polls.values()))
         return welcome
 
     def qa_changes(self, effects: Effects) -> Tuple[List[Question], Optional[Dict[str, Any]]]:
@@ -341,6 +373,7 @@ class PollBook:
             "seq": self.seq,
             "applied": dict(sorted(self.applied.items())),
             "qa": self.qa.snapshot(),
+            "quiz": self.quiz.snapshot(),
         }
 
     @classmethod
@@ -352,7 +385,8 @@ class PollBook:
             polls = [PollState.from_state(poll) for poll in data["polls"]]
             applied = {str(origin): int(number) for origin, number in data.get("applied", {}).items()}
             qa = QandA.restore(data.get("qa", {}))
-            return cls(polls, data["current"], data["used_ids"], int(data["seq"]), applied=applied, qa=qa)
+            quiz = Players.restore(data.get("quiz", {}))
+            return cls(polls, data["current"], data["used_ids"], int(data["seq"]), applied=applied, qa=qa, quiz=quiz)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a PollBook snapshot: {exc!r}") from None
 
@@ -363,9 +397,13 @@ class PollBook:
             raise TooManyPolls(f"an event holds at most {MAX_POLLS} polls: delete one first")
         poll_id = unique_slug(command.question, self.used_ids, fallback="poll")
         poll = PollState(poll_id, command.question, command.options, command.settings)
+        if poll.kind == QUIZ:
+            poll.open = False  # a quiz question runs when a presenter opens it: that starts its timer
         self.polls[poll_id] = poll
         self.used_ids.add(poll_id)
         effects.store.created(poll)
+        if not poll.open:
+            effects.store.opened(poll.id, False, None)
         self._broadcast_poll(poll, now, effects)
         if self.current is None:
             self._set_current(poll_id, effects)
@@ -378,17 +416,18 @@ class PollBook:
     def _set_current(self, poll_id: Optional[str], effects: Effects) -> None:
         self.current = poll_id
         effects.store.current(poll_id)
-        effects.broadcasts.append((None, protocol.current(poll_id), None))
+        effects.broadcasts.append((None, protocol.current(poll_id), None, None))
 
     def _poll_action(self, action: str, poll: PollState, now: float, effects: Effects) -> None:
         if action == "set_current":
             self._set_current(poll.id, effects)
         elif action == "delete":
+            effects.leaderboard |= bool(poll.answer_revealed)
             del self.polls[poll.id]
             self.deadlines.pop(poll.id, None)
             effects.results.pop(poll.id, None)
             effects.store.deleted(poll.id)
-            effects.broadcasts.append((None, protocol.deleted(poll.id), None))
+            effects.broadcasts.append((None, protocol.deleted(poll.id), None, None))
             if self.current == poll.id:
                 self._set_current(None, effects)
         elif action == "close":
@@ -396,13 +435,21 @@ class PollBook:
         elif action == "reveal":
             poll.revealed = True
             self._settings_changed(poll, now, effects)
+        elif action == "reveal_answer":
+            self._reveal_answer(poll, now, effects)
         elif action == "reset":
+            if poll.answer_revealed:
+                self._unreveal(poll, effects)
             poll.reset()
             effects.store.reset(poll.id)
             self._results_changed(poll.id, effects)
             self._broadcast_poll(poll, now, effects)
 
     def _open(self, poll: PollState, close_after: Optional[float], now: float, effects: Effects) -> None:
+        if poll.kind == QUIZ:
+            if poll.ballots or poll.answer_revealed or poll.open:
+                raise BadMessage(f"quiz question {poll.id!r} ran already: reset it (or the quiz) to run it again")
+            close_after = float(poll.settings.time_limit or QUIZ_TIME_DEFAULT)
         poll.open = True
         poll.closes_at = None if close_after is None else now + close_after
         if poll.closes_at is None:
@@ -435,7 +482,7 @@ class PollBook:
             raise BadMessage("'polls' must list every poll id once")
         self.polls = {poll_id: self.polls[poll_id] for poll_id in poll_ids}
         effects.store.order(poll_ids)
-        effects.broadcasts.append((None, protocol.order(list(poll_ids)), None))
+        effects.broadcasts.append((None, protocol.order(list(poll_ids)), None, None))
 
     def _step(self, by: int, effects: Effects) -> Optional[str]:
         order = list(self.polls)
@@ -449,8 +496,82 @@ class PollBook:
             self._set_current(target, effects)
         return target
 
+    # Quizzes ---------------------------------------------------------------------------
+
+    def _reveal_answer(self, poll: PollState, now: float, effects: Effects) -> None:
+        """Show a closed quiz question's correct options to everyone; its points join the leaderboard."""
+        if poll.kind != QUIZ:
+            raise BadMessage(f"poll {poll.id!r} is not a quiz question: it has no answer to reveal")
+        if poll.open:
+            raise BadMessage(f"quiz question {poll.id!r} is still running: reveal its answer once it closed")
+        if poll.answer_revealed:
+            return
+        poll.answer_revealed = 1 + max(p.answer_revealed for p in self.polls.values())
+        effects.store.quiz_reveal(poll.id, poll.answer_revealed)
+        self._broadcast_poll(poll, now, effects)
+        effects.revealed = poll.id
+        effects.leaderboard = True
+
+    def _unreveal(self, poll: PollState, effects: Effects) -> None:
+        poll.answer_revealed = 0
+        effects.store.quiz_reveal(poll.id, 0)
+        effects.leaderboard = True
+
+    def _reset_quiz(self, now: float, effects: Effects) -> None:
+        """Every quiz question back to not run: no answers, closed, not revealed. Nicknames stay."""
+        for poll in self.polls.values():
+            if poll.kind != QUIZ:
+                continue
+            if poll.answer_revealed:
+                self._unreveal(poll, effects)
+            poll.reset()
+            effects.store.reset(poll.id)
+            self._results_changed(poll.id, effects)
+            if poll.open:
+                self._close(poll, now, effects)
+            else:
+                self._broadcast_poll(poll, now, effects)
+        effects.leaderboard = True
+
+    def _rename(self, nickname: str, new: str, effects: Effects) -> str:
+        """A presenter's rename of the participant whose nickname is ``nickname``; returns the new one."""
+        voter = self.quiz.owner(nickname)
+        if voter is None:
+            raise BadNickname(f"no participant has the nickname {nickname[:40]!r}")
+        new, changed = self.quiz.set(voter, new)
+        if changed:
+            effects.store.nickname(voter, new)
+            effects.renamed.append((voter, new))
+            effects.leaderboard = True
+        return new
+
+    def quiz_changes(self, effects: Effects) -> Tuple[Optional[Dict[str, Any]], Dict[str, Dict[str, Any]], List[Tuple[str, str]]]:
+        """What a batch changed in the quiz, for the hub to send; empties it from ``effects``.
+
+        Returns the ``leaderboard`` message if it changed, each participant's
+        ``score`` message (by voter) if an answer was revealed, and the
+        nicknames presenters gave as ``(voter, nickname)``.
+        """
+        polls = list(self.polls.values())
+        board = None
+        if effects.leaderboard:
+            board = protocol.leaderboard(effects.revealed, self.quiz.leaderboard(polls))
+        scores: Dict[str, Dict[str, Any]] = {}
+        revealed = self.polls.get(effects.revealed) if effects.revealed is not None else None
+        if revealed is not None and revealed.answer_revealed:
+            scores = self.quiz.scores(revealed, polls)
+        renamed, effects.renamed = effects.renamed, []
+        effects.leaderboard, effects.revealed = False, None
+        return board, scores, renamed
+
     def _broadcast_poll(self, poll: PollState, now: float, effects: Effects) -> None:
-        """A poll's full state, and the same without results for those who may not see them."""
+        """A poll's full state, the same without results for those who may not see them, and presenters' own."""
+        hides_answer = poll.kind == QUIZ and not poll.answer_revealed
         effects.broadcasts.append(
-            (poll.id, protocol.poll(poll.to_json(True, now)), protocol.poll(poll.to_json(False, now)))
+            (
+                poll.id,
+                protocol.poll(poll.to_json(True, now, presenter=False)),
+                protocol.poll(poll.to_json(False, now, presenter=False)),
+                protocol.poll(poll.to_json(True, now)) if hides_answer else None,
+            )
         )

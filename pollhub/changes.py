@@ -77,6 +77,16 @@ class Changes:
     def qa_settings(self, moderation: bool, is_open: bool, highlight: Optional[str], stage: str) -> None:
         self.ops.append(("qa_settings", moderation, is_open, highlight, stage))
 
+    # Quizzes (see pollhub.quiz) ------------------------------------------------------
+
+    def nickname(self, voter: str, nickname: str) -> None:
+        """A participant's nickname, new or changed."""
+        self.ops.append(("nickname", voter, nickname))
+
+    def quiz_reveal(self, poll_id: str, order: int) -> None:
+        """A quiz question's answer revealed as the ``order``-th (0: taken back by a reset)."""
+        self.ops.append(("quiz_reveal", poll_id, order))
+
     def _drop_ballots(self, poll_id: str) -> None:
         self.ballots = {key: ballot for key, ballot in self.ballots.items() if key[0] != poll_id}
 

@@ -59,6 +59,9 @@ from .protocol import (
     PollAction,
     QASettings,
     QuestionAction,
+    RenameNickname,
+    ResetQuiz,
+    SetNickname,
     Step,
     UpdatePoll,
     Upvote,
@@ -146,7 +149,7 @@ _COMMANDS = {
     cls.__name__: cls
     for cls in (
         Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step,
-        Ask, Upvote, QuestionAction, Highlight, QASettings,
+        Ask, Upvote, QuestionAction, Highlight, QASettings, SetNickname, RenameNickname, ResetQuiz,
     )
 }
 

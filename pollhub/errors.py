@@ -7,7 +7,7 @@ raises them again from such a message. ``code`` is the same everywhere.
 
 from __future__ import annotations
 
-from typing import Dict, Type, Union
+from typing import Any, Dict, Type, Union
 
 
 class PollhubError(Exception):
@@ -16,9 +16,11 @@ class PollhubError(Exception):
     code = "error"
     ref: Union[str, int, None] = None  # the "ref" of the message that caused it, when known
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
+        #: More fields for the ``error`` message (a taken nickname's ``suggestion``).
+        self.details: Dict[str, Any] = details
 
 
 class BadMessage(PollhubError):
@@ -123,6 +125,24 @@ class TooManyQuestions(PollhubError):
     code = "too_many_questions"
 
 
+class NicknameRequired(PollhubError):
+    """An answer to a quiz question from a voter without a nickname (see ``nickname``)."""
+
+    code = "nickname_required"
+
+
+class BadNickname(PollhubError):
+    """A nickname that is not 2 to 20 characters of text."""
+
+    code = "bad_nickname"
+
+
+class NicknameTaken(PollhubError):
+    """A nickname another participant has (ignoring case); ``details["suggestion"]`` is a free one."""
+
+    code = "nickname_taken"
+
+
 class InternalError(PollhubError):
     """A bug in the server: a reply it could not build or encode (the server logs it)."""
 
@@ -140,11 +160,17 @@ ERRORS: Dict[str, Type[PollhubError]] = {
     for cls in (
         BadMessage, BadJSON, UnknownPoll, UnknownOption, PollClosed, InvalidVote, VoteLocked, Forbidden, RateLimited,
         TooManyPolls, BadQuestion, DuplicateQuestion, QAClosed, UnknownQuestion, OwnQuestion, QuestionAnswered,
-        TooManyQuestions, InternalError, Unavailable,
+        TooManyQuestions, NicknameRequired, BadNickname, NicknameTaken, InternalError, Unavailable,
     )
 }
 
 
-def error_from_code(code: str, message: str) -> PollhubError:
-    """The exception for an error ``code`` received from a server."""
-    return ERRORS.get(code, PollhubError)(message)
+def error_from_code(code: str, message: str, **details: Any) -> PollhubError:
+    """The exception for an error ``code`` received from a server, with the error message's other fields."""
+    return ERRORS.get(code, PollhubError)(message, **details)
+
+
+def error_from_reply(reply: Dict[str, Any]) -> PollhubError:
+    """The exception an ``error`` message stands for (its ``suggestion`` and such in ``details``)."""
+    details = {k: v for k, v in reply.items() if k not in ("type", "code", "message", "ref")}
+    return error_from_code(str(reply["code"]), str(reply["message"]), **details)

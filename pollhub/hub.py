@@ -63,14 +63,14 @@ from typing import (
     Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar, Union, cast
 )
 
-from . import protocol, qa, text
+from . import protocol, qa, quiz, text
 from .book import Effects, Entry, Expire, PollBook
 from .changes import Changes
 from .cluster import DEFAULT_EVENT, SharedLog, Sharing
-from .errors import InternalError, Unavailable, error_from_code
+from .errors import InternalError, Unavailable, error_from_reply
 from .export import export_document
 from .metrics import Counter, Gauge, Histogram, Registry
-from .polls import AFTER_VOTE, ALLOWED, ALWAYS, SINGLE, Choice, Poll, PollState, check_new_poll, poll_fields
+from .polls import AFTER_VOTE, QUIZ, SINGLE, Choice, Poll, PollState, check_new_poll, poll_fields
 from .protocol import (
     SERVER_VOTER_PREFIX,
     VOTE_FIELDS,
@@ -85,6 +85,9 @@ from .protocol import (
     OrderPolls,
     PollAction,
     QuestionAction,
+    RenameNickname,
+    ResetQuiz,
+    SetNickname,
     Step,
     UpdatePoll,
     Upvote,
@@ -201,7 +204,7 @@ class _Caller(Client):
             raise Unavailable(f"the hub did not answer within {timeout} seconds")
         assert self.reply is not None
         if self.reply["type"] == "error":
-            raise error_from_code(self.reply["code"], self.reply["message"])
+            raise error_from_reply(self.reply)
         return self.reply
 
 
@@ -222,16 +225,25 @@ class _Seers:
     """Who a message about one poll's results goes to, decided when the batch is sent.
 
     Clients that may see the poll's results get the message; the others get
-    ``redacted`` (the same without results), or nothing if it is None. With
-    ``only``, just that client, under the same rule.
+    ``redacted`` (the same without results), or nothing if it is None.
+    Presenters get ``presenters`` instead when it is not None (a quiz
+    question with its correct options). With ``only``, just that client,
+    under the same rules.
     """
 
-    __slots__ = ("poll_id", "redacted", "only")
+    __slots__ = ("poll_id", "redacted", "only", "presenters")
 
-    def __init__(self, poll_id: str, redacted: Optional[Message] = None, only: Optional[Client] = None) -> None:
+    def __init__(
+        self,
+        poll_id: str,
+        redacted: Optional[Message] = None,
+        only: Optional[Client] = None,
+        presenters: Optional[Message] = None,
+    ) -> None:
         self.poll_id = poll_id
         self.redacted = redacted
         self.only = only
+        self.presenters = presenters
 
 
 class _Request:
@@ -502,10 +514,14 @@ class Hub:
         max_choices: Optional[int] = None,
         scale: Optional[Tuple[int, int]] = None,
         max_answers: Optional[int] = None,
-        results: str = ALWAYS,
-        changes: str = ALLOWED,
+        results: Optional[str] = None,
+        changes: Optional[str] = None,
+        correct: Optional[Sequence[str]] = None,
+        time_limit: Optional[int] = None,
     ) -> Poll:
-        """Create an open poll; it becomes current if there is none. Raises ``BadMessage`` or ``TooManyPolls``.
+        """Create a poll, open but for a quiz question; it becomes current if there is none.
+
+        Raises ``BadMessage`` or ``TooManyPolls``.
 
         ``kind`` is ``single``, ``multiple`` (each voter picks up to
         ``max_choices`` options, all by default), ``counter``, ``scale``
@@ -513,12 +529,16 @@ class Hub:
         (up to ``max_answers`` answers per voter, 3 by default; no options)
         or ``open`` (up to ``max_answers`` answers of up to 280 characters per
         voter, 1 by default; no options; the poll's ``answers`` list them,
-        newest first, each with its time).
-        ``results`` says who sees the results (``always``, ``after_vote``,
-        ``after_close``, ``hidden``) and ``changes`` whether a voter may
-        change their vote (``allowed``, ``locked``).
+        newest first, each with its time), or ``quiz`` (a question with
+        ``correct`` options, ids or labels, and a ``time_limit`` of 5 to 300
+        seconds, 20 by default: it starts closed, and :meth:`open_poll` runs
+        it for that long).
+        ``results`` says who sees the results (``always``, the default but
+        for quizzes, ``after_vote``, ``after_close``, ``hidden``) and
+        ``changes`` whether a voter may change their vote (``allowed``, the
+        default, or ``locked``, which a quiz always is).
         """
-        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes)
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit)
         question, labels, settings = check_new_poll(question, options, fields)
         reply = self._request(CreatePoll(question, tuple(labels), settings))
         return self.poll(reply["poll"])
@@ -654,6 +674,40 @@ class Hub:
     def _voter(voter: Optional[str]) -> str:
         """A voter id for the Python API: ``voter`` checked, or a new anonymous one."""
         return SERVER_VOTER_PREFIX + secrets.token_hex(16) if voter is None else protocol.check_voter(voter)
+
+    # Quizzes (nicknames and the leaderboard are in pollhub.quiz) ----------------------------
+
+    def set_nickname(self, nickname: str, voter: str) -> str:
+        """Give ``voter`` the nickname it plays quizzes under; returns it normalised.
+
+        Raises ``BadNickname``, or ``NicknameTaken`` (its ``details["suggestion"]`` is free).
+        """
+        command = SetNickname(quiz.check_nickname(nickname))
+        return cast(str, self._request(command, voter=self._voter(voter))["nickname"])
+
+    def rename_nickname(self, nickname: str, new: str) -> str:
+        """A presenter's change of a participant's nickname; returns the new one. Raises ``BadNickname`` or ``NicknameTaken``."""
+        return cast(str, self._request(RenameNickname(nickname, quiz.check_nickname(new)))["nickname"])
+
+    def reveal_answer(self, poll_id: str) -> None:
+        """Show a closed quiz question's correct options to everyone; its points join the leaderboard.
+
+        Raises ``UnknownPoll``, or ``BadMessage`` for a poll that is not a quiz question or still runs.
+        """
+        self._request(PollAction("reveal_answer", poll_id))
+
+    def reset_quiz(self) -> None:
+        """Forget every quiz question's answers and reveals (nicknames stay): the quiz can run again."""
+        self._request(ResetQuiz())
+
+    def leaderboard(self) -> List[Dict[str, Any]]:
+        """Everyone with a nickname, ranked: ``{"rank", "nickname", "score"}``, equal scores sharing a rank."""
+        return self._call(
+            lambda: [
+                {"rank": s.rank, "nickname": s.nickname, "score": s.total}
+                for s in self._book.quiz.standings(self._book.polls.values())
+            ]
+        )
 
     # Reading -------------------------------------------------------------------------
 
@@ -841,12 +895,16 @@ class Hub:
 
     def _queue_broadcasts(self) -> None:
         """Queue the messages the book's last commands produced, in order, encoded once each."""
-        for poll_id, data, redacted in self._effects.broadcasts:
+        for poll_id, data, redacted, presenters in self._effects.broadcasts:
             if poll_id is None:
                 self._outbox.append((None, Message(data)))
             else:  # a poll's full state: results queued before it must not jump over it
                 seal = protocol.results_key(poll_id)
-                audience = _Seers(poll_id, Message(redacted, seal=seal) if redacted is not None else None)
+                audience = _Seers(
+                    poll_id,
+                    Message(redacted, seal=seal) if redacted is not None else None,
+                    presenters=Message(presenters, seal=seal) if presenters is not None else None,
+                )
                 self._outbox.append((audience, Message(data, seal=seal)))
         self._effects.broadcasts.clear()
 
@@ -873,8 +931,12 @@ class Hub:
             self._admins.add(client)
             self._presence_changed = True
         for poll in self._book.polls.values():
-            if not poll.results_public and (promoted or (not request.admin and poll.visible_to(voter))):
+            hidden_answer = poll.kind == QUIZ and not poll.answer_revealed  # its correct options: presenters only
+            if promoted and (hidden_answer or not poll.results_public):
                 full = Message(protocol.poll(poll.to_json(True, now)), seal=protocol.results_key(poll.id))
+                self._outbox.append((client, full))
+            elif not request.admin and not poll.results_public and poll.visible_to(voter):
+                full = Message(protocol.poll(poll.to_json(True, now, presenter=False)), seal=protocol.results_key(poll.id))
                 self._outbox.append((_Seers(poll.id, only=client), full))
         # The questions it may now see that a participant's welcome left out:
         # every one for a new presenter, its own waiting ones for a voter.
@@ -1028,6 +1090,7 @@ class Hub:
             saved = False
         self._guarded("building results", self._queue_results)
         self._guarded("building question changes", self._queue_questions)
+        self._guarded("building the quiz's changes", self._queue_quiz)
         self._guarded("building the presence count", self._queue_presence)
         outbox, self._outbox = self._outbox, []
         replies, self._replies = self._replies, []
@@ -1078,6 +1141,23 @@ class Hub:
         if settings is not None:
             self._outbox.append((None, Message(settings)))
 
+    def _queue_quiz(self) -> None:
+        """The quiz's leaderboard when it changed; after a reveal, each participant's own score; renames."""
+        board, scores, renamed = self._book.quiz_changes(self._effects)
+        if board is not None:
+            self._outbox.append((None, Message(board, key="leaderboard")))
+        if scores:
+            made: Dict[str, Message] = {}  # one encoding per voter, however many connections it has
+            for client, voter in self._clients.items():
+                if voter in scores and client not in self._admins:
+                    message = made.get(voter)
+                    if message is None:
+                        message = made[voter] = Message(scores[voter])
+                    self._outbox.append((client, message))
+        for voter, nickname in renamed:
+            told = Message(protocol.nickname(nickname, renamed=True))
+            self._outbox.extend((client, told) for client, owner in self._clients.items() if owner == voter)
+
     def _queue_presence(self) -> None:
         """The number of participants, to presenters, when it changed."""
         if self._presence_changed and self._admins:
@@ -1090,15 +1170,18 @@ class Hub:
     def _send_to_seers(self, audience: _Seers, message: Message, broken: List[Client]) -> None:
         poll = self._book.polls.get(audience.poll_id)
         voters = self._clients
-        clients = voters.keys() if audience.only is None else {audience.only} & voters.keys()
+        clients: Collection[Client] = voters.keys() if audience.only is None else {audience.only} & voters.keys()
         if audience.only is None:
             self.metrics.broadcasts.inc()
+        admins = self._admins
+        if audience.presenters is not None:  # presenters get their own version; the rules below are for the others
+            self._send([client for client in clients if client in admins], audience.presenters, broken)
+            clients = [client for client in clients if client not in admins]
         if poll is not None and poll.results_public:
             self._send(clients, message, broken)
             return
         # Not public: presenters see it, and for after_vote polls, whoever voted.
         voted = poll.ballots if poll is not None and poll.settings.results == AFTER_VOTE else {}
-        admins = self._admins
         seers: List[Client] = []
         others: List[Client] = []
         for client in clients:

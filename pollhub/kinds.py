@@ -33,6 +33,7 @@ COUNTER = "counter"  # every vote counts
 SCALE = "scale"  # each voter holds one whole number from min to max
 WORDS = "words"  # each voter holds up to max_answers short answers (a word cloud)
 OPEN = "open"  # each voter holds up to max_answers free-text answers, each with the time it came
+QUIZ = "quiz"  # each voter holds one answer (an option, or a set when several are correct), with its points
 
 SCALE_DEFAULT = (1, 5)
 SCALE_LIMIT = 100  # min and max lie within -SCALE_LIMIT..SCALE_LIMIT
@@ -45,8 +46,12 @@ OPEN_MAX_ANSWERS_DEFAULT = 1  # answers one voter may give in an open poll
 MAX_OPEN_ANSWER_LENGTH = 280  # characters of an open poll's answer, once normalised
 OPEN_SHOWN = 200  # answers an open poll's results carry on the wire, the newest first
 STAMP = "\t"  # between an open answer's time and its text in a ballot (normalised text holds no tab)
+QUIZ_TIME_LIMIT = (5, 300)  # seconds a quiz question may run
+QUIZ_TIME_DEFAULT = 20
+QUIZ_MOST_POINTS = 1000  # a correct answer at once
+QUIZ_LEAST_POINTS = 500  # a correct answer at the last moment
 #: Every kind's own settings, by their wire names.
-SETTING_FIELDS = ("max_choices", "min", "max", "max_answers")
+SETTING_FIELDS = ("max_choices", "min", "max", "max_answers", "correct", "time_limit")
 
 Choice = Union[str, int, Sequence[str]]  # what a vote carries: an option, a value, a list
 Ballot = Tuple[str, ...]  # a voter's vote as the poll keeps it: option ids, str(value) or answers
@@ -88,8 +93,8 @@ class Kind:
             raise InvalidVote(f"a vote in a {self.name} poll names one option")
         return (poll.option_id(choice),)
 
-    def stamped(self, ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
-        """``ballot`` as the poll keeps it, given the voter's ``previous`` ballot and the vote's time.
+    def stamped(self, poll: "PollState", ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
+        """``ballot`` as ``poll`` keeps it, given the voter's ``previous`` ballot and the vote's time.
 
         Kinds that keep when each answer came put it in here; the others keep the ballot as it is.
         """
@@ -318,7 +323,7 @@ class Open(Words):
     def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
         return checked_answers(poll, choice, MAX_OPEN_ANSWER_LENGTH)
 
-    def stamped(self, ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
+    def stamped(self, poll: "PollState", ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
         kept = {answer.text: answer.at for answer in map(unstamp, previous or ())}
         return tuple(stamp(text, kept.get(text, now)) for text in ballot)
 
@@ -383,8 +388,88 @@ class Open(Words):
         return {"counts": {}, "total": total, "voters": len(poll.ballots), "answers": newest}
 
 
+class Quiz(Kind):
+    """A quiz question: options of which ``correct`` are right, a time limit, one locked answer with points.
+
+    A voter answers with one option (``"option"``), or a set of them when
+    more than one is correct (``"options"``); the answer is right only when
+    it is exactly the correct set. Its points are decided when the answer is
+    applied, from the book's time and the question's deadline
+    (``poll.closes_at``): see :func:`quiz_points`. A ballot keeps them with
+    the answer's time in its first string, ``"<time><TAB><points>"``
+    (:func:`stamp`), followed by the option ids, so the store, a snapshot and
+    a shared log carry them unchanged. Which options are correct reaches a
+    participant only once a presenter reveals it (``PollState.to_json``).
+    """
+
+    name = QUIZ
+    field = "options"
+    settings_fields = ("correct", "time_limit")
+
+    def settings(self, fields: Mapping[str, Any], labels: Sequence[str]) -> Dict[str, Any]:
+        given = fields.get("correct")
+        items = [given] if isinstance(given, str) else given
+        if not isinstance(items, list) or not items or not all(isinstance(item, str) for item in items):
+            raise BadMessage("a quiz question needs 'correct': the id or label of each correct option (at least one)")
+        ids = option_ids(labels)
+        by_key = {label.casefold(): option_id for option_id, label in zip(ids, labels)}
+        by_key.update((option_id.casefold(), option_id) for option_id in ids)  # ids first, as votes find them
+        correct: List[str] = []
+        for item in items:
+            found = by_key.get(item.strip().casefold())
+            if found is None:
+                raise BadMessage(f"'correct' names {item[:40]!r}, which is not an option of the question")
+            if found not in correct:
+                correct.append(found)
+        limit = fields.get("time_limit")
+        limit = QUIZ_TIME_DEFAULT if limit is None else whole(limit, "time_limit", *QUIZ_TIME_LIMIT)
+        settings: Dict[str, Any] = {"correct": tuple(correct), "time_limit": limit, "changes": "locked"}
+        if fields.get("results") is None:
+            settings["results"] = "after_close"  # no counts while the question runs, unless the presenter says so
+        return settings
+
+    def wire_settings(self, settings: "Settings") -> Dict[str, Any]:
+        correct = settings.correct or ()
+        return {"correct": list(correct), "time_limit": settings.time_limit, "multiple": len(correct) > 1}
+
+    def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
+        items = strings(choice, "an answer to a quiz question names an option") if not isinstance(choice, str) else [choice]
+        ids = tuple(dict.fromkeys(poll.option_id(item) for item in items))
+        if len(ids) > 1 and len(poll.settings.correct or ()) < 2:
+            raise InvalidVote(f"pick one option in quiz question {poll.id!r}")
+        return ids
+
+    def stamped(self, poll: "PollState", ballot: Ballot, previous: Optional[Ballot], now: float) -> Ballot:
+        if previous is not None and self.same(previous, ballot):
+            return previous
+        right = set(ballot) == set(poll.settings.correct or ())
+        points = quiz_points(poll.closes_at, poll.settings.time_limit or QUIZ_TIME_DEFAULT, now) if right else 0
+        return (stamp(str(points), now),) + ballot
+
+    def same(self, a: Ballot, b: Ballot) -> bool:
+        return set(answer_options(a)) == set(answer_options(b))
+
+    def choice_json(self, ballot: Ballot) -> Choice:
+        return list(answer_options(ballot))
+
+    def restored(self, ballot: Ballot) -> Ballot:
+        try:
+            quiz_answer(ballot)
+        except (ValueError, IndexError):
+            return ()  # not a ballot this kind made: drop it
+        return ballot
+
+    def add(self, poll: "PollState", ballot: Ballot) -> None:
+        super().add(poll, answer_options(ballot))
+
+    def remove(self, poll: "PollState", ballot: Ballot) -> None:
+        super().remove(poll, answer_options(ballot))
+
+
 #: Every kind by name, in the order the pages offer them.
-KIND_TABLE: Dict[str, Kind] = {kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words(), Open())}
+KIND_TABLE: Dict[str, Kind] = {
+    kind.name: kind for kind in (Single(), Multiple(), Counter(), Scale(), Words(), Open(), Quiz())
+}
 
 
 # Helpers of the kinds ------------------------------------------------------------------
@@ -446,6 +531,40 @@ def unstamp(item: str) -> Answer:
     """The :class:`Answer` a :func:`stamp` made; raises ``ValueError`` for a string it did not make."""
     at, text = split_stamp(item)
     return Answer(text, at)
+
+
+def quiz_points(closes_at: Optional[float], time_limit: int, now: float) -> int:
+    """The points of a correct quiz answer applied at ``now``, for a question that closes at ``closes_at``.
+
+    ``QUIZ_MOST_POINTS`` (1,000) at once, falling in proportion to the time
+    left to ``QUIZ_LEAST_POINTS`` (500) at the last moment:
+    ``round(500 + 500 * remaining / time_limit)`` with ``remaining`` held to
+    0..``time_limit``. Python's ``round`` (half to even), the same on every node.
+    """
+    remaining = 0.0 if closes_at is None else max(0.0, min(float(time_limit), closes_at - now))
+    span = QUIZ_MOST_POINTS - QUIZ_LEAST_POINTS
+    return int(round(QUIZ_LEAST_POINTS + span * remaining / time_limit))
+
+
+def quiz_answer(ballot: Ballot) -> Tuple[float, int, Tuple[str, ...]]:
+    """``(time, points, option ids)`` of a quiz ballot; raises ``ValueError`` or ``IndexError`` for another."""
+    at, points = split_stamp(ballot[0])
+    return at, int(points), tuple(ballot[1:])
+
+
+def answer_options(ballot: Ballot) -> Tuple[str, ...]:
+    """The option ids a quiz ballot answered."""
+    return tuple(ballot[1:])
+
+
+def option_ids(labels: Sequence[str]) -> List[str]:
+    """The ids a poll gives options with these labels, in order (see ``PollState``)."""
+    from .polls import unique_slug  # polls imports this module: at call time, not import time
+
+    ids: List[str] = []
+    for label in labels:
+        ids.append(unique_slug(label, ids))
+    return ids
 
 
 def normalize_answer(text: str) -> str:

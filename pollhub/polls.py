@@ -26,6 +26,9 @@ from .kinds import (  # the kinds' names and limits are pollhub.polls' too (see 
     OPEN,
     OPEN_MAX_ANSWERS_DEFAULT,
     OPEN_SHOWN,
+    QUIZ,
+    QUIZ_TIME_DEFAULT,
+    QUIZ_TIME_LIMIT,
     SCALE,
     SCALE_DEFAULT,
     SCALE_LIMIT,
@@ -46,7 +49,7 @@ __all__ = [  # with what pollhub.kinds defines, which other modules take from he
     "ALLOWED", "ALWAYS", "AFTER_CLOSE", "AFTER_VOTE", "CHANGES", "CHOICE_FIELDS", "COUNTER", "HIDDEN", "KINDS",
     "KIND_TABLE", "LOCKED", "MAX_ANSWER_LENGTH", "MAX_ANSWERS_DEFAULT", "MAX_ANSWERS_LIMIT", "MAX_LABEL_LENGTH",
     "MAX_OPEN_ANSWER_LENGTH", "MAX_OPTIONS", "MAX_POLLS", "MAX_QUESTION_LENGTH", "MAX_SCALE_VALUES", "MIN_OPTIONS",
-    "MULTIPLE", "ON_THE_WIRE", "OPEN", "OPEN_MAX_ANSWERS_DEFAULT", "OPEN_SHOWN", "OPTION_KINDS", "SCALE",
+    "MULTIPLE", "ON_THE_WIRE", "OPEN", "OPEN_MAX_ANSWERS_DEFAULT", "OPEN_SHOWN", "OPTION_KINDS", "QUIZ", "QUIZ_TIME_DEFAULT", "QUIZ_TIME_LIMIT", "SCALE",
     "SCALE_DEFAULT", "SCALE_LIMIT", "SINGLE", "VISIBILITIES", "WORDS", "WORDS_SHOWN", "Answer", "Ballot", "Choice", "Kind", "Option", "Poll", "PollState", "Settings", "answer_key", "check_new_poll",
     "check_update", "normalize_answer", "poll_fields", "slugify", "unique_slug",
 ]
@@ -137,6 +140,8 @@ class Settings:
     scale_min: Optional[int] = None
     scale_max: Optional[int] = None
     max_answers: Optional[int] = None
+    correct: Optional[Tuple[str, ...]] = None
+    time_limit: Optional[int] = None
     results: str = ALWAYS
     changes: str = ALLOWED
 
@@ -156,6 +161,8 @@ class Settings:
             scale_min=data.get("min"),
             scale_max=data.get("max"),
             max_answers=data.get("max_answers"),
+            correct=None if data.get("correct") is None else tuple(data["correct"]),
+            time_limit=data.get("time_limit"),
             results=data.get("results", ALWAYS),
             changes=data.get("changes", ALLOWED),
         )
@@ -186,6 +193,7 @@ class Poll:
     resets: int = 0
     visible: bool = True
     answers: Tuple[Answer, ...] = ()
+    answer_revealed: bool = False
 
     @property
     def kind(self) -> str:
@@ -224,6 +232,7 @@ class Poll:
             resets=data.get("resets", 0),
             visible=data.get("visible", "counts" in data),
             answers=tuple(Answer(a["text"], a["at"]) for a in data.get("answers", ())),
+            answer_revealed=data.get("answer_revealed", False),
         )
 
 
@@ -232,11 +241,21 @@ def poll_fields(
     max_choices: Optional[int] = None,
     scale: Optional[Tuple[int, int]] = None,
     max_answers: Optional[int] = None,
-    results: str = ALWAYS,
-    changes: str = ALLOWED,
+    results: Optional[str] = None,
+    changes: Optional[str] = None,
+    correct: Optional[Sequence[str]] = None,
+    time_limit: Optional[int] = None,
 ) -> Dict[str, Any]:
-    """The wire fields of a new poll from the keyword arguments of ``create_poll`` (Hub and PollClient)."""
+    """The wire fields of a new poll from the keyword arguments of ``create_poll`` (Hub and PollClient).
+
+    ``results`` and ``changes`` None leave the kind's defaults (``always`` and
+    ``allowed``, but a quiz's ``after_close`` and ``locked``).
+    """
     fields: Dict[str, Any] = {"kind": kind, "results": results, "changes": changes}
+    if correct is not None:
+        fields["correct"] = [correct] if isinstance(correct, str) else list(correct)
+    if time_limit is not None:
+        fields["time_limit"] = time_limit
     if max_choices is not None:
         fields["max_choices"] = max_choices
     if scale is not None:
@@ -341,6 +360,7 @@ class PollState:
         self.revealed = False  # the presenter revealed the results to everyone
         self.closes_at: Optional[float] = None  # time.time() when a countdown closes the poll
         self.hidden: Set[str] = set()  # answer keys a presenter hid (words and open polls)
+        self.answer_revealed = 0  # quiz: 0 until a presenter reveals the answer, then that reveal's number (1, 2, ...)
         options: List[Option] = []
         for label in labels:
             options.append(Option(unique_slug(label, (o.id for o in options)), label))
@@ -363,6 +383,7 @@ class PollState:
         closes_at: Optional[float] = None,
         hidden: Iterable[str] = (),
         resets: int = 0,
+        answer_revealed: int = 0,
     ) -> "PollState":
         """A poll as it was saved: options as ``(id, label, count)``, ballots as ``{voter: ballot}``.
 
@@ -373,6 +394,7 @@ class PollState:
         """
         poll = cls(poll_id, question, [], settings)
         poll.open, poll.revealed, poll.closes_at, poll.resets = is_open, revealed, closes_at, resets
+        poll.answer_revealed = answer_revealed
         poll.hidden = {answer_key(key) for key in hidden}
         rules = poll.rules
         restored = ((voter, rules.restored(ballot)) for voter, ballot in ballots.items())
@@ -439,10 +461,11 @@ class PollState:
         """
         rules = self.rules
         ballot = rules.ballot(self, choice)
-        if not self.open:
+        if not self.open or (self.closes_at is not None and now >= self.closes_at > 0):
+            # (a vote applied after the countdown's end, before the close that follows it, is too late)
             raise PollClosed(f"voting on poll {self.id!r} is closed")
         previous = self.ballots.get(voter)
-        ballot = rules.stamped(ballot, previous, now)
+        ballot = rules.stamped(self, ballot, previous, now)
         if previous is not None:
             same = rules.same(previous, ballot)
             if self.settings.changes == LOCKED:
@@ -521,10 +544,12 @@ class PollState:
             return None
         return round(max(0.0, self.closes_at - (time.time() if now is None else now)), 1)
 
-    def to_json(self, visible: bool = True, now: Optional[float] = None) -> Dict[str, Any]:
+    def to_json(self, visible: bool = True, now: Optional[float] = None, presenter: bool = True) -> Dict[str, Any]:
         """The protocol's poll object; with ``visible`` False, without its results.
 
-        ``now`` is the time ``closes_in`` counts from (default: the clock).
+        ``now`` is the time ``closes_in`` counts from (default: the clock). A
+        quiz question's ``correct`` options are left out unless it is for a
+        ``presenter`` or the answer was revealed.
         """
         data: Dict[str, Any] = {
             "id": self.id,
@@ -534,6 +559,10 @@ class PollState:
             "options": [{"id": o.id, "label": o.label} for o in self.options],
         }
         data.update(self.settings.to_json())
+        if self.kind == QUIZ:
+            data["answer_revealed"] = self.answer_revealed > 0
+            if not (presenter or self.answer_revealed):
+                del data["correct"]
         data["revealed"] = self.revealed
         data["closes_in"] = self.closes_in(now)
         data["resets"] = self.resets
@@ -559,6 +588,7 @@ class PollState:
             self.closes_in(now),
             self.resets,
             answers=tuple(Answer(a["text"], a["at"]) for a in results.get("answers", ())),
+            answer_revealed=self.answer_revealed > 0,
         )
 
     # The whole state, exactly ------------------------------------------------------
@@ -581,6 +611,7 @@ class PollState:
             "closes_at": self.closes_at,
             "hidden": sorted(self.hidden),
             "resets": self.resets,
+            "answer_revealed": self.answer_revealed,
             "ballots": [[voter, list(ballot)] for voter, ballot in self.ballots.items()],
             "counts": [[key, n] for key, n in self.counts.items()],
             "spellings": [[key, text] for key, text in self.spellings.items()],
@@ -596,6 +627,7 @@ class PollState:
         poll.open, poll.revealed, poll.closes_at = bool(data["open"]), bool(data["revealed"]), data["closes_at"]
         poll.hidden = set(data["hidden"])
         poll.resets = int(data["resets"])
+        poll.answer_revealed = int(data.get("answer_revealed", 0))
         poll.ballots = {voter: tuple(ballot) for voter, ballot in data["ballots"]}
         poll.counts = {key: int(n) for key, n in data["counts"]}
         poll.spellings = {key: text for key, text in data["spellings"]}

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, U
 
 from . import frames
 from .errors import BadJSON, BadMessage, InternalError, PollhubError
-from . import polls, qa
+from . import polls, qa, quiz
 from .polls import CHOICE_FIELDS, MAX_OPTIONS, Choice, Settings, check_new_poll, check_update
 from .text import escape, has_visible, is_text
 
@@ -149,9 +149,30 @@ class QASettings(NamedTuple):
     ref: Ref = None
 
 
+class SetNickname(NamedTuple):
+    """The nickname a participant plays a quiz under (normalised; see :mod:`pollhub.quiz`)."""
+
+    nickname: str
+    ref: Ref = None
+
+
+class RenameNickname(NamedTuple):
+    """A presenter's change of a participant's nickname, found by the one it has now."""
+
+    nickname: str
+    to: str
+    ref: Ref = None
+
+
+class ResetQuiz(NamedTuple):
+    """Forget every quiz question's answers and reveals: the leaderboard starts again (nicknames stay)."""
+
+    ref: Ref = None
+
+
 Command = Union[
     Hello, Vote, CreatePoll, PollAction, OpenPoll, UpdatePoll, HideAnswer, OrderPolls, Step,
-    Ask, Upvote, QuestionAction, Highlight, QASettings,
+    Ask, Upvote, QuestionAction, Highlight, QASettings, SetNickname, RenameNickname, ResetQuiz,
 ]
 #: The commands that concern the Q&A rather than the polls.
 QA_COMMANDS = (Ask, Upvote, QuestionAction, Highlight, QASettings)
@@ -163,6 +184,7 @@ POLL_ACTIONS = {
     "delete_poll": "delete",
     "set_current": "set_current",
     "reveal_poll": "reveal",
+    "reveal_answer": "reveal_answer",
 }
 #: Message type -> the question state a QuestionAction sets.
 QUESTION_ACTIONS = {
@@ -172,7 +194,7 @@ QUESTION_ACTIONS = {
 }
 ADMIN_TYPES = frozenset(POLL_ACTIONS) | frozenset(QUESTION_ACTIONS) | {
     "create_poll", "open_poll", "update_poll", "hide_answer", "order_polls", "next_poll", "previous_poll",
-    "highlight_question", "qa_settings",
+    "highlight_question", "qa_settings", "rename_nickname", "reset_quiz",
 }
 
 
@@ -340,6 +362,15 @@ def _parse_typed(data: Mapping[str, Any], ref: Ref) -> Command:
         return QuestionAction(QUESTION_ACTIONS[kind], _id(data, "question"), ref)
     if kind == "highlight_question":
         return Highlight(_optional_id(data, "question"), ref)
+    if kind == "nickname":
+        return SetNickname(quiz.check_nickname(data.get("nickname")), ref)
+    if kind == "rename_nickname":
+        old = data.get("nickname")
+        if not isinstance(old, str) or not is_text(old, multiline=True):
+            raise BadMessage("'nickname' must be the nickname to change")
+        return RenameNickname(old, quiz.check_nickname(data.get("to")), ref)
+    if kind == "reset_quiz":
+        return ResetQuiz(ref)
     if kind == "qa_settings":
         return check_qa_settings(data.get("moderation"), data.get("open"), data.get("stage"), ref)
     raise BadMessage(f"unknown message type '{escape(kind, 40)}'")
@@ -554,6 +585,9 @@ LIMITS: Dict[str, Any] = {
     "qa_question_length": qa.MAX_QUESTION_TEXT,
     "qa_name_length": qa.MAX_NAME_LENGTH,
     "qa_questions_per_minute": qa.QUESTIONS_PER_WINDOW,
+    "quiz_time_limit": list(polls.QUIZ_TIME_LIMIT),
+    "quiz_time_default": polls.QUIZ_TIME_DEFAULT,
+    "nickname_length": list(quiz.NICKNAME_LENGTH),
 }
 
 
@@ -630,9 +664,22 @@ def qa_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
     return {"type": "qa", **settings}
 
 
+def nickname(name: str, renamed: bool = False, ref: Ref = None) -> Dict[str, Any]:
+    """The reply to a ``nickname`` (and, with ``renamed``, what a participant a presenter renamed gets)."""
+    data: Dict[str, Any] = {"type": "nickname", "nickname": name}
+    if renamed:
+        data["renamed"] = True
+    return _with_ref(data, ref)
+
+
+def leaderboard(poll_id: Optional[str], board: Dict[str, Any]) -> Dict[str, Any]:
+    """The top places after a reveal (``poll_id``: the question just revealed), or after a reset or rename."""
+    return {"type": "leaderboard", "poll": poll_id, **board}
+
+
 def presence(participants: int) -> Dict[str, Any]:
     return {"type": "presence", "participants": participants}
 
 
 def error(exc: PollhubError, ref: Ref = None) -> Dict[str, Any]:
-    return _with_ref({"type": "error", "code": exc.code, "message": exc.message}, ref)
+    return _with_ref({"type": "error", "code": exc.code, "message": exc.message, **exc.details}, ref)

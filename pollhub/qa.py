@@ -44,7 +44,9 @@ PUBLIC = frozenset((PUBLISHED, ANSWERED))  # the states every participant sees
 
 STAGE_POLL = "poll"  # the projector view shows the current poll
 STAGE_QA = "qa"  # the projector view shows the questions
-STAGES = (STAGE_POLL, STAGE_QA)
+STAGE_LEADERBOARD = "leaderboard"  # the quiz's top places
+STAGE_PODIUM = "podium"  # the quiz's top three
+STAGES = (STAGE_POLL, STAGE_QA, STAGE_LEADERBOARD, STAGE_PODIUM)
 
 
 class Question:

@@ -36,7 +36,7 @@ from .lan import lan_addresses
 from .limiters import TOKEN_DELAY, TOKEN_DELAY_MAX, NewVoters, RateTable, TokenGuard, address_key
 from .metrics import CounterFunc, Gauge, Info, Registry
 from .pages import StaticFiles
-from .protocol import Ask, Hello, Message, Upvote, Vote
+from .protocol import Ask, Hello, Message, SetNickname, Upvote, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -406,7 +406,7 @@ class PollServer(ConnectionServer):
             ref = command.ref
             if isinstance(command, Hello):
                 self._hello(participant, command)
-            elif isinstance(command, (Vote, Ask, Upvote)):  # asking and upvoting count as votes against the limits
+            elif isinstance(command, (Vote, Ask, Upvote, SetNickname)):  # each counts as a vote against the limits
                 self._check_vote(participant)
             self.hub.submit(participant, command)
         except PollhubError as exc:

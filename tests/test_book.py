@@ -32,6 +32,9 @@ from pollhub.protocol import (
     PollAction,
     QASettings,
     QuestionAction,
+    RenameNickname,
+    ResetQuiz,
+    SetNickname,
     Step,
     UpdatePoll,
     Upvote,
@@ -139,7 +142,7 @@ def test_word_clouds_restore_with_their_first_spellings_and_tie_order() -> None:
 
 # Determinism over random command sequences ------------------------------------------
 
-POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "ideas", "nope"]
+POLL_IDS = ["lunch", "toppings", "rating", "cloud", "claps", "ideas", "capital", "nope"]
 VOTERS = ["ann", "bob", "cy", "~anon"]
 
 
@@ -152,6 +155,7 @@ def base_book() -> PollBook:
         CreatePoll("Cloud?", (), Settings("words", max_answers=2, results="hidden", changes="locked")),
         CreatePoll("Claps?", ("Clap", "Boo"), Settings("counter", results="after_close")),
         CreatePoll("Ideas?", (), Settings("open", max_answers=2)),
+        CreatePoll("Capital?", ("Paris", "Rome"), Settings("quiz", correct=("paris",), time_limit=5, changes="locked")),
     ):
         apply(book, command)
     return book
@@ -176,7 +180,11 @@ commands = st.one_of(
         st.just(("Yes", "No")),
         st.sampled_from([Settings(), Settings("counter"), Settings(results="hidden")]),
     ),
-    st.builds(PollAction, st.sampled_from(["close", "reset", "delete", "set_current", "reveal"]), poll_ids),
+    st.builds(PollAction, st.sampled_from(["close", "reset", "delete", "set_current", "reveal", "reveal_answer"]), poll_ids),
+    st.builds(Vote, st.sampled_from(["paris", "rome"]), st.just("capital")),  # quizzes
+    st.builds(SetNickname, st.sampled_from(["Ann", "ann", "Bob", "Zed"])),
+    st.builds(RenameNickname, st.sampled_from(["Ann", "bob"]), st.sampled_from(["Bea", "Zed"])),
+    st.builds(ResetQuiz),
     st.builds(OpenPoll, poll_ids, st.one_of(st.none(), st.sampled_from([1.0, 5.0, 60.0]))),
     st.builds(
         UpdatePoll,
@@ -185,7 +193,7 @@ commands = st.one_of(
         st.one_of(st.none(), st.sampled_from(["allowed", "locked"])),
     ),
     st.builds(HideAnswer, poll_ids, st.sampled_from(["spam", "Eggs", "nothing"])),
-    st.builds(OrderPolls, st.permutations(POLL_IDS[:6]).map(tuple)),
+    st.builds(OrderPolls, st.permutations(POLL_IDS[:7]).map(tuple)),
     st.builds(Step, st.sampled_from([1, -1])),
     # the audience Q&A (question ids q1..q4 exist once asked)
     st.builds(Ask, st.sampled_from(["Why?", "WHY?", "How?", "When is lunch?"]), st.sampled_from([None, "Ann"])),
@@ -224,6 +232,7 @@ def run(book: PollBook, sequence: List[Tuple[Any, str, bool, float]], start: flo
         outputs.append(book.results(effects))
         questions, qa_settings = book.qa_changes(effects)
         outputs.append(([q.to_json() for q in questions], qa_settings))
+        outputs.append(book.quiz_changes(effects))
     return outputs, now
 
 

@@ -275,6 +275,8 @@ def test_replies_echo_ref(raw: Callable[..., Any], lunch: str) -> None:
         "admin": False,
         "choices": {},
         "qa": {"mine": [], "upvoted": []},
+        "nickname": None,
+        "score": None,
         "ref": "h",
     }
     assert ask(ws, {"type": "vote", "option": "b", "ref": 42}) == {"type": "voted", "poll": lunch, "option": "b", "ref": 42}
