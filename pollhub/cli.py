@@ -563,19 +563,20 @@ def vote_command(argv: Sequence[str]) -> int:
                 client.set_nickname(args.nickname)
             choice = client.vote(args.choice[0] if len(args.choice) == 1 else args.choice, poll=args.poll)
             poll = client.poll(args.poll)
+            playing = f" as {_shown(repr(client.nickname))}" if client.nickname else ""
     except PollhubError as exc:
         print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)}){_nickname_hint(exc)}", file=sys.stderr)
         return 1
     except (OSError, TimeoutError, ValueError) as exc:
         print(f"pollhub vote: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
         return 1
-    print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}: {format_results(poll.result_fields())}")
+    print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}{playing}: {format_results(poll.result_fields())}")
     return 0
 
 
 def _nickname_hint(error: PollhubError) -> str:
     """For ``nickname_taken``: ``; try --nickname NAME`` with the free nickname the server suggested, else nothing."""
-    suggestion = getattr(error, "suggestion", None)
+    suggestion = error.details.get("suggestion")
     if error.code != "nickname_taken" or not suggestion:
         return ""
     return f"; try --nickname {_shown(repr(suggestion))}"
@@ -747,11 +748,11 @@ def export_command(argv: Sequence[str]) -> int:
     try:
         if args.redis:
             book = read_event(args.redis, args.event)
-            polls, current, qa = list(book.polls.values()), book.current, book.qa
+            polls, current, qa, players = list(book.polls.values()), book.current, book.qa, book.quiz
         else:
             store = Store(args.db or default_path(), readonly=True)
             try:
-                polls, current, _, qa = store.load()
+                polls, current, _, qa, players = store.load()
             finally:
                 store.close()
     except (StorageError, ClusterError) as exc:
@@ -763,7 +764,7 @@ def export_command(argv: Sequence[str]) -> int:
             print(f"pollhub export: there is no poll {args.poll!r}", file=sys.stderr)
             return 1
     questions = qa.questions.values() if args.poll is None else ()  # --poll: that poll's results only
-    document = export.export_document(polls, current, questions=questions)
+    document = export.export_document(polls, current, questions=questions, players=players if args.poll is None else None)
     if args.format == "json":
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websocket
 
-from .errors import PollhubError, error_from_code
-from .polls import ALLOWED, ALWAYS, CHOICE_FIELDS, SINGLE, Choice, Poll, poll_fields
+from .errors import PollhubError, error_from_reply
+from .polls import CHOICE_FIELDS, QUIZ, SINGLE, Choice, Poll, poll_fields
 from .protocol import VOTE_FIELDS
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
@@ -60,7 +60,8 @@ def normalize_url(url: str) -> str:
 
 
 class _Pending:
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # the request's type
         self.done = threading.Event()
         self.reply: Optional[Dict[str, Any]] = None
 
@@ -137,11 +138,11 @@ class PollClient:
             wanted = self._current if poll is None else poll
             data = None if wanted is None else self._polls.get(wanted)
         if data is not None:
-            field = CHOICE_FIELDS.get(data["kind"], "option")  # a kind this version does not know: the server says
+            field = CHOICE_FIELDS[data["kind"]]
             if field == "value" and isinstance(choice, str):  # "4" from a command line
                 field = "option"  # the server reads a scale's value from it, or says what is wrong
-            elif field == "option" and isinstance(choice, (list, tuple)):  # a quiz with several correct options
-                field = "options"
+            elif data["kind"] == QUIZ:  # one option, or a list when several are correct
+                field = "option" if isinstance(choice, str) else "options"
         else:  # a poll this client has not heard of: let the server say what is wrong
             field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
         reply = self._request({"type": "vote", field: choice, "poll": poll})
@@ -205,7 +206,7 @@ class PollClient:
 
         Raises :class:`~pollhub.errors.BadNickname` (fewer than 2 or more
         than 20 characters once normalised) or ``NicknameTaken`` (someone
-        else has it, ignoring case: the error's ``suggestion`` is free).
+        else has it, ignoring case: its ``details["suggestion"]`` is free).
         """
         reply = self._request({"type": "nickname", "nickname": nickname})
         return str(reply["nickname"])
@@ -307,15 +308,7 @@ class PollClient:
         default 20); it is created closed, and :meth:`open_poll` starts its
         timer. ``results`` and ``changes`` left out take the kind's defaults.
         """
-        fields = poll_fields(kind, max_choices, scale, max_answers, results or ALWAYS, changes or ALLOWED)
-        if results is None:
-            del fields["results"]
-        if changes is None:
-            del fields["changes"]
-        if correct is not None:
-            fields["correct"] = list(correct)
-        if time_limit is not None:
-            fields["time_limit"] = time_limit
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit)
         reply = self._request({"type": "create_poll", "question": question, "options": list(options), **fields})
         return str(reply["poll"])
 
@@ -367,9 +360,13 @@ class PollClient:
         """Every quiz question as new (answers gone, closed, not revealed), the leaderboard empty; nicknames stay."""
         self._request({"type": "reset_quiz"})
 
-    def rename_nickname(self, old: str, new: str) -> None:
-        """Rename a participant's nickname (same rules as :meth:`set_nickname`); they are told."""
-        self._request({"type": "rename_nickname", "nickname": old, "to": new})
+    def rename_nickname(self, old: str, new: str) -> str:
+        """Rename the participant whose nickname is ``old`` (ignoring case); returns the new one as kept. They are told.
+
+        Raises ``BadNickname`` (nobody has ``old``, or ``new`` breaks the
+        rules of :meth:`set_nickname`) or ``NicknameTaken``.
+        """
+        return str(self._request({"type": "rename_nickname", "nickname": old, "to": new})["nickname"])
 
 
     def approve_question(self, question: str) -> None:
@@ -434,7 +431,7 @@ class PollClient:
     def _request(self, message: Dict[str, Any], nulls: Sequence[str] = ()) -> Dict[str, Any]:
         """Send ``message`` (fields that are None left out, but for ``nulls``) and wait for its reply."""
         ref = next(self._refs)
-        pending = _Pending()
+        pending = _Pending(str(message.get("type")))
         with self._state:
             if self._closed:
                 raise ConnectionClosed("the connection is closed")
@@ -455,10 +452,7 @@ class PollClient:
         if reply is None:
             raise ConnectionClosed("the connection closed before the server replied")
         if reply["type"] == "error":
-            error = error_from_code(reply["code"], reply["message"])
-            if "suggestion" in reply:  # nickname_taken: a free nickname
-                error.suggestion = reply["suggestion"]  # type: ignore[attr-defined]
-            raise error
+            raise error_from_reply(reply)  # with its other fields in details: nickname_taken's suggestion
         return reply
 
     def _vote_question(self, kind: str, question: str) -> int:
@@ -516,10 +510,7 @@ class PollClient:
         self._current = message["current"]
         quiz = message.get("quiz")
         if quiz is not None:
-            self._leaderboard = {"top": list(quiz.get("leaderboard", [])), "participants": quiz.get("participants", 0)}
-            me = quiz.get("me")
-            if me is not None:
-                self._nickname = me.get("nickname")
+            self._leaderboard = {"top": list(quiz.get("top", [])), "participants": quiz.get("participants", 0)}
         qa = message.get("qa") or {}
         self._qa = {name: qa.get(name) for name in QA_SETTINGS}
         questions = qa.get("questions", [])
@@ -527,11 +518,16 @@ class PollClient:
         self._mine = {q["id"] for q in questions if q.get("mine")}
         self._upvoted = {q["id"] for q in questions if q.get("upvoted")}
 
-    def _quiz_message(self, message: Dict[str, Any]) -> None:
-        """Take a ``nickname`` (reply or rename), ``score`` or ``leaderboard`` message."""
+    def _quiz_message(self, message: Dict[str, Any], request: Optional[_Pending]) -> None:
+        """Take a ``nickname`` (the reply to this voter's own, or a presenter's rename of it), ``score`` or ``leaderboard`` message.
+
+        ``request`` is the request the message replies to, if any: the reply
+        to a presenter's ``rename_nickname`` names somebody else.
+        """
         kind = message["type"]
         if kind == "nickname":
-            self._nickname = message["nickname"]
+            if request is None or request.kind == "nickname":
+                self._nickname = message["nickname"]
         elif kind == "score":
             self._scores[message["poll"]] = self._last_score = dict(message)
         elif "top" in message:  # a broadcast leaderboard
@@ -563,6 +559,8 @@ class PollClient:
     def _receive(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
         with self._state:
+            ref = message.get("ref")
+            waiting = self._pending.pop(ref, None) if ref is not None else None
             if kind == "welcome":
                 self._welcome(message)
             elif kind == "results":
@@ -581,7 +579,7 @@ class PollClient:
             elif kind == "deleted":
                 self._polls.pop(message["poll"], None)
             elif kind in ("nickname", "score", "leaderboard"):
-                self._quiz_message(message)
+                self._quiz_message(message, waiting)
             elif kind == "question":
                 self._questions[message["question"]["id"]] = dict(message["question"])
             elif kind == "question_removed":
@@ -590,8 +588,6 @@ class PollClient:
                 self._qa.update((name, message[name]) for name in QA_SETTINGS if name in message)
             elif kind in ("hello", "asked", "upvoted"):
                 self._question_reply(message)
-            ref = message.get("ref")
-            waiting = self._pending.pop(ref, None) if ref is not None else None
             self._state.notify_all()
         if waiting is not None:
             waiting.reply = message
