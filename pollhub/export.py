@@ -101,7 +101,8 @@ def export_document(
     ids, revealed or not) with ``answers``: each participant's answer,
     earliest first, as ``{"nickname", "options", "correct", "at",
     "points"}`` (``at`` in Unix seconds, as the server applied it; the
-    points it scored then). ``leaderboard`` is :func:`leaderboard`'s for
+    points it scored then), and ``closes_at``, while it runs, the deadline
+    (Unix seconds) the points count down to (None once closed). ``leaderboard`` is :func:`leaderboard`'s for
     ``players`` (the nicknames; None: nobody), counting every poll of
     ``polls``. Builds new dicts and lists only, so the result may leave the
     thread that owns the polls. Never raises for a valid poll.
@@ -119,6 +120,7 @@ def export_document(
 def _poll_object(poll: PollState, now: Optional[float], nicknames: Mapping[str, str]) -> Dict[str, Any]:
     data = {**poll.to_json(now=now), **poll.results(shown=None)}
     if poll.kind == QUIZ:
+        data["closes_at"] = poll.closes_at  # while it runs: the deadline its points count down to
         data["answers"] = quiz_answers(poll, nicknames)
     return data
 

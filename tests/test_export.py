@@ -480,6 +480,7 @@ def test_quiz_answers_by_nickname_with_time_and_points_and_the_leaderboard_in_js
         {"nickname": "Cid", "options": ["b", "a"], "correct": True, "at": ASKED_AT + 110, "points": 750},
     ]
     assert exported["nobody"]["answers"] == []
+    assert (exported["capital"]["closes_at"], exported["nobody"]["closes_at"]) == (None, ASKED_AT + 220)  # the deadline while it runs
     assert document["leaderboard"] == [
         {"rank": 1, "nickname": "Ann", "score": 975},
         {"rank": 2, "nickname": "=bob", "score": 869},
