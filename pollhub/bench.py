@@ -1220,7 +1220,10 @@ class QuizBench(Bench):
         )
         if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
             raise RuntimeError("not every connection got its welcome")
+        started = time.perf_counter()
         self._nicknames(participants)
+        naming = time.perf_counter() - started
+        report["nicknames_per_second"] = round(len(participants) / naming, 1) if naming else None
         memory_after = _added([probe() for probe in self.memories])
         if memory_before and memory_after and participants:
             report["server_memory_bytes"] = memory_after
@@ -1393,6 +1396,7 @@ def format_quiz_report(report: Dict[str, Any]) -> str:
     lines = [
         f"clients           {report['connected']} connected, {report['refused']} refused, "
         f"{report['connect_per_second']} connections/s",
+        f"nicknames         {report['nicknames_per_second']} taken per second",
         f"answers           {report['answers_acked']} acknowledged, {report['answers_rejected']} rejected, "
         f"{report['unanswered']} never sent, {report['answers_per_second']} answers/s",
         f"open to answers   all acknowledged after {report['open_to_all_acked_ms']} ms; "
