@@ -89,7 +89,7 @@ _TIMESPEC = struct.Struct("@ll")  # struct timespec: seconds, nanoseconds
 SCENARIOS = ("votes", "qa", "quiz")  # votes: voters flood a counter poll; qa: participants upvote and unvote questions; quiz: answer one question
 QA_QUESTIONS = 20  # questions the qa scenario asks, by default
 QUESTIONS_PER_ASKER = 5  # the qa scenario's askers each ask this many (a server takes 10 a minute from one voter)
-_QUESTION_PREFIX = b'{"type":"question","question":{'
+_QUESTION_PREFIX = b'{"type":"question'  # a "question" or "questions" message (a "question_removed" holds no count)
 _QUESTION_ID = re.compile(rb'"id":"([^"\\]+)"')
 _UPVOTES = re.compile(rb'"upvotes":(\d+)')
 _REPLY_QUESTION = re.compile(rb'"question":"([^"\\]+)"')
@@ -781,11 +781,14 @@ class QABench(Bench):
     # Messages ------------------------------------------------------------------------
 
     def _fast(self, peer: Peer, buf: bytes, start: int, end: int, now: float, arrived: float) -> None:
-        """A ``question`` message: that question's count as this participant now sees it."""
-        found, upvotes = _QUESTION_ID.search(buf, start, end), _UPVOTES.search(buf, start, end)
-        if not found or not upvotes:
-            return
-        question, count = found.group(1).decode(), int(upvotes.group(1))
+        """A ``question`` message, or a ``questions`` one with several: each count as this participant now sees it."""
+        for found in _QUESTION_ID.finditer(buf, start, end):  # each question object's "id" comes before its "upvotes"
+            upvotes = _UPVOTES.search(buf, found.end(), end)
+            if upvotes is not None:
+                self._count_seen(peer, found.group(1).decode(), int(upvotes.group(1)), now, arrived)
+
+    def _count_seen(self, peer: Peer, question: str, count: int, now: float, arrived: float) -> None:
+        """``question``'s count as ``peer`` now sees it: the latency of the upvotes it shows for the first time."""
         previous = peer.counts.get(question)
         peer.counts[question] = count
         sent = self.phase_sent.get(question)

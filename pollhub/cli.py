@@ -51,6 +51,12 @@ TERMINAL_LIMIT = 2000  # characters of one string from a server that watch and v
 # Process settings while serving: see server_settings().
 SWITCH_INTERVAL = 0.2  # seconds a thread may hold the GIL while others wait (CPython's default: 0.005)
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young-generation collections (CPython's default: 700)
+QUESTION_STATES = {  # how ``ask`` describes a question's state
+    "waiting": "waiting for a presenter to approve it",
+    "published": "published",
+    "answered": "answered",
+    "dismissed": "dismissed",
+}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -603,15 +609,6 @@ def ask_command(argv: Sequence[str]) -> int:
     state = QUESTION_STATES.get(question["state"], _shown(question["state"]))
     print(f"Asked {_shown(question['id'])} ({state}): {_shown(question['text'])}")
     return 0
-
-
-#: How ``ask`` describes a question's state.
-QUESTION_STATES = {
-    "waiting": "waiting for a presenter to approve it",
-    "published": "published",
-    "answered": "answered",
-    "dismissed": "dismissed",
-}
 
 
 def upvote_command(argv: Sequence[str], undo: bool = False) -> int:

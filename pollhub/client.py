@@ -582,6 +582,8 @@ class PollClient:
                 self._quiz_message(message, waiting)
             elif kind == "question":
                 self._questions[message["question"]["id"]] = dict(message["question"])
+            elif kind == "questions":  # several that changed in one batch
+                self._questions.update((q["id"], dict(q)) for q in message["questions"])
             elif kind == "question_removed":
                 self._questions.pop(message["question"], None)
             elif kind == "qa":

@@ -1121,17 +1121,23 @@ class Hub:
     def _queue_questions(self) -> None:
         """One ``question`` message for each question that changed in this batch, to whoever may see it.
 
-        Published and answered questions go to everyone; a waiting one to
+        Published and answered questions go to everyone: in one ``questions``
+        message when there are several (a client gets one frame per batch,
+        not one per question), else as a ``question``. A waiting one goes to
         presenters and the clients of the voter who asked it; a dismissed
         one to presenters, while participants are told to drop it. Then the
         Q&A settings, if they changed.
         """
         questions, settings = self._book.qa_changes(self._effects)
+        public = [question for question in questions if question.state in PUBLIC]
+        if len(public) == 1:
+            self._outbox.append((None, _question_message(public[0])))
+        elif public:
+            self._outbox.append((None, Message(protocol.questions([q.to_json() for q in public]))))
         for question in questions:
-            message = _question_message(question)
             if question.state in PUBLIC:
-                self._outbox.append((None, message))
                 continue
+            message = _question_message(question)
             removed = Message(protocol.question_removed(question.id), key=protocol.question_key(question.id))
             for client, voter in self._clients.items():
                 if client in self._admins or (question.state == WAITING and voter == question.voter):

@@ -651,6 +651,11 @@ def question(question_json: Dict[str, Any]) -> Dict[str, Any]:
     return {"type": "question", "question": question_json}
 
 
+def questions(question_list: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Several questions that changed in one batch, for everyone: one frame instead of one per question."""
+    return {"type": "questions", "questions": question_list}
+
+
 def question_removed(question_id: str) -> Dict[str, Any]:
     return {"type": "question_removed", "question": question_id}
 

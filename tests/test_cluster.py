@@ -656,3 +656,22 @@ def test_questions_and_upvotes_converge_across_nodes(nodes: Callable[[int], List
     ]
     assert book["qa"]["highlight"] == "q3"
     assert c.hub.questions() == a.hub.questions()
+
+
+def test_a_quiz_scores_alike_on_every_node(nodes: Callable[[int], List[Node]]) -> None:
+    """Answers on two nodes are scored by the log's clock: one leaderboard, the same on both."""
+    a, b = nodes(2)
+    question = a.hub.create_poll("Capital?", ["Paris", "Rome"], kind="quiz", correct=["Paris"], time_limit=30)
+    players = [f"p{n}" for n in range(10)]
+    for n, voter in enumerate(players):
+        (a, b)[n % 2].hub.set_nickname(f"Player {n}", voter=voter)
+    b.hub.open_poll(question.id)
+    for n, voter in enumerate(players):
+        (a, b)[n % 2].hub.vote(question.id, "paris" if n % 3 else "rome", voter=voter)
+    a.hub.close_poll(question.id)
+    b.hub.reveal_answer(question.id)
+    book = wait_same_state([a, b])
+    assert [p["answer_revealed"] for p in book["polls"]] == [1]
+    board = a.hub.leaderboard()
+    assert board == b.hub.leaderboard()
+    assert sorted(entry["score"] > 0 for entry in board) == [False] * 4 + [True] * 6

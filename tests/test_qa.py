@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import re
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -15,6 +16,7 @@ from pollhub import Hub, PollServer
 from pollhub import protocol
 from pollhub.book import Effects, PollBook
 from pollhub.cluster import decode_command, encode_command
+from pollhub.hub import _Call, _Caller, _Result
 from pollhub.errors import (
     BadMessage, BadQuestion, DuplicateQuestion, OwnQuestion, PollhubError, QAClosed, QuestionAnswered,
     TooManyQuestions, UnknownQuestion,
@@ -22,7 +24,7 @@ from pollhub.errors import (
 from pollhub.protocol import Ask, Highlight, QASettings, QuestionAction, Upvote, parse
 from pollhub.qa import MAX_QUESTION_TEXT, QUESTION_WINDOW, QUESTIONS_PER_WINDOW, QandA
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, Recorder
 
 NOW = 1_800_000_000.0
 
@@ -294,6 +296,32 @@ def test_too_many_questions_through_the_hub() -> None:
             hub.ask(f"Question number {number}", voter="ann")
         with pytest.raises(TooManyQuestions):
             hub.ask("eleventh", voter="ann")
+
+
+def test_a_batch_changing_several_questions_is_one_message() -> None:
+    """Upvotes on three questions applied in one batch reach a client as one ``questions`` message."""
+    with Hub() as hub:
+        ids = [hub.ask(f"Question {n}?", voter=f"asker{n}")["id"] for n in range(3)]
+        watcher = Recorder("watcher")
+        hub.register(watcher)
+        watcher.next("welcome")
+        started, release = threading.Event(), threading.Event()
+
+        def hold() -> None:  # keeps the hub thread busy while the upvotes queue up behind it
+            started.set()
+            release.wait(TIMEOUT)
+
+        hub._put(_Call(hold, _Result()))
+        assert started.wait(TIMEOUT)
+        callers = [_Caller("voter") for _ in ids]
+        for caller, question_id in zip(callers, ids):
+            hub.submit(caller, Upvote(question_id, True))
+        release.set()
+        for caller in callers:
+            assert caller.wait(TIMEOUT)["upvotes"] == 1
+        message = watcher.next("questions")
+        assert [(q["id"], q["upvotes"]) for q in message["questions"]] == [(i, 1) for i in ids]
+        assert [m["type"] for m in watcher.drain()] == []  # and no question message besides
 
 
 # Over a real server ------------------------------------------------------------------

@@ -107,6 +107,8 @@ class Participant:
             self.upvotes = {q["id"]: q["upvotes"] for q in message["qa"]["questions"]}
         elif kind == "question":
             self.upvotes[message["question"]["id"]] = message["question"]["upvotes"]
+        elif kind == "questions":
+            self.upvotes.update((q["id"], q["upvotes"]) for q in message["questions"])
         elif kind in ("upvoted", "error"):
             self.replies.append(message)
 

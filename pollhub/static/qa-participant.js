@@ -94,6 +94,9 @@ export function createParticipantQa(options) {
     else if (message.type === "deleted" && message.poll === ui.current) pollChanged(null);
     else if (message.type === "qa") announceSettings(before);
     else if (message.type === "question") announceOwn(before.questions.get(message.question && message.question.id));
+    else if (message.type === "questions" && Array.isArray(message.questions)) {
+      message.questions.forEach(function (q) { announceOwn(before.questions.get(q && q.id)); });
+    }
     if (qa !== before || message.type === "welcome") scheduleRender();
   }
 

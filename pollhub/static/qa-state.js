@@ -141,6 +141,9 @@ export function reduceQa(qa, message) {
     case "asked":
       if (!isQuestion(message.question)) return qa;
       return withQuestion(qa, message.type === "asked" ? Object.assign({}, message.question, { mine: true }) : message.question);
+    case "questions":  // several questions that changed in one batch, in one message
+      return (Array.isArray(message.questions) ? message.questions : []).reduce(
+        (held, q) => (isQuestion(q) ? withQuestion(held, q) : held), qa);
     case "hello":
       return message.qa && typeof message.qa === "object" ? withMarks(qa, message.qa) : qa;
     case "question_removed": {

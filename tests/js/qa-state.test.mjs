@@ -308,3 +308,24 @@ test("every Q&A error code has words of its own; unknown codes a fallback", () =
   assert.match(qaErrorText("qa_closed"), /closed/);
   assert.match(qaErrorText({ code: "something_new" }), /try again/);
 });
+
+test("a questions message updates each question it carries", () => {
+  let qa = reduceQa(initialQa(), {
+    type: "welcome",
+    qa: { moderation: false, open: true, highlight: null, stage: "poll", questions: [
+      { id: "q1", text: "One", name: null, upvotes: 1, state: "published", asked_at: 1, answered_at: null, upvoted: true, mine: false },
+      { id: "q2", text: "Two", name: null, upvotes: 0, state: "published", asked_at: 2, answered_at: null, upvoted: false, mine: true },
+    ] },
+  });
+  qa = reduceQa(qa, { type: "hello", qa: { mine: ["q2"], upvoted: ["q1"] } });
+  qa = reduceQa(qa, { type: "questions", questions: [
+    { id: "q1", text: "One", name: null, upvotes: 5, state: "published", asked_at: 1, answered_at: null },
+    { id: "q2", text: "Two", name: null, upvotes: 3, state: "answered", asked_at: 2, answered_at: 9 },
+    { nonsense: true },
+  ] });
+  assert.equal(qa.questions.get("q1").upvotes, 5);
+  assert.equal(qa.questions.get("q1").upvoted, true);  // this voter's marks are kept
+  assert.equal(qa.questions.get("q2").state, "answered");
+  assert.equal(qa.questions.get("q2").mine, true);
+  assert.equal(qa.questions.size, 2);
+});
