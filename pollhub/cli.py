@@ -699,6 +699,9 @@ def _describe(message: Dict[str, Any], only: Optional[str]) -> Optional[str]:
         return f"poll order: {', '.join(_shown(p) for p in message['polls'])}"
     if kind == "deleted" and only in (None, message["poll"]):
         return f"{_shown(message['poll'])}: deleted"
+    if kind == "leaderboard" and only is None:
+        places = ", ".join(f"{e['rank']}. {_shown(e['nickname'])} {e['score']}" for e in message["top"])
+        return f"leaderboard ({_plural(message['participants'], 'participant')}): {places or 'nobody yet'}"
     return None
 
 

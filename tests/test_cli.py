@@ -226,6 +226,7 @@ def test_watch_lines_escape_what_the_server_sent() -> None:
         {"type": "current", "poll": evil},
         {"type": "order", "polls": [evil, "b"]},
         {"type": "deleted", "poll": evil},
+        {"type": "leaderboard", "poll": None, "top": [{"rank": 1, "nickname": evil, "score": 975, "moved": None}], "participants": 1},
     ]
     for message in messages:
         line = _describe(message, None)
@@ -418,3 +419,13 @@ def test_vote_with_a_nickname_answers_a_quiz_and_a_taken_nickname_says_which_is_
         again = run("vote", url, "rome", "--poll", poll, "--voter", "bob", "--nickname", suggestion)
         assert again.returncode == 0, again.stderr
         assert presenter.wait_for(lambda c: c.results(poll) == {"paris": 1, "rome": 1})
+        watcher = Process.pollhub("watch", url)
+        try:
+            watcher.expect(r"best-pet: cat 0, dog 0")
+            presenter.close_poll(poll)
+            presenter.reveal_answer(poll)
+            line = watcher.expect(r"leaderboard \(2 participants\): 1\. Ann (\d+), 2\. (.+) 0$")
+            assert 500 <= int(line.group(1)) <= 1000 and line.group(2) == suggestion
+        finally:
+            finished = watcher.stop(signal.SIGINT)
+        assert finished.returncode == 0 and "Traceback" not in finished.stderr
