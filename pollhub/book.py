@@ -213,7 +213,7 @@ class PollBook:
             nickname, changed = self.quiz.set(voter, command.nickname)
             if changed:
                 effects.store.nickname(voter, nickname)
-                effects.leaderboard = True
+                self._leaderboard_changed(effects)
             return protocol.nickname(nickname, ref=command.ref)
         if isinstance(command, Ask):
             question = self.qa.ask(voter, command.text, command.name, now)
@@ -422,7 +422,8 @@ class PollBook:
         if action == "set_current":
             self._set_current(poll.id, effects)
         elif action == "delete":
-            effects.leaderboard |= bool(poll.answer_revealed)
+            if poll.answer_revealed:
+                self._leaderboard_changed(effects)
             del self.polls[poll.id]
             self.deadlines.pop(poll.id, None)
             effects.results.pop(poll.id, None)
@@ -510,12 +511,12 @@ class PollBook:
         effects.store.quiz_reveal(poll.id, poll.answer_revealed)
         self._broadcast_poll(poll, now, effects)
         effects.revealed = poll.id
-        effects.leaderboard = True
+        self._leaderboard_changed(effects)
 
     def _unreveal(self, poll: PollState, effects: Effects) -> None:
         poll.answer_revealed = 0
         effects.store.quiz_reveal(poll.id, 0)
-        effects.leaderboard = True
+        self._leaderboard_changed(effects)
 
     def _reset_quiz(self, now: float, effects: Effects) -> None:
         """Every quiz question back to not run: no answers, closed, not revealed. Nicknames stay."""
@@ -531,6 +532,10 @@ class PollBook:
                 self._close(poll, now, effects)
             else:
                 self._broadcast_poll(poll, now, effects)
+        self._leaderboard_changed(effects)
+
+    def _leaderboard_changed(self, effects: Effects) -> None:
+        self.quiz.forget_standings()  # they are computed again when next asked for
         effects.leaderboard = True
 
     def _rename(self, nickname: str, new: str, effects: Effects) -> str:
@@ -542,7 +547,7 @@ class PollBook:
         if changed:
             effects.store.nickname(voter, new)
             effects.renamed.append((voter, new))
-            effects.leaderboard = True
+            self._leaderboard_changed(effects)
         return new
 
     def quiz_changes(self, effects: Effects) -> Tuple[Optional[Dict[str, Any]], Dict[str, Dict[str, Any]], List[Tuple[str, str]]]:

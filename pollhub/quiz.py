@@ -51,6 +51,13 @@ class Players:
     def __init__(self, nicknames: Optional[Mapping[str, str]] = None) -> None:
         self.nicknames: Dict[str, str] = dict(nicknames or {})  # voter -> nickname
         self._owners: Dict[str, str] = {answer_key(name): voter for voter, name in self.nicknames.items()}
+        # The standings as last computed, until something changes them (forget_standings): every
+        # hello reply carries its voter's rank, and a hall reconnecting must not sort everyone each time.
+        self._standings: Optional[List[Standing]] = None
+
+    def forget_standings(self) -> None:
+        """Say the standings changed (a reveal, a reset, a nickname): the next call computes them again."""
+        self._standings = None
 
     def owner(self, nickname: str) -> Optional[str]:
         """The voter whose nickname is ``nickname`` (ignoring case), or None."""
@@ -74,6 +81,7 @@ class Players:
             del self._owners[answer_key(old)]
         self.nicknames[voter] = nickname
         self._owners[key] = voter
+        self._standings = None
         return nickname, True
 
     def suggest(self, nickname: str) -> str:
@@ -93,8 +101,11 @@ class Players:
         """Everyone with a nickname, ranked by their points in revealed quiz questions.
 
         ``before``: count only the questions revealed before that reveal
-        number (the leaderboard as it was then).
+        number (the leaderboard as it was then). Without it, the result is
+        kept until :meth:`forget_standings`.
         """
+        if before is None and self._standings is not None:
+            return self._standings
         totals = dict.fromkeys(self.nicknames, 0)
         for poll in polls:
             if poll.kind != QUIZ or not poll.answer_revealed:
@@ -110,6 +121,8 @@ class Players:
         for place, voter in enumerate(order, 1):
             rank = ranked[-1].rank if ranked and ranked[-1].total == totals[voter] else place
             ranked.append(Standing(rank, nicknames[voter], totals[voter], voter))
+        if before is None:
+            self._standings = ranked
         return ranked
 
     def leaderboard(self, polls: Sequence[PollState]) -> Dict[str, Any]:
