@@ -38,6 +38,8 @@ def get(server: PollServer, path: str, method: str = "GET", headers: Optional[Di
         ("/static/presenter-app.js", "text/javascript; charset=utf-8"),
         ("/static/qa.css", "text/css; charset=utf-8"),
         ("/static/qa-state.js", "text/javascript; charset=utf-8"),
+        ("/static/quiz.css", "text/css; charset=utf-8"),
+        ("/static/quiz-state.js", "text/javascript; charset=utf-8"),
     ],
 )
 def test_pages_and_files(server: PollServer, path: str, content_type: str) -> None:
@@ -125,3 +127,4 @@ def test_every_module_a_page_imports_is_served() -> None:
         wanted.update(re.findall(r'from "\./([^"]+)"', assets[name].body.decode()))
     assert {"transport.js", "state.js", "format.js", "limits.js", "charts.js", "presenter-list.js"} <= seen
     assert {"qa-state.js", "qa-participant.js", "qa-presenter.js"} <= seen
+    assert {"quiz-state.js", "quiz-participant.js", "quiz-presenter.js"} <= seen

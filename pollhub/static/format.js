@@ -48,8 +48,8 @@ export function squash(text) {
 }
 
 /* Poll kinds whose votes name options (the others: "scale" holds a number,
-   "words" short answers). */
-const OPTION_KINDS = { single: true, multiple: true, counter: true };
+   "words" short answers); a quiz question's answer is an option too. */
+const OPTION_KINDS = { single: true, multiple: true, counter: true, quiz: true };
 
 export function hasOptions(poll) {
   return OPTION_KINDS[poll.kind] === true;

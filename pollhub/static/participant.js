@@ -20,6 +20,7 @@ import { el, fromTemplate, onNextFrame, setBounds, showStatus } from "./dom.js";
 import { ScaleChart, WordCloud } from "./charts.js";
 import { OPEN_KIND, AnswerWall, answerLimit, answerLength, answersDefault, answersTotal, countText, summarizeAnswers, takesAnswers } from "./open-kind.js";
 import { createParticipantQa } from "./qa-participant.js";
+import { createParticipantQuiz } from "./quiz-participant.js";
 
 var VOTER_KEY = "pollhub-voter";
 var ANNOUNCE_INTERVAL = 3000; // ms between two spoken result summaries, at least
@@ -94,6 +95,7 @@ var voter = voterId();
 
 function handle(message) {
   qaView.handle(message); // Q&A (qa-participant.js)
+  quizView.handle(message); // quizzes (quiz-participant.js)
   if (message.type === "voted") return; // a reply to send(), which applies it
   var before = state;
   state = reduce(state, message, performance.now());
@@ -411,10 +413,16 @@ function kindText(poll) {
 
 function render() {
   var poll = currentPoll(state);
+  var quizShown = quizView.render(state); // quiz-participant.js: true when it shows the current poll (a quiz question)
   view.loading.hidden = state.welcomed;
   view.waiting.hidden = !state.welcomed || !!poll;
-  view.poll.hidden = !state.welcomed || !poll;
+  view.poll.hidden = !state.welcomed || !poll || quizShown;
   if (!state.welcomed) return;
+  if (quizShown) {
+    rendered.pollId = null;
+    tickWhileCounting(null);
+    return;
+  }
   if (!poll) {
     document.title = "pollhub · Waiting";
     if (rendered.announcedPoll !== null) {
@@ -788,10 +796,12 @@ var connection = new PollConnection({
     ui.connection = connectionState;
     showStatus(view.status, connectionState, detail);
     qaView.connectionChanged(connectionState);
+    quizView.connectionChanged(connectionState);
     if (connectionState !== "open") ui.pending = {};
     if (was !== connectionState && (connectionState === "open" || was === "open")) scheduleRender();
   }
 });
 var qaView = createParticipantQa({ connection: function () { return connection; }, announce: announce });
+var quizView = createParticipantQuiz({ connection: function () { return connection; }, announce: announce });
 applyLimits();
 connection.start();

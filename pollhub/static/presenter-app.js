@@ -31,6 +31,7 @@ import { createList } from "./presenter-list.js";
 import { createForm } from "./presenter-form.js";
 import { createExport } from "./presenter-export.js";
 import { createQaPresenter } from "./qa-presenter.js";
+import { createQuizPresenter } from "./quiz-presenter.js";
 
 (function () {
 var TOKEN_KEY = "pollhub-token";
@@ -184,6 +185,7 @@ function unlock() {
 function handle(message) {
   var before = app.state;
   var qaChanged = qa.handle(message); // Q&A (qa-presenter.js)
+  var quizChanged = quiz.handle(message); // quizzes (quiz-presenter.js)
   app.state = reduce(app.state, message, performance.now());
   switch (message.type) {
     case "welcome":
@@ -217,7 +219,7 @@ function handle(message) {
     default:
       break;
   }
-  if (app.state !== before || qaChanged) scheduleRender();
+  if (app.state !== before || qaChanged || quizChanged) scheduleRender();
 }
 
 var ERROR_TEXT = {
@@ -282,6 +284,7 @@ function render() {
   stage.render();
   list.render();
   qa.render();
+  quiz.render(); // after the others: it marks the list's quiz rows and may take over the stage
   view.create.disabled = app.connection !== "open";
   var poll = currentPoll(app.state);
   document.title = (poll ? poll.question + " · " : "") + "pollhub presenter";
@@ -361,6 +364,7 @@ var list = createList(app);
 var form = createForm(app);
 createExport(app);
 var qa = createQaPresenter(app);
+var quiz = createQuizPresenter(app);
 form.applyLimits();
 form.updateKindFields();
 

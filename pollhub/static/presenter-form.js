@@ -5,10 +5,13 @@
 import { setBounds } from "./dom.js";
 import { formatCount, hasOptions, plural, squash } from "./format.js";
 import { answersDefault, takesAnswers } from "./open-kind.js";
+import { QUIZ_KIND } from "./quiz-state.js";
+import { createQuizForm } from "./quiz-presenter.js";
 
 /* The form; app is the page's wiring (presenter-app.js). */
 export function createForm(app) {
   var view = app.view;
+  var quizForm = createQuizForm(app); // the quiz kind's fields (quiz-presenter.js)
 
   // Creating a poll ------------------------------------------------------------------------
 
@@ -63,6 +66,7 @@ export function createForm(app) {
       var answers = wholeNumber(view.maxAnswers);
       if (answers === null || isNaN(answers) || answers < answerRange[0] || answers > answerRange[1]) return { field: view.maxAnswers, text: "Each voter can give " + answerRange[0] + " to " + answerRange[1] + " answers." };
     }
+    if (kind === QUIZ_KIND) return quizForm.problem(options);
     return null;
   }
 
@@ -76,6 +80,7 @@ export function createForm(app) {
       message.max = wholeNumber(view.scaleMax);
     }
     if (takesAnswers({ kind: kind })) message.max_answers = wholeNumber(view.maxAnswers);
+    if (kind === QUIZ_KIND) Object.assign(message, quizForm.fields(options));
     return message;
   }
 
@@ -93,6 +98,7 @@ export function createForm(app) {
       view.maxAnswers.value = String(answersDefault(kind, app.state.limits));
       answersKind = kind;
     }
+    quizForm.update(kind);
     if (!view.formError.hidden) showFormError(null);
   }
 

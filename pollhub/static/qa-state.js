@@ -24,7 +24,7 @@
 export const QUESTION_LENGTH = 280; // characters in a question, once whitespace is collapsed
 export const NAME_LENGTH = 40; // characters in an asker's name
 export const ORDERS = Object.freeze(["popular", "recent"]);
-export const STAGES = Object.freeze(["poll", "qa"]);
+export const STAGES = Object.freeze(["poll", "qa", "leaderboard", "podium"]); // the last two: quizzes (quiz-presenter.js)
 export const STATES = Object.freeze(["waiting", "published", "answered", "dismissed"]);
 
 /* What the pages say for each Q&A error code of the protocol. */
