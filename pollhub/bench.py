@@ -20,6 +20,13 @@ them, and the report has upvotes per second, the latency from an upvote to
 each participant seeing the new count, and whether every participant ends
 with every question's exact count.
 
+``--scenario quiz`` rehearses a quiz question (:class:`QuizBench`, needs the
+admin token): every participant takes a nickname, answers the moment the
+question opens, and gets its score when the answer is revealed; the report has
+answers per second, the time from the open to every answer acknowledged, the
+time from the reveal to every participant holding its score message, and
+whether every answer was counted and every score and rank is exact.
+
 To be the measuring instrument and not the bottleneck, it runs every
 connection in one thread on non-blocking sockets and ``selectors`` (epoll on
 Linux), with just enough WebSocket framing: it reads frame headers, and of each
@@ -49,6 +56,7 @@ import functools
 import json
 import os
 import re
+import secrets
 import selectors
 import signal
 import socket
@@ -58,7 +66,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter, deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import urlsplit
 
 from .cli import raise_file_limit
@@ -78,7 +86,7 @@ _TOTAL = re.compile(rb'"total":(\d+)')
 # a socket that refuses it turns the stamps off): see _read.
 SO_TIMESTAMPNS: Optional[int] = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 _TIMESPEC = struct.Struct("@ll")  # struct timespec: seconds, nanoseconds
-SCENARIOS = ("votes", "qa")  # votes: voters flood a counter poll; qa: participants upvote and unvote questions
+SCENARIOS = ("votes", "qa", "quiz")  # votes: voters flood a counter poll; qa: participants upvote and unvote questions; quiz: answer one question
 QA_QUESTIONS = 20  # questions the qa scenario asks, by default
 QUESTIONS_PER_ASKER = 5  # the qa scenario's askers each ask this many (a server takes 10 a minute from one voter)
 _QUESTION_PREFIX = b'{"type":"question'  # a "question" or "questions" message (a "question_removed" holds no count)
@@ -86,6 +94,9 @@ _QUESTION_ID = re.compile(rb'"id":"([^"\\]+)"')
 _UPVOTES = re.compile(rb'"upvotes":(\d+)')
 _REPLY_QUESTION = re.compile(rb'"question":"([^"\\]+)"')
 _REPLY_UPVOTED = re.compile(rb'"upvoted":(true|false)')
+QUIZ_OPTIONS = ["a", "b", "c", "d"]  # the quiz scenario's question: "a" is correct
+QUIZ_TIME_LIMIT = 120  # seconds: the question stays open long enough for the slowest answer; the bench closes it
+WRONG_EVERY = 4  # in the quiz scenario every fourth participant answers wrong ("b")
 
 
 def mask_frame(opcode: int, payload: bytes) -> bytes:
@@ -136,7 +147,7 @@ class Peer:
 
     __slots__ = (
         "sock", "role", "node", "buffer", "out", "open", "total", "welcomed", "acked", "rejected", "backwards", "wanted",
-        "counts", "upvoted", "pending",
+        "counts", "upvoted", "pending", "answered_at", "score",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, role: str, node: int = 0) -> None:
@@ -155,6 +166,8 @@ class Peer:
         self.counts: Dict[str, int] = {}  # qa: question id -> its upvotes as this participant last saw them
         self.upvoted: Dict[str, bool] = {}  # qa: question id -> whether the server's last reply said this voter upvotes it
         self.pending: Deque[Tuple[str, int]] = deque()  # qa: upvotes (+1) and unvotes (-1) sent, not answered yet, in order
+        self.answered_at = 0.0  # quiz: when this participant sent its answer (0: not yet)
+        self.score: Optional[Dict[str, Any]] = None  # quiz: the score message of the bench's question
 
 
 MemoryProbe = Callable[[], Optional[int]]
@@ -1074,6 +1087,237 @@ class QABench(Bench):
         return low, high
 
 
+# The quiz scenario ----------------------------------------------------------------------
+
+
+class QuizBench(Bench):
+    """The quiz scenario: participants with nicknames answer one question the moment it opens; :meth:`run` returns the report.
+
+    The first connection is the presenter (``token`` is required): it creates
+    a quiz question with options a to d (``a`` correct). Every participant
+    takes a nickname (``bench-<run>-<n>``, new each run), then, when the
+    ``poll`` message says the question is open, answers at once: ``a``, or
+    ``b`` for every fourth participant. The presenter opens the question,
+    closes it once every answer is acknowledged, and reveals the answer.
+
+    Measured: answers per second (from the first answer sent to the last
+    acknowledged), the time from the open to every answer acknowledged and
+    to each participant's acknowledgement, and the time from the reveal to
+    each participant's ``score`` message (arrival at its socket, as in the
+    votes scenario). Checked exactly: the question's counts (the
+    presenter's last ``results``) are the answers acknowledged; every
+    participant gets one score that says it answered, right or wrong as it
+    did, with 0 points when wrong and 500 to 1,000 when right; every rank is
+    1 plus the participants with more points (when the leaderboard holds the
+    bench's participants only, as on a fresh server). The question is
+    deleted afterwards; the nicknames stay on the server.
+    """
+
+    unit = "answers"
+
+    def __init__(
+        self,
+        url: Union[str, Sequence[str]],
+        clients: int = 100,
+        token: Optional[str] = None,
+        progress: bool = False,
+        memory: Optional[Union[MemoryProbe, Sequence[MemoryProbe]]] = None,
+    ) -> None:
+        super().__init__(url, clients=clients, voters=1, token=token, progress=progress, memory=memory)
+        if token is None:
+            raise ValueError("the quiz scenario needs --token: the bench creates, opens and reveals its question")
+        if clients < 1:
+            raise ValueError("the quiz scenario needs at least one participant")
+        self.tag = format(int(time.time()) % 36**4, "x")  # new nicknames each run: they stay on the server
+        self.quiz: Optional[str] = None
+        self.counts: Dict[str, int] = {}  # the question's counts, as the presenter was last sent them
+        self.error: Optional[str] = None
+        self.opened_at = 0.0  # when the presenter sent open_poll
+        self.revealed_at = 0.0  # when it sent reveal_answer
+        self.last_ack = 0.0
+        self.answer_latency = LatencyHistogram()  # open -> each answer's acknowledgement
+        self.score_latency = LatencyHistogram()  # reveal -> each score message's arrival
+        self._wrong: Set[int] = set()  # the participants (their id()) that answer wrong
+        self._answers_by_option: Dict[str, bytes] = {}
+        self._fast_prefix = b'{"type":"'  # every message: the scenario needs arrival times of replies and scores
+
+    def _fast(self, peer: Peer, buf: bytes, start: int, end: int, now: float, arrived: float) -> None:
+        kind = buf[start + 9 : buf.find(b'"', start + 9, end)]
+        if kind == b"voted":
+            peer.acked += 1
+            self.last_ack = max(self.last_ack, arrived)
+            self.answer_latency.add(arrived - self.opened_at)
+            self._show(sum(p.acked for p in self.peers if p.role == "subscriber"), self.clients)
+        elif kind == b"score":
+            score = json.loads(buf[start:end])
+            if score.get("poll") == self.quiz and peer.score is None:
+                peer.score = score
+                self.score_latency.add(arrived - self.revealed_at)
+            elif score.get("poll") == self.quiz:
+                peer.backwards += 1  # a second score for the same question
+        elif kind == b"poll" and peer.role == "subscriber" and not peer.answered_at:
+            data = json.loads(buf[start:end])["poll"]
+            if data.get("id") == self.quiz and data.get("open"):
+                peer.answered_at = now
+                self._send(peer, self._answer(peer))
+        elif kind == b"results" and peer.role == "voter":
+            results = json.loads(buf[start:end])
+            if results.get("poll") == self.quiz:
+                self.counts = dict(results.get("counts", {}))
+        elif kind == b"error":
+            peer.rejected += 1
+            self.error = str(json.loads(buf[start:end]).get("message"))
+        elif kind == b"welcome":
+            peer.welcomed = True
+        elif kind in (b"ok", b"hello", b"nickname"):
+            peer.acked += 1
+            if kind == b"ok" and self.quiz is None:
+                self.quiz = json.loads(buf[start:end]).get("poll")
+
+    def _answer(self, peer: Peer) -> bytes:
+        return self._answers_by_option[self._option(peer)]
+
+    def _option(self, peer: Peer) -> str:
+        """The option a participant answers: ``b`` (wrong) for every fourth one, else ``a``."""
+        return "b" if id(peer) in self._wrong else "a"
+
+    def _command(self, peer: Peer, message: Dict[str, Any], what: str) -> None:
+        """Send a presenter's command and wait for its reply; ``RuntimeError`` with the server's message if refused."""
+        before = peer.acked
+        self._send(peer, mask_frame(0x1, json.dumps(message).encode()))
+        if not self._wait(lambda: peer.acked > before or peer.rejected, SETTLE_TIMEOUT) or peer.rejected:
+            raise RuntimeError(f"could not {what}: {self.error or 'no reply'}")
+
+    def _delete_poll(self) -> None:
+        """Delete the bench's question, if it made one."""
+        if self.quiz is None or not self.peers or not self.peers[0].open:
+            return
+        admin, quiz, self.quiz = self.peers[0], self.quiz, None
+        acked = admin.acked + admin.rejected
+        self._send(admin, mask_frame(0x1, json.dumps({"type": "delete_poll", "poll": quiz}).encode()))
+        self._wait(lambda: admin.acked + admin.rejected > acked, 2.0)
+
+    def _measure(self) -> Dict[str, Any]:
+        deadline = time.monotonic() + max(60.0, self.clients / 100)
+        admin = self._first(deadline)
+        if not self._wait(lambda: admin.welcomed, SETTLE_TIMEOUT):
+            raise RuntimeError("no welcome from the server")
+        self._command(admin, {"type": "hello", "token": self.token}, "say hello with the token (is it right?)")
+        question = {
+            "type": "create_poll", "question": f"pollhub bench {time.strftime('%H:%M:%S')}", "kind": "quiz",
+            "options": QUIZ_OPTIONS, "correct": ["a"], "time_limit": QUIZ_TIME_LIMIT,
+        }  # fmt: skip
+        self._command(admin, question, "create the quiz question")
+        self._answers_by_option = {
+            option: mask_frame(0x1, json.dumps({"type": "vote", "poll": self.quiz, "option": option}).encode())
+            for option in QUIZ_OPTIONS
+        }
+        report: Dict[str, Any] = {"url": self.url, "scenario": "quiz", "clients": self.clients}
+        memory_before = _added([probe() for probe in self.memories])
+        seconds = self.connect_all(self.clients, "subscriber", deadline)
+        participants = [p for p in self.peers if p.role == "subscriber"]
+        report.update(
+            connected=len(participants),
+            refused=self.refused,
+            connect_per_second=round(len(participants) / seconds, 1) if seconds else None,
+        )
+        if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
+            raise RuntimeError("not every connection got its welcome")
+        started = time.perf_counter()
+        self._nicknames(participants)
+        naming = time.perf_counter() - started
+        report["nicknames_per_second"] = round(len(participants) / naming, 1) if naming else None
+        memory_after = _added([probe() for probe in self.memories])
+        if memory_before and memory_after and participants:
+            report["server_memory_bytes"] = memory_after
+            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(participants))
+        report.update(self._answers(admin, participants))
+        report.update(self._reveal(admin, participants))
+        return report
+
+    def _nicknames(self, participants: List[Peer]) -> None:
+        """Every participant takes its nickname; ``RuntimeError`` if the server refuses one."""
+        self._wrong = {id(p) for i, p in enumerate(participants) if i % WRONG_EVERY == 0}
+        for number, peer in enumerate(participants, 1):
+            peer.acked = peer.rejected = 0
+            name = f"bench-{self.tag}-{number}"
+            self._send(peer, mask_frame(0x1, json.dumps({"type": "nickname", "nickname": name}).encode()))
+            self._poll(0)
+        if not self._wait(lambda: all(p.acked or p.rejected or not p.open for p in participants), SETTLE_TIMEOUT * 3):
+            raise RuntimeError("not every participant got the reply to its nickname")
+        if any(p.rejected for p in participants):
+            raise RuntimeError(f"a nickname was refused: {self.error}")
+        for peer in participants:
+            peer.acked = 0
+
+    def _answers(self, admin: Peer, participants: List[Peer]) -> Dict[str, Any]:
+        """Open the question; every participant answers as it learns so; close it once all are acknowledged."""
+        self.opened_at = self.clock()
+        self._send(admin, mask_frame(0x1, json.dumps({"type": "open_poll", "poll": self.quiz}).encode()))
+        limit = time.monotonic() + max(SETTLE_TIMEOUT, self.clients / 100)
+        while time.monotonic() < limit and not all(p.acked or p.rejected or not p.open for p in participants):
+            self._poll(0.02)
+        self._show(self.clients, self.clients, done=True)
+        acked = sum(1 for p in participants if p.acked)
+        first = min((p.answered_at for p in participants if p.answered_at), default=0.0)
+        answering = self.last_ack - first if first else 0.0
+        self._command(admin, {"type": "close_poll", "poll": self.quiz}, "close the quiz question")
+        return {
+            "answers_acked": acked,
+            "answers_rejected": sum(1 for p in participants if p.rejected),
+            "unanswered": sum(1 for p in participants if not p.answered_at),
+            "answers_per_second": round(acked / answering, 1) if answering > 0 else None,
+            "open_to_all_acked_ms": round((self.last_ack - self.opened_at) * 1000, 2) if acked else None,
+            "answer_latency_ms": self.answer_latency.summary(),
+        }
+
+    def _reveal(self, admin: Peer, participants: List[Peer]) -> Dict[str, Any]:
+        """Reveal the answer; wait for every participant's score and check every figure exactly."""
+        self.revealed_at = self.clock()
+        self._command(admin, {"type": "reveal_answer", "poll": self.quiz}, "reveal the answer")
+        self._wait(lambda: all(p.score is not None or not p.open for p in participants), SETTLE_TIMEOUT)
+        scores = [p.score for p in participants if p.score is not None]
+        answered = [p for p in participants if p.acked]
+        expected = Counter(self._option(p) for p in answered)
+        counted = {option: self.counts.get(option, 0) for option in QUIZ_OPTIONS}
+        wrong_points = sum(1 for p in answered if not self._score_ok(p))
+        ranks_checked = bool(scores) and all(s.get("of") == len(participants) for s in scores)
+        wrong_ranks = self._wrong_ranks(participants) if ranks_checked else 0
+        return {
+            "scores_received": len(scores),
+            "reveal_to_all_scores_ms": round(self.score_latency.max * 1000, 2) if scores else None,
+            "score_latency_ms": self.score_latency.summary(),
+            "counts": counted,
+            "lost": sum(max(0, n - counted.get(o, 0)) for o, n in expected.items()),
+            "duplicated": sum(max(0, counted[o] - expected.get(o, 0)) for o in QUIZ_OPTIONS),
+            "wrong_scores": wrong_points,
+            "ranks_checked": ranks_checked,
+            "wrong_ranks": wrong_ranks,
+            "differing": wrong_points + wrong_ranks,
+            "went_backwards": sum(p.backwards for p in participants),
+            "dropped": sum(1 for p in participants if not p.open),
+            "latency_end": "arrival" if self.stamped else "read",
+        }
+
+    def _score_ok(self, peer: Peer) -> bool:
+        """Whether a participant's score says what it did: answered, right or wrong, points in range, its total."""
+        score = peer.score
+        if score is None:
+            return False
+        right = self._option(peer) == "a"
+        points = score.get("points")
+        in_range = isinstance(points, int) and (500 <= points <= 1000 if right else points == 0)
+        return bool(score.get("answered")) and score.get("correct") is right and in_range and score.get("total") == points
+
+    def _wrong_ranks(self, participants: List[Peer]) -> int:
+        """Participants whose rank is not 1 plus the number with more points (ties share a rank)."""
+        totals = sorted((p.score["total"] for p in participants if p.score is not None), reverse=True)
+        first_place: Dict[int, int] = {}
+        for place, total in enumerate(totals, 1):
+            first_place.setdefault(total, place)
+        return sum(1 for p in participants if p.score is not None and p.score.get("rank") != first_place[p.score["total"]])
+
+
 def _most_common(values: Sequence[int], default: int) -> int:
     """The value most participants hold (``default`` if none)."""
     return Counter(values).most_common(1)[0][0] if values else default
@@ -1099,6 +1343,8 @@ def format_report(report: Dict[str, Any]) -> str:
     """The report as lines for a person."""
     if report.get("scenario") == "qa":
         return format_qa_report(report)
+    if report.get("scenario") == "quiz":
+        return format_quiz_report(report)
     latency = report["latency_ms"]
     memory = report.get("memory_per_connection_bytes")
     lines = [
@@ -1145,6 +1391,30 @@ def format_qa_report(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_quiz_report(report: Dict[str, Any]) -> str:
+    """A quiz scenario's report as lines for a person."""
+    answers, scores = report["answer_latency_ms"], report["score_latency_ms"]
+    memory = report.get("memory_per_connection_bytes")
+    ranks = f"{report['wrong_ranks']} wrong ranks" if report["ranks_checked"] else "ranks not checked (others on the leaderboard)"
+    lines = [
+        f"clients           {report['connected']} connected, {report['refused']} refused, "
+        f"{report['connect_per_second']} connections/s",
+        f"nicknames         {report['nicknames_per_second']} taken per second",
+        f"answers           {report['answers_acked']} acknowledged, {report['answers_rejected']} rejected, "
+        f"{report['unanswered']} never sent, {report['answers_per_second']} answers/s",
+        f"open to answers   all acknowledged after {report['open_to_all_acked_ms']} ms; "
+        f"each: p50 {answers['p50']} ms, p99 {answers['p99']} ms",
+        f"reveal to scores  all {report['scores_received']} arrived after {report['reveal_to_all_scores_ms']} ms; "
+        f"each: p50 {scores['p50']} ms, p99 {scores['p99']} ms"
+        + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else ""),
+        f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['wrong_scores']} wrong scores, "
+        f"{ranks}, {report['went_backwards']} second scores, {report['dropped']} clients dropped",
+    ]
+    if memory is not None:
+        lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
+    return "\n".join(lines)
+
+
 def _format_node(number: int, node: Dict[str, Any]) -> List[str]:
     """A node's lines in the report of a run over several."""
     latency = node["latency_ms"]
@@ -1165,14 +1435,16 @@ def _format_node(number: int, node: Dict[str, Any]) -> List[str]:
     return lines
 
 
-def start_own_server() -> "Tuple[subprocess.Popen[str], str]":
-    """``--self``: a pollhub server on a free loopback port, as the benchmarks start it."""
+def start_own_server(token: Optional[str] = None) -> "Tuple[subprocess.Popen[str], str]":
+    """``--self``: a pollhub server on a free loopback port, as the benchmarks start it (with ``token``: that admin token)."""
     command = [
         sys.executable, "-m", "pollhub", "--host", "127.0.0.1", "--port", "0", "--memory", "--question", "Bench",
         "--option", "a", "--option", "b", "--kind", "counter", "--log-level", "warning",
         # Every simulated participant comes from one address: no per-voter or per-address limits.
         "--max-vote-rate", "0", "--max-address-vote-rate", "0", "--new-voter-rate", "0",
     ]  # fmt: skip
+    if token is not None:
+        command += ["--token", token]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -1181,6 +1453,16 @@ def start_own_server() -> "Tuple[subprocess.Popen[str], str]":
         proc.kill()
         raise RuntimeError(f"the server did not start: {line!r}")
     return proc, match.group(1)
+
+
+def _unused_flags(args: argparse.Namespace) -> List[Tuple[str, Any]]:
+    """The flags given that the scenario chosen does not take, with their values (None: not given)."""
+    if args.scenario == "quiz":
+        return [("--voters", args.voters), ("--poll", args.poll), ("--questions", args.questions), ("--votes", args.votes),
+                ("--rate", args.rate)]  # fmt: skip
+    if args.scenario == "qa":
+        return [("--voters", args.voters), ("--poll", args.poll)]
+    return [("--questions", args.questions)]
 
 
 def bench_command(argv: Sequence[str]) -> int:
@@ -1204,7 +1486,8 @@ def bench_command(argv: Sequence[str]) -> int:
         choices=SCENARIOS,
         default=SCENARIOS[0],
         help="votes: --voters flood a counter poll that --clients watch; qa: --clients upvote and unvote questions "
-        "(a few of them ask those first), every one watching the counts (default: %(default)s)",
+        "(a few of them ask those first), every one watching the counts; quiz: --clients take nicknames and answer a quiz "
+        "question the moment it opens, then get their scores (needs --token or --self) (default: %(default)s)",
     )
     parser.add_argument("--questions", type=int, help=f"qa: questions to ask and upvote (default: {QA_QUESTIONS})")
     parser.add_argument("--poll", help="votes: vote in this counter poll (default: the current poll)")
@@ -1217,22 +1500,28 @@ def bench_command(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.own == bool(args.url):
         parser.error("give a URL or --self")
-    qa = args.scenario == "qa"
-    for flag, value in (("--voters", args.voters), ("--poll", args.poll)) if qa else (("--questions", args.questions),):
+    qa, quiz = args.scenario == "qa", args.scenario == "quiz"
+    for flag, value in _unused_flags(args):
         if value is not None:
             parser.error(f"{flag} does not apply to the {args.scenario} scenario")
+    if quiz and args.token is None and not args.own:
+        parser.error("the quiz scenario needs --token (or --self): the bench creates, opens and reveals its question")
     raise_file_limit()
     proc = None
     try:
         urls: List[str] = args.url
         if args.own:
-            proc, url = start_own_server()
+            if quiz and args.token is None:
+                args.token = secrets.token_urlsafe(16)
+            proc, url = start_own_server(args.token if quiz else None)
             urls = [url]
         rate = args.rate if args.rate is not None or args.votes is not None else 10.0
         progress = sys.stderr.isatty() and not args.json
-        if qa:
+        if quiz:
+            bench: Bench = QuizBench(urls, clients=args.clients, token=args.token, progress=progress)
+        elif qa:
             questions = args.questions if args.questions is not None else QA_QUESTIONS
-            bench: Bench = QABench(
+            bench = QABench(
                 urls, clients=args.clients, questions=questions, rate=rate, votes=args.votes, duration=args.duration,
                 token=args.token, progress=progress,
             )  # fmt: skip

@@ -563,19 +563,23 @@ def vote_command(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--poll", help="the poll's id (default: the current poll)")
     parser.add_argument("--voter", help="your voter id (voting again with it moves your vote)")
+    parser.add_argument("--nickname", metavar="NAME", help="take this nickname first (a quiz answer needs one; 2 to 20 characters)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)g)")
     args = parser.parse_args(argv)
     try:
         with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
+            if args.nickname is not None:
+                client.set_nickname(args.nickname)
             choice = client.vote(vote_choice(client, args.poll, args.choice), poll=args.poll)
             poll = client.poll(args.poll)
+            playing = f" as {_shown(repr(client.nickname))}" if client.nickname else ""
     except PollhubError as exc:
-        print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
+        print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)}){_nickname_hint(exc)}", file=sys.stderr)
         return 1
     except (OSError, TimeoutError, ValueError) as exc:
         print(f"pollhub vote: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
         return 1
-    print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}: {format_results(poll.result_fields())}")
+    print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}{playing}: {format_results(poll.result_fields())}")
     return 0
 
 
@@ -595,6 +599,14 @@ def vote_choice(client: PollClient, poll_id: Optional[str], given: Sequence[str]
     if len(given) > 1 or (kind is not None and CHOICE_FIELDS.get(kind) == "options"):
         return list(given)
     return given[0]
+
+
+def _nickname_hint(error: PollhubError) -> str:
+    """For ``nickname_taken``: ``; try --nickname NAME`` with the free nickname the server suggested, else nothing."""
+    suggestion = error.details.get("suggestion")
+    if error.code != "nickname_taken" or not suggestion:
+        return ""
+    return f"; try --nickname {_shown(repr(suggestion))}"
 
 
 def ask_command(argv: Sequence[str]) -> int:
@@ -708,6 +720,9 @@ def _describe(message: Dict[str, Any], only: Optional[str]) -> Optional[str]:
         return f"poll order: {', '.join(_shown(p) for p in message['polls'])}"
     if kind == "deleted" and only in (None, message["poll"]):
         return f"{_shown(message['poll'])}: deleted"
+    if kind == "leaderboard" and only is None:
+        places = ", ".join(f"{e['rank']}. {_shown(e['nickname'])} {e['score']}" for e in message["top"])
+        return f"leaderboard ({_plural(message['participants'], 'participant')}): {places or 'nobody yet'}"
     return None
 
 
@@ -772,11 +787,11 @@ def export_command(argv: Sequence[str]) -> int:
     try:
         if args.redis:
             book = read_event(args.redis, args.event)
-            polls, current, qa = list(book.polls.values()), book.current, book.qa
+            polls, current, qa, players = list(book.polls.values()), book.current, book.qa, book.quiz
         else:
             store = Store(args.db or default_path(), readonly=True)
             try:
-                polls, current, _, qa = store.load()
+                polls, current, _, qa, players = store.load()
             finally:
                 store.close()
     except (StorageError, ClusterError) as exc:
@@ -788,7 +803,7 @@ def export_command(argv: Sequence[str]) -> int:
             print(f"pollhub export: there is no poll {args.poll!r}", file=sys.stderr)
             return 1
     questions = qa.questions.values() if args.poll is None else ()  # --poll: that poll's results only
-    document = export.export_document(polls, current, questions=questions)
+    document = export.export_document(polls, current, questions=questions, players=players if args.poll is None else None)
     if args.format == "json":
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         print()

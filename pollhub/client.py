@@ -7,11 +7,16 @@
         client.wait_for(lambda c: c.results()["pizza"] >= 10, timeout=30)
         question = client.ask("Is there dessert?")  # audience Q&A
         client.upvote("q1")
+        client.set_nickname("Ann")                  # a quiz: answer, then wait for the reveal
+        client.vote("paris", poll="capital")
+        score = client.wait_for(lambda c: c.score("capital"), timeout=60)
 
 A background thread (``pollhub-client``) reads every message: it keeps the
 latest state of every poll and of the Q&A (its settings and every question
 this client may see), answers pings, completes the request each reply belongs
 to (matched by ``ref``) and queues the message for :meth:`PollClient.updates`.
+For quizzes it also keeps this voter's nickname, its last ``score`` message
+per question and the latest leaderboard.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import websocket
 
 from .errors import PollhubError, error_from_reply
-from .polls import ALLOWED, ALWAYS, CHOICE_FIELDS, SINGLE, Choice, Poll, poll_fields
+from .polls import CHOICE_FIELDS, QUIZ, SINGLE, Choice, Poll, poll_fields
 from .protocol import VOTE_FIELDS
 
 TIMEOUT = 10.0  # seconds to connect, and to wait for each reply
@@ -55,7 +60,8 @@ def normalize_url(url: str) -> str:
 
 
 class _Pending:
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # the request's type
         self.done = threading.Event()
         self.reply: Optional[Dict[str, Any]] = None
 
@@ -96,6 +102,10 @@ class PollClient:
         self._closed = False
         self._updates: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
         self._welcomed = threading.Event()
+        self._nickname: Optional[str] = None  # this voter's nickname, as the server last said
+        self._scores: Dict[str, Dict[str, Any]] = {}  # quiz poll id -> the last score message for it
+        self._last_score: Optional[Dict[str, Any]] = None
+        self._leaderboard: Dict[str, Any] = {"top": [], "participants": 0}  # the latest top 10 and how many rank
         self.voter: Optional[str] = voter
         self.admin = False
         sslopt = {"context": ssl_context} if ssl_context is not None else None
@@ -109,6 +119,8 @@ class PollClient:
             if voter is not None or token is not None:
                 reply = self._request({"type": "hello", "voter": voter, "token": token})
                 self.voter, self.admin = reply["voter"], reply["admin"]
+                with self._state:
+                    self._nickname = reply.get("nickname")
         except BaseException:
             self.close()
             raise
@@ -129,6 +141,8 @@ class PollClient:
             field = CHOICE_FIELDS[data["kind"]]
             if field == "value" and isinstance(choice, str):  # "4" from a command line
                 field = "option"  # the server reads a scale's value from it, or says what is wrong
+            elif data["kind"] == QUIZ:  # one option, or a list when several are correct
+                field = "option" if isinstance(choice, str) else "options"
         else:  # a poll this client has not heard of: let the server say what is wrong
             field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
         reply = self._request({"type": "vote", field: choice, "poll": poll})
@@ -178,6 +192,46 @@ class PollClient:
                 self._updates.put(None)
                 return
             yield item
+
+    # Quizzes ---------------------------------------------------------------------------
+
+    @property
+    def nickname(self) -> Optional[str]:
+        """This voter's nickname as the server last told it (a presenter's rename included), or None."""
+        with self._state:
+            return self._nickname
+
+    def set_nickname(self, nickname: str) -> str:
+        """Take a nickname for this voter (needed to answer a quiz); returns it as the server keeps it.
+
+        Raises :class:`~pollhub.errors.BadNickname` (fewer than 2 or more
+        than 20 characters once normalised) or ``NicknameTaken`` (someone
+        else has it, ignoring case: its ``details["suggestion"]`` is free).
+        """
+        reply = self._request({"type": "nickname", "nickname": nickname})
+        return str(reply["nickname"])
+
+    def score(self, poll: Optional[str] = None) -> Optional[Dict[str, Any]]:
+        """The last ``score`` message (of quiz question ``poll`` if given), or None before a reveal.
+
+        A dict with ``poll``, ``points``, ``correct``, ``answered``, ``total``
+        (this voter's score), ``rank`` and ``of``. Only a voter with a
+        nickname gets one.
+        """
+        with self._state:
+            found = self._last_score if poll is None else self._scores.get(poll)
+            return None if found is None else dict(found)
+
+    def leaderboard(self) -> List[Dict[str, Any]]:
+        """The top 10 as the server last sent them (welcome or reveal): dicts of ``nickname``, ``score``, ``rank``, ``moved``."""
+        with self._state:
+            return [dict(entry) for entry in self._leaderboard["top"]]
+
+    def participants(self) -> int:
+        """How many participants are on the leaderboard, as the server last said."""
+        with self._state:
+            return int(self._leaderboard["participants"])
+
 
     # Audience Q&A -----------------------------------------------------------------------
 
@@ -242,11 +296,19 @@ class PollClient:
         max_choices: Optional[int] = None,
         scale: Optional[Tuple[int, int]] = None,
         max_answers: Optional[int] = None,
-        results: str = ALWAYS,
-        changes: str = ALLOWED,
+        results: Optional[str] = None,
+        changes: Optional[str] = None,
+        correct: Optional[Sequence[str]] = None,
+        time_limit: Optional[int] = None,
     ) -> str:
-        """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id."""
-        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes)
+        """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id.
+
+        A quiz question (``kind="quiz"``) takes ``correct`` (the ids or
+        labels of its correct options) and ``time_limit`` (seconds, 5 to 300;
+        default 20); it is created closed, and :meth:`open_poll` starts its
+        timer. ``results`` and ``changes`` left out take the kind's defaults.
+        """
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit)
         reply = self._request({"type": "create_poll", "question": question, "options": list(options), **fields})
         return str(reply["poll"])
 
@@ -289,6 +351,23 @@ class PollClient:
 
     def set_current(self, poll: str) -> None:
         self._request({"type": "set_current", "poll": poll})
+
+    def reveal_answer(self, poll: str) -> None:
+        """Show a closed quiz question's correct options; every participant gets its score, everyone the leaderboard."""
+        self._request({"type": "reveal_answer", "poll": poll})
+
+    def reset_quiz(self) -> None:
+        """Every quiz question as new (answers gone, closed, not revealed), the leaderboard empty; nicknames stay."""
+        self._request({"type": "reset_quiz"})
+
+    def rename_nickname(self, old: str, new: str) -> str:
+        """Rename the participant whose nickname is ``old`` (ignoring case); returns the new one as kept. They are told.
+
+        Raises ``BadNickname`` (nobody has ``old``, or ``new`` breaks the
+        rules of :meth:`set_nickname`) or ``NicknameTaken``.
+        """
+        return str(self._request({"type": "rename_nickname", "nickname": old, "to": new})["nickname"])
+
 
     def approve_question(self, question: str) -> None:
         """Publish a waiting question (moderation on)."""
@@ -352,7 +431,7 @@ class PollClient:
     def _request(self, message: Dict[str, Any], nulls: Sequence[str] = ()) -> Dict[str, Any]:
         """Send ``message`` (fields that are None left out, but for ``nulls``) and wait for its reply."""
         ref = next(self._refs)
-        pending = _Pending()
+        pending = _Pending(str(message.get("type")))
         with self._state:
             if self._closed:
                 raise ConnectionClosed("the connection is closed")
@@ -373,7 +452,7 @@ class PollClient:
         if reply is None:
             raise ConnectionClosed("the connection closed before the server replied")
         if reply["type"] == "error":
-            raise error_from_reply(reply)
+            raise error_from_reply(reply)  # with its other fields in details: nickname_taken's suggestion
         return reply
 
     def _vote_question(self, kind: str, question: str) -> int:
@@ -429,12 +508,30 @@ class PollClient:
         self._seqs = {poll_id: self._seqs[poll_id] for poll_id in polls}
         self._polls = polls
         self._current = message["current"]
+        quiz = message.get("quiz")
+        if quiz is not None:
+            self._leaderboard = {"top": list(quiz.get("top", [])), "participants": quiz.get("participants", 0)}
         qa = message.get("qa") or {}
         self._qa = {name: qa.get(name) for name in QA_SETTINGS}
         questions = qa.get("questions", [])
         self._questions = {q["id"]: dict(q) for q in questions}
         self._mine = {q["id"] for q in questions if q.get("mine")}
         self._upvoted = {q["id"] for q in questions if q.get("upvoted")}
+
+    def _quiz_message(self, message: Dict[str, Any], request: Optional[_Pending]) -> None:
+        """Take a ``nickname`` (the reply to this voter's own, or a presenter's rename of it), ``score`` or ``leaderboard`` message.
+
+        ``request`` is the request the message replies to, if any: the reply
+        to a presenter's ``rename_nickname`` names somebody else.
+        """
+        kind = message["type"]
+        if kind == "nickname":
+            if request is None or request.kind == "nickname":
+                self._nickname = message["nickname"]
+        elif kind == "score":
+            self._scores[message["poll"]] = self._last_score = dict(message)
+        elif "top" in message:  # a broadcast leaderboard
+            self._leaderboard = {"top": list(message["top"]), "participants": message.get("participants", 0)}
 
     def _flagged(self, question: Dict[str, Any]) -> Dict[str, Any]:
         """A copy of a question held, with this voter's ``upvoted`` and ``mine``."""
@@ -462,6 +559,8 @@ class PollClient:
     def _receive(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
         with self._state:
+            ref = message.get("ref")
+            waiting = self._pending.pop(ref, None) if ref is not None else None
             if kind == "welcome":
                 self._welcome(message)
             elif kind == "results":
@@ -479,6 +578,8 @@ class PollClient:
                 self._polls = {poll_id: self._polls[poll_id] for poll_id in message["polls"] if poll_id in self._polls}
             elif kind == "deleted":
                 self._polls.pop(message["poll"], None)
+            elif kind in ("nickname", "score", "leaderboard"):
+                self._quiz_message(message, waiting)
             elif kind == "question":
                 self._questions[message["question"]["id"]] = dict(message["question"])
             elif kind == "questions":  # several that changed in one batch
@@ -489,8 +590,6 @@ class PollClient:
                 self._qa.update((name, message[name]) for name in QA_SETTINGS if name in message)
             elif kind in ("hello", "asked", "upvoted"):
                 self._question_reply(message)
-            ref = message.get("ref")
-            waiting = self._pending.pop(ref, None) if ref is not None else None
             self._state.notify_all()
         if waiting is not None:
             waiting.reply = message

@@ -19,6 +19,11 @@ The audience's questions (:mod:`pollhub.qa`) are exported with the polls:
 every question in asking order, in every state, as the presenter sees it,
 without the voter ids of who asked or upvoted. In the CSV they follow the
 polls' rows (and the rankings' table) as a table of their own (an empty line, then its own header).
+
+Quizzes (:mod:`pollhub.quiz`): each quiz question carries its correct
+options and every answer, by the participant's nickname (never a voter id),
+with its time and points; the document carries the leaderboard. In the CSV
+they are two more tables: the quiz answers, then the leaderboard.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import io
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
-from .polls import OPEN, RANKING, SCALE, PollState
+from .kinds import quiz_answer
+from .polls import OPEN, QUIZ, RANKING, SCALE, PollState
 from .qa import Question
+from .quiz import Players
 
 #: One row per option, scale value or answer (hidden answers left out).
 EXPORT_COLUMNS = ("poll", "question", "kind", "open", "option", "label", "votes", "voters")
@@ -39,6 +46,14 @@ RANKING_COLUMNS = ("poll", "place", "option", "label", "score", "position")
 #: One row per question, in asking order: its id, text, signature (empty: anonymous),
 #: state, upvotes, and when it was asked and answered (ISO 8601, UTC; empty: not answered).
 QUESTION_COLUMNS = ("question", "text", "name", "state", "upvotes", "asked_at", "answered_at")
+#: One row per answer to a quiz question, in the order they came (a question nobody
+#: answered: one row without a participant): the question's correct option ids
+#: (separated by spaces), whether its answer was revealed, the participant's
+#: nickname, the option ids answered, whether that is right, when it came
+#: (ISO 8601, UTC, to the millisecond) and its points.
+QUIZ_COLUMNS = ("poll", "correct_options", "revealed", "nickname", "answer", "correct", "answered_at", "points")
+#: One row per participant, best first: rank (shared by equal scores), nickname, score.
+LEADERBOARD_COLUMNS = ("rank", "nickname", "score")
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "json")
@@ -64,13 +79,19 @@ def iso_time(timestamp: Optional[float]) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_time_ms(timestamp: float) -> str:
+    """A Unix time as ISO 8601 in UTC to the millisecond (``2024-03-07T09:05:00.250Z``)."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def export_document(
     polls: Iterable[PollState],
     current: Optional[str],
     now: Optional[float] = None,
     questions: Iterable[Question] = (),
+    players: Optional[Players] = None,
 ) -> Dict[str, Any]:
-    """The JSON export: ``{"current": id or None, "polls": [poll object, ...], "questions": [question, ...]}``.
+    """The JSON export: ``{"current": id or None, "polls": [poll object, ...], "questions": [question, ...], "leaderboard": [...]}``.
 
     ``now`` is the time a countdown's ``closes_in`` counts from (default: the clock).
 
@@ -82,15 +103,53 @@ def export_document(
     question is the protocol's question object as presenters get it
     (:meth:`Question.to_json`: id, text, name, state, upvotes, and
     ``asked_at`` and ``answered_at`` in Unix seconds), in the order given,
-    dismissed ones included; no voter id. Builds new dicts and lists only, so
-    the result may leave the thread that owns the polls. Never raises for a
-    valid poll.
+    dismissed ones included; no voter id.
+
+    A quiz question's object is a presenter's (with ``correct``, its option
+    ids, revealed or not) with ``answers``: each participant's answer,
+    earliest first, as ``{"nickname", "options", "correct", "at",
+    "points"}`` (``at`` in Unix seconds, as the server applied it; the
+    points it scored then), and ``closes_at``, while it runs, the deadline
+    (Unix seconds) the points count down to (None once closed). ``leaderboard`` is :func:`leaderboard`'s for
+    ``players`` (the nicknames; None: nobody), counting every poll of
+    ``polls``. Builds new dicts and lists only, so the result may leave the
+    thread that owns the polls. Never raises for a valid poll.
     """
+    polls = list(polls)
+    nicknames = players.nicknames if players is not None else {}
     return {
         "current": current,
-        "polls": [{**p.to_json(now=now), **p.results(shown=None)} for p in polls],
+        "polls": [_poll_object(p, now, nicknames) for p in polls],
         "questions": [q.to_json() for q in questions],
+        "leaderboard": leaderboard(players, polls) if players is not None else [],
     }
+
+
+def _poll_object(poll: PollState, now: Optional[float], nicknames: Mapping[str, str]) -> Dict[str, Any]:
+    data = {**poll.to_json(now=now), **poll.results(shown=None)}
+    if poll.kind == QUIZ:
+        data["closes_at"] = poll.closes_at  # while it runs: the deadline its points count down to
+        data["answers"] = quiz_answers(poll, nicknames)
+    return data
+
+
+def quiz_answers(poll: PollState, nicknames: Mapping[str, str]) -> List[Dict[str, Any]]:
+    """A quiz question's answers, earliest first, each by its voter's nickname (``""`` if none): never a voter id."""
+    correct = set(poll.settings.correct or ())
+    answers: List[Dict[str, Any]] = []
+    for voter, ballot in poll.ballots.items():
+        at, points, options = quiz_answer(ballot)
+        answers.append({
+            "nickname": nicknames.get(voter, ""), "options": list(options), "correct": set(options) == correct,
+            "at": at, "points": points,
+        })  # fmt: skip
+    answers.sort(key=lambda a: (a["at"], a["nickname"].casefold()))
+    return answers
+
+
+def leaderboard(players: Players, polls: Iterable[PollState]) -> List[Dict[str, Any]]:
+    """Everyone with a nickname, ranked by the points of revealed quiz questions: ``{"rank", "nickname", "score"}``."""
+    return [{"rank": s.rank, "nickname": s.nickname, "score": s.total} for s in players.standings(polls)]
 
 
 def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
@@ -128,6 +187,39 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
     if document.get("questions"):
         rows.append([])
         rows.extend(question_rows(document["questions"]))
+    quizzes = [poll for poll in document["polls"] if poll["kind"] == QUIZ]
+    if quizzes:
+        rows.append([])
+        rows.extend(quiz_rows(quizzes))
+    if document.get("leaderboard"):
+        rows.append([])
+        rows.extend(leaderboard_rows(document["leaderboard"]))
+    return rows
+
+
+def quiz_rows(quizzes: Iterable[Mapping[str, Any]]) -> List[List[Cell]]:
+    """The quiz answers' table (its header first): :data:`QUIZ_COLUMNS` per answer, or one row per question nobody answered.
+
+    Nicknames (written by participants) and ids are guarded; ``points`` is a
+    number; ``revealed`` and ``correct`` are ``true`` or ``false``.
+    """
+    rows: List[List[Cell]] = [list(QUIZ_COLUMNS)]
+    for poll in quizzes:
+        head: List[Cell] = [
+            guard_cell(poll["id"]), guard_cell(" ".join(poll.get("correct", []))), str(poll["answer_revealed"]).lower()
+        ]
+        if not poll["answers"]:
+            rows.append(head + ["", "", "", "", ""])
+        for a in poll["answers"]:
+            answer = guard_cell(" ".join(a["options"]))
+            rows.append(head + [guard_cell(a["nickname"]), answer, str(a["correct"]).lower(), iso_time_ms(a["at"]), a["points"]])
+    return rows
+
+
+def leaderboard_rows(board: Iterable[Mapping[str, Any]]) -> List[List[Cell]]:
+    """The leaderboard's table (its header first): :data:`LEADERBOARD_COLUMNS` per participant, best first."""
+    rows: List[List[Cell]] = [list(LEADERBOARD_COLUMNS)]
+    rows.extend([entry["rank"], guard_cell(entry["nickname"]), entry["score"]] for entry in board)
     return rows
 
 

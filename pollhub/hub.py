@@ -413,12 +413,12 @@ class Hub:
         elif self.db_path is not None:
             self._store = Store(self.db_path)
             try:
-                polls, current, used_ids, qa_state = self._store.load()
+                polls, current, used_ids, qa_state, players = self._store.load()
             except BaseException:
                 self._store.close()  # and its lock: this process may try again
                 self._store = None
                 raise
-            self._book = PollBook(polls, current, used_ids, limits=self._limits, qa=qa_state)
+            self._book = PollBook(polls, current, used_ids, limits=self._limits, qa=qa_state, quiz=players)
         self._running = True
         self._thread = threading.Thread(target=self._run, name="pollhub-hub", daemon=True)
         self._thread.start()
@@ -732,7 +732,7 @@ class Hub:
 
     def _export(self) -> Dict[str, Any]:
         book = self._book
-        return export_document(book.polls.values(), book.current, time.time(), book.qa.questions.values())
+        return export_document(book.polls.values(), book.current, time.time(), book.qa.questions.values(), book.quiz)
 
     @property
     def current(self) -> Optional[str]:

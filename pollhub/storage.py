@@ -11,7 +11,9 @@ writer.
 Audience Q&A (:mod:`pollhub.qa`) is saved the same way, in the same
 transaction: each question as it was asked and its state, each upvote
 (a row per question and voter, so a restart keeps who upvoted what) and the
-Q&A settings.
+Q&A settings. So are quizzes (:mod:`pollhub.quiz`): each voter's nickname
+and the number of each quiz question's reveal; a quiz answer's time and
+points are in its ballot.
 
 The schema has a version (``PRAGMA user_version``); :class:`Store` migrates
 an older database forward and refuses one written by a newer pollhub. A file
@@ -40,6 +42,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 from .changes import Changes  # re-exported: the hub and the tests take it from here too
 from .polls import Ballot, PollState, Settings
 from .qa import QandA
+from .quiz import Players
 
 try:  # POSIX
     import fcntl
@@ -52,7 +55,7 @@ except ImportError:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Appended to the database's path to name the file a writable store locks.
 LOCK_SUFFIX = ".lock"
@@ -139,8 +142,25 @@ CREATE TABLE qa_settings (
 );
 """
 
+# Version 4: quizzes. Each voter's nickname (unique ignoring case: the book
+# checks that, so a batch that swaps two nicknames saves in any order), and
+# the number of each quiz question's reveal (1, 2, ...: the leaderboard's
+# moves count from the reveal before; no row: not revealed). A quiz answer's
+# time and points live in its ballot, so nothing of version 3 changes: an
+# upgrade keeps every vote and question.
+SCHEMA_V4 = """
+CREATE TABLE nicknames (
+    voter TEXT PRIMARY KEY,
+    nickname TEXT NOT NULL
+);
+CREATE TABLE quiz_reveals (
+    poll_id TEXT PRIMARY KEY REFERENCES polls(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL
+);
+"""
+
 #: Scripts that take a database from version N-1 to version N, by N.
-MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
+MIGRATIONS: Dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
 
 
 class StorageError(Exception):
@@ -364,15 +384,16 @@ class Store:
 
     # Reading ---------------------------------------------------------------------
 
-    def load(self) -> Tuple[List[PollState], Optional[str], Set[str], QandA]:
-        """Every poll (in the presenter's order), the current poll's id, every poll id ever used, and the Q&A.
+    def load(self) -> Tuple[List[PollState], Optional[str], Set[str], QandA, Players]:
+        """Every poll (in the presenter's order), the current poll's id, every poll id ever used, the Q&A and the quiz's players.
 
         Raises :class:`StorageError` if SQLite finds a damaged page, or for
-        rows pollhub cannot have written (a question in an unknown state).
+        rows pollhub cannot have written (a question in an unknown state, two
+        voters with one nickname).
         """
         try:
             polls, current, used = self._load_polls()
-            return polls, current, used, self._load_qa()
+            return polls, current, used, self._load_qa(), self._load_players()
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise StorageError(_unusable(self.path, exc)) from None
 
@@ -389,6 +410,7 @@ class Store:
         hidden: Dict[str, List[str]] = {}
         for poll_id, answer in db.execute("SELECT poll_id, answer FROM hidden_answers"):
             hidden.setdefault(poll_id, []).append(answer)
+        reveals: Dict[str, int] = dict(db.execute("SELECT poll_id, position FROM quiz_reveals").fetchall())
         polls = [
             PollState.restore(
                 poll_id,
@@ -401,6 +423,7 @@ class Store:
                 closes_at=closes_at,
                 hidden=hidden.get(poll_id, ()),
                 resets=resets,
+                answer_revealed=reveals.get(poll_id, 0),
             )
             for poll_id, question, kind, settings, is_open, revealed, closes_at, resets in db.execute(
                 "SELECT id, question, kind, settings, open, revealed, closes_at, resets FROM polls ORDER BY position"
@@ -423,6 +446,15 @@ class Store:
         ).fetchall()
         upvotes = db.execute("SELECT question_id, voter FROM upvotes").fetchall()
         return QandA.restore_rows(settings, questions, upvotes)
+
+    def _load_players(self) -> Players:
+        """Every voter's nickname; ``ValueError`` if two voters have one nickname (ignoring case)."""
+        nicknames: Dict[str, str] = dict(self.db.execute("SELECT voter, nickname FROM nicknames ORDER BY voter").fetchall())
+        players = Players(nicknames)
+        for voter, nickname in nicknames.items():
+            if players.owner(nickname) != voter:
+                raise ValueError(f"two voters have the nickname {nickname[:40]!r}")
+        return players
 
     # Writing (the hub thread) ----------------------------------------------------
 
@@ -632,6 +664,18 @@ def _write_upvotes(db: sqlite3.Connection, upvotes: Dict[Tuple[str, str], bool])
     )
 
 
+def _nickname(db: sqlite3.Connection, voter: str, nickname: str) -> None:
+    db.execute("INSERT OR REPLACE INTO nicknames (voter, nickname) VALUES (?, ?)", (voter, nickname))
+
+
+def _quiz_reveal(db: sqlite3.Connection, poll_id: str, order: int) -> None:
+    """A quiz question's answer revealed as the ``order``-th; 0: taken back (a reset)."""
+    if order:
+        db.execute("INSERT OR REPLACE INTO quiz_reveals (poll_id, position) VALUES (?, ?)", (poll_id, order))
+    else:
+        db.execute("DELETE FROM quiz_reveals WHERE poll_id = ?", (poll_id,))
+
+
 _WRITERS: Dict[str, Callable[..., None]] = {
     "create": _create,
     "open": _open,
@@ -644,4 +688,6 @@ _WRITERS: Dict[str, Callable[..., None]] = {
     "question": _question,
     "question_state": _question_state,
     "qa_settings": _qa_settings,
+    "nickname": _nickname,
+    "quiz_reveal": _quiz_reveal,
 }

@@ -17,7 +17,7 @@ import pytest
 
 from pollhub import COUNTER, Hub, PollClient, PollServer
 from pollhub import bench
-from pollhub.bench import Bench, QABench
+from pollhub.bench import Bench, QABench, QuizBench
 
 from .conftest import TIMEOUT, wait_until
 from .processes import Process
@@ -319,6 +319,8 @@ def test_bench_command_qa_scenario_against_its_own_server() -> None:
         (["--scenario", "qa", "--voters", "2"], "--voters does not apply to the qa scenario"),
         (["--scenario", "qa", "--poll", "p"], "--poll does not apply to the qa scenario"),
         (["--questions", "3"], "--questions does not apply to the votes scenario"),
+        (["--scenario", "quiz", "--votes", "3"], "--votes does not apply to the quiz scenario"),
+        (["--scenario", "quiz", "--questions", "3"], "--questions does not apply to the quiz scenario"),
         (["--scenario", "chat"], "invalid choice"),
     ],
 )
@@ -336,3 +338,49 @@ def test_qa_over_two_redis_nodes_every_participant_ends_at_the_same_counts(two_n
     assert report["upvotes_rejected"] == report["unanswered"] == 0
     assert report["lost"] == report["duplicated"] == report["differing"] == report["behind"] == 0
     assert report["went_backwards"] == report["dropped"] == 0
+
+
+# The quiz scenario ---------------------------------------------------------------------
+
+
+def test_quiz_counts_every_answer_and_every_score_and_rank_is_exact(hub: Hub) -> None:
+    with PollServer(hub, port=0, token="T", max_vote_rate=0, max_address_vote_rate=0, new_voter_rate=0) as server:
+        report = QuizBench(server.url, clients=40, token="T").run()
+        polls, board = hub.polls(), hub.leaderboard()
+    assert report["scenario"] == "quiz" and report["connected"] == 40
+    assert report["answers_acked"] == 40 and report["answers_rejected"] == report["unanswered"] == 0
+    assert report["counts"] == {"a": 30, "b": 10, "c": 0, "d": 0}  # every fourth participant answers wrong
+    assert report["scores_received"] == 40 and report["ranks_checked"] is True
+    assert report["lost"] == report["duplicated"] == report["wrong_scores"] == report["wrong_ranks"] == 0
+    assert report["differing"] == report["went_backwards"] == report["dropped"] == 0
+    assert report["answers_per_second"] > 0 and report["open_to_all_acked_ms"] > 0
+    assert report["answer_latency_ms"]["p99"] is not None and report["score_latency_ms"]["p99"] is not None
+    assert report["reveal_to_all_scores_ms"] >= report["score_latency_ms"]["p50"]
+    assert polls == []  # the bench deleted its question
+    assert [e["score"] for e in board] == [0] * 40  # the nicknames stay; the deleted question took its points along
+
+
+def test_quiz_needs_a_token(hub: Hub, server: PollServer) -> None:
+    with pytest.raises(ValueError, match="needs --token"):
+        QuizBench(server.url, clients=4)
+    with pytest.raises(RuntimeError, match="could not say hello with the token"):
+        QuizBench(server.url, clients=4, token="wrong").run()
+
+
+def test_bench_command_quiz_scenario_against_its_own_server() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pollhub", "bench", "--self", "--scenario", "quiz", "--clients", "30", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scenario"] == "quiz" and report["answers_acked"] == report["scores_received"] == 30
+    assert report["lost"] == report["duplicated"] == report["differing"] == 0 and report["ranks_checked"]
+    text = subprocess.run(
+        [sys.executable, "-m", "pollhub", "bench", "--self", "--scenario", "quiz", "--clients", "8"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "answers           8 acknowledged, 0 rejected, 0 never sent" in text.stdout
+    assert "reveal to scores  all 8 arrived after" in text.stdout
+    assert "0 lost, 0 duplicated, 0 wrong scores, 0 wrong ranks" in text.stdout

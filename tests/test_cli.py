@@ -226,6 +226,7 @@ def test_watch_lines_escape_what_the_server_sent() -> None:
         {"type": "current", "poll": evil},
         {"type": "order", "polls": [evil, "b"]},
         {"type": "deleted", "poll": evil},
+        {"type": "leaderboard", "poll": None, "top": [{"rank": 1, "nickname": evil, "score": 975, "moved": None}], "participants": 1},
     ]
     for message in messages:
         line = _describe(message, None)
@@ -420,3 +421,37 @@ def test_vote_in_a_ranking_sends_the_choices_in_order() -> None:
         server.stop()
     finally:
         server.kill()
+
+
+# Quizzes: vote --nickname -------------------------------------------------------------
+
+
+def test_vote_with_a_nickname_answers_a_quiz_and_a_taken_nickname_says_which_is_free(served: Process) -> None:
+    from pollhub import PollClient
+
+    url = url_of(served)
+    with PollClient(url, token="tok", timeout=TIMEOUT) as presenter:
+        poll = presenter.create_poll("Capital?", ["Paris", "Rome"], "quiz", correct=["Paris"], time_limit=60)
+        presenter.open_poll(poll)
+        anonymous = run("vote", url, "paris", "--poll", poll, "--voter", "ann")
+        assert anonymous.returncode == 1 and "(nickname_required)" in anonymous.stderr
+        answered = run("vote", url, "Paris", "--poll", poll, "--voter", "ann", "--nickname", "Ann")
+        assert answered.returncode == 0, answered.stderr
+        assert f"Voted ['paris'] in '{poll}' as 'Ann': results not shown yet" in answered.stdout  # until it closes
+        taken = run("vote", url, "rome", "--poll", poll, "--voter", "bob", "--nickname", "ANN")
+        assert taken.returncode == 1
+        assert "(nickname_taken); try --nickname '" in taken.stderr and "Traceback" not in taken.stderr
+        suggestion = taken.stderr.split("try --nickname '")[1].split("'")[0]
+        again = run("vote", url, "rome", "--poll", poll, "--voter", "bob", "--nickname", suggestion)
+        assert again.returncode == 0, again.stderr
+        assert presenter.wait_for(lambda c: c.results(poll) == {"paris": 1, "rome": 1})
+        watcher = Process.pollhub("watch", url)
+        try:
+            watcher.expect(r"best-pet: cat 0, dog 0")
+            presenter.close_poll(poll)
+            presenter.reveal_answer(poll)
+            line = watcher.expect(r"leaderboard \(2 participants\): 1\. Ann (\d+), 2\. (.+) 0$")
+            assert 500 <= int(line.group(1)) <= 1000 and line.group(2) == suggestion
+        finally:
+            finished = watcher.stop(signal.SIGINT)
+        assert finished.returncode == 0 and "Traceback" not in finished.stderr

@@ -506,3 +506,100 @@ def test_pollhub_export_of_a_saved_ranking(tmp_path: Path) -> None:
     rows = rows_of(cli_export(db))
     assert rows[5:] == [list(RANKING_COLUMNS), ["best-drink", "1", "coffee", "Coffee", "2", "1.0"],
                         ["best-drink", "2", "water", "Water", "1", "2.0"], ["best-drink", "3", "tea", "Tea", "0", ""]]  # fmt: skip
+
+
+# Quizzes ----------------------------------------------------------------------------
+
+
+def quiz_question(poll_id: str, options: List[str], correct: List[str], opened_at: float, time_limit: int = 20) -> PollState:
+    """A quiz question as the book runs it: closed at creation, then opened with its deadline."""
+    from pollhub.polls import check_new_poll
+
+    question, labels, settings = check_new_poll(f"{poll_id}?", options, {"kind": "quiz", "correct": correct, "time_limit": time_limit})
+    poll = PollState(poll_id, question, labels, settings)
+    poll.closes_at = opened_at + time_limit
+    return poll
+
+
+def test_quiz_answers_by_nickname_with_time_and_points_and_the_leaderboard_in_json_and_csv() -> None:
+    from pollhub.export import LEADERBOARD_COLUMNS, QUIZ_COLUMNS
+    from pollhub.quiz import Players
+
+    ann, bob, cid, dan = SECRET_VOTERS
+    players = Players({ann: "Ann", bob: "=bob", cid: "Cid", dan: "Dan"})
+    capital = quiz_question("capital", ["Paris", "Rome"], ["Paris"], ASKED_AT)
+    capital.vote(bob, "paris", ASKED_AT + 5.25)  # 14.75 s of 20 left: round(500 + 500 * 14.75 / 20) = 869
+    capital.vote(ann, "paris", ASKED_AT + 1)  # 19 of 20: 975
+    capital.vote(cid, "rome", ASKED_AT + 2)  # wrong: 0
+    capital.open, capital.closes_at, capital.answer_revealed = False, None, 1
+    both = quiz_question("both", ["A", "B", "C"], ["A", "B"], ASKED_AT + 100)  # not revealed: no points on the board
+    both.vote(cid, ["b", "a"], ASKED_AT + 110)  # 10 s of 20 left: 750
+    nobody = quiz_question("nobody", ["X", "Y"], ["Y"], ASKED_AT + 200)
+    document = export_document([capital, both, nobody], "capital", players=players)
+
+    exported = {p["id"]: p for p in document["polls"]}
+    assert (exported["capital"]["correct"], exported["capital"]["answer_revealed"]) == (["paris"], True)
+    assert exported["capital"]["answers"] == [
+        {"nickname": "Ann", "options": ["paris"], "correct": True, "at": ASKED_AT + 1, "points": 975},
+        {"nickname": "Cid", "options": ["rome"], "correct": False, "at": ASKED_AT + 2, "points": 0},
+        {"nickname": "=bob", "options": ["paris"], "correct": True, "at": ASKED_AT + 5.25, "points": 869},
+    ]  # earliest first
+    assert exported["capital"]["counts"] == {"paris": 2, "rome": 1}
+    assert exported["both"]["correct"] == ["a", "b"]  # a presenter's view: the correct options even before the reveal
+    assert exported["both"]["answers"] == [
+        {"nickname": "Cid", "options": ["b", "a"], "correct": True, "at": ASKED_AT + 110, "points": 750},
+    ]
+    assert exported["nobody"]["answers"] == []
+    assert (exported["capital"]["closes_at"], exported["nobody"]["closes_at"]) == (None, ASKED_AT + 220)  # the deadline while it runs
+    assert document["leaderboard"] == [
+        {"rank": 1, "nickname": "Ann", "score": 975},
+        {"rank": 2, "nickname": "=bob", "score": 869},
+        {"rank": 3, "nickname": "Cid", "score": 0},  # "both" is not revealed: its 750 do not count yet
+        {"rank": 3, "nickname": "Dan", "score": 0},  # a nickname and no answer: on the board with 0
+    ]
+    text = to_csv(document)
+    assert not any(voter in text or voter in json.dumps(document) for voter in SECRET_VOTERS)
+    rows = rows_of(text)
+    first_gap = rows.index([])
+    quiz_table = rows[first_gap + 1 : first_gap + 1 + rows[first_gap + 1 :].index([])]
+    assert quiz_table == [
+        list(QUIZ_COLUMNS),
+        ["capital", "paris", "true", "Ann", "paris", "true", "2024-03-07T09:05:01.000Z", "975"],
+        ["capital", "paris", "true", "Cid", "rome", "false", "2024-03-07T09:05:02.000Z", "0"],
+        ["capital", "paris", "true", "'=bob", "paris", "true", "2024-03-07T09:05:05.250Z", "869"],
+        ["both", "a b", "false", "Cid", "b a", "true", "2024-03-07T09:06:50.000Z", "750"],
+        ["nobody", "y", "false", "", "", "", "", ""],
+    ]
+    assert rows[first_gap + len(quiz_table) + 1 :] == [
+        [],
+        list(LEADERBOARD_COLUMNS),
+        ["1", "Ann", "975"], ["2", "'=bob", "869"], ["3", "Cid", "0"], ["3", "Dan", "0"],
+    ]  # fmt: skip
+
+
+def test_quizzes_through_the_server_and_pollhub_export(saved: Path, hub_db: Hub, served: PollServer) -> None:
+    capital = hub_db.create_poll("Capital?", ["Paris", "Rome"], "quiz", correct=["Paris"], time_limit=30).id
+    for voter, nickname in zip(SECRET_VOTERS, ("Ann", "Bob", "Cid")):
+        hub_db.set_nickname(nickname, voter=voter)
+    hub_db.open_poll(capital)
+    hub_db.vote(capital, "paris", voter=SECRET_VOTERS[0])
+    hub_db.vote(capital, "rome", voter=SECRET_VOTERS[1])
+    hub_db.close_poll(capital)
+    hub_db.reveal_answer(capital)
+    board = hub_db.leaderboard()
+    status, _, csv_body = request(served, "/export.csv")
+    assert status == 200
+    status, _, json_body = request(served, "/export.json")
+    assert status == 200
+    served.stop()
+    hub_db.stop()
+
+    document = json.loads(json_body)
+    assert document["leaderboard"] == board and [e["nickname"] for e in board] == ["Ann", "Bob", "Cid"]
+    answers = document["polls"][0]["answers"]
+    assert [(a["nickname"], a["options"], a["correct"]) for a in answers] == [("Ann", ["paris"], True), ("Bob", ["rome"], False)]
+    assert 500 <= answers[0]["points"] <= 1000 and answers[1]["points"] == 0
+    assert not any(voter in json_body.decode() or voter in csv_body.decode() for voter in SECRET_VOTERS)
+    assert csv_body.decode("utf-8") == cli_export(saved)
+    assert json.loads(json_body) == json.loads(cli_export(saved, "--format", "json"))
+    assert json.loads(cli_export(saved, "--poll", capital, "--format", "json"))["leaderboard"] == []  # one poll: its results only

@@ -583,7 +583,7 @@ def test_a_version_1_database_is_upgraded_with_every_vote(tmp_path: Path) -> Non
         assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's v1 choice moves, no second vote
         assert hub.results("lunch") == {"pizza": 0, "salad": 2}
     with sqlite3.connect(str(db)) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     check.close()
 
 

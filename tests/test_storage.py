@@ -144,7 +144,7 @@ def loaded(db: Path) -> Tuple[list, Optional[str], Set[str]]:
     """What a readonly store loads: snapshots, the current poll, the used ids (and every ballot)."""
     store = Store(db, readonly=True)
     try:
-        polls, current, used, _ = store.load()
+        polls, current, used, _, _ = store.load()
     finally:
         store.close()
     return [(p.snapshot(), p.ballots) for p in polls], current, used
@@ -536,7 +536,7 @@ def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path
         Store(db, readonly=True)  # an export does not write: it waits for the upgrade
     store = Store(db)
     try:
-        polls, current, used, qa = store.load()
+        polls, current, used, qa, _ = store.load()
         by_id = {poll.id: poll for poll in polls}
         assert list(by_id) == ["lunch", "toppings", "claps", "rate-it", "words", "again"]
         assert current == "rate-it" and used == set(by_id) | {"gone"}
@@ -560,7 +560,7 @@ def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path
     finally:
         store.close()
     with contextlib.closing(sqlite3.connect(str(db))) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert [q.text for q in saved_qa(db).questions.values()] == ["Upgraded?"]
     assert loaded(db)[0][0][1] == {"ann": ("pizza",), "bob": ("salad",)}
     with Hub(db=db) as hub:
@@ -571,6 +571,97 @@ def test_a_version_2_file_is_upgraded_in_place_keeping_every_vote(tmp_path: Path
     with Hub(db=db) as hub:
         assert hub.results("lunch") == {"pizza": 0, "salad": 2}
         assert [(q["id"], q["upvotes"]) for q in hub.questions()] == [("q1", 1)]
+
+
+def quiz_rows(db: Path) -> Tuple[List[Tuple[str, str]], List[Tuple[str, int]], List[Tuple[str, str, str]]]:
+    """The nicknames, the reveals and every ballot, as the file holds them."""
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        return (
+            check.execute("SELECT voter, nickname FROM nicknames ORDER BY voter").fetchall(),
+            check.execute("SELECT poll_id, position FROM quiz_reveals ORDER BY position").fetchall(),
+            check.execute("SELECT poll_id, voter, ballot FROM ballots ORDER BY poll_id, voter").fetchall(),
+        )
+
+
+def test_nicknames_and_reveals_are_saved_with_the_batch_and_a_replay_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "quiz.db"
+    changes = Changes()
+    lunch = voted_poll("lunch", ["ann", "bob"], changes)
+    for voter, nickname in (("ann", "Ann"), ("bob", "Bobby"), ("bob", "Bob")):  # bob renamed
+        changes.nickname(voter, nickname)
+    changes.quiz_reveal("lunch", 1)
+    store = Store(db)
+    try:
+        store.save(changes, [lunch])
+        store.save(changes, [lunch])  # a batch replayed after its commit reached the disk
+        nicknames, reveals, ballots = quiz_rows(db)
+        assert nicknames == [("ann", "Ann"), ("bob", "Bob")]
+        assert reveals == [("lunch", 1)]
+        polls, _, _, _, players = store.load()
+        assert players.nicknames == {"ann": "Ann", "bob": "Bob"}
+        assert polls[0].answer_revealed == 1
+        changes = Changes()
+        changes.ops.append(("delete", "lunch"))
+        store.save(changes, [])
+        assert quiz_rows(db) == ([("ann", "Ann"), ("bob", "Bob")], [], [])  # a deleted poll's reveal goes with it
+    finally:
+        store.close()
+
+
+def test_a_reveal_taken_back_by_a_reset_leaves_no_row_and_two_voters_with_one_nickname_are_refused(tmp_path: Path) -> None:
+    db = tmp_path / "reset.db"
+    changes = Changes()
+    quiz = voted_poll("capital", ["ann"], changes)
+    changes.quiz_reveal("capital", 1)
+    changes.reset("capital")
+    changes.quiz_reveal("capital", 0)
+    changes.nickname("ann", "Ann")
+    store = Store(db)
+    try:
+        store.save(changes, [quiz])
+        store.save(changes, [quiz])  # replayed
+        assert quiz_rows(db) == ([("ann", "Ann")], [], [])
+        assert store.load()[0][0].answer_revealed == 0
+        store.db.execute("INSERT INTO nicknames (voter, nickname) VALUES ('bob', 'ANN')")
+        with pytest.raises(StorageError, match="not a usable pollhub database .*two voters have the nickname"):
+            store.load()
+    finally:
+        store.close()
+
+
+def test_a_version_3_file_is_upgraded_in_place_keeping_every_vote_and_question(tmp_path: Path) -> None:
+    """``schema-v3.db`` was written by pollhub before quizzes (tests/fixtures/make_schema_v3.py says how)."""
+    db = tmp_path / "v3.db"
+    shutil.copyfile(FIXTURES / "schema-v3.db", db)
+    with contextlib.closing(sqlite3.connect(str(db))) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 3
+        rows_before = {
+            table: sorted(old.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("polls", "options", "ballots", "hidden_answers", "used_poll_ids", "state", "questions", "upvotes", "qa_settings")
+        }
+    with pytest.raises(StorageError, match="schema version 3 needs a pollhub server start to upgrade it"):
+        Store(db, readonly=True)
+    Store(db).close()  # the upgrade
+    with contextlib.closing(sqlite3.connect(str(db))) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        for table, rows in rows_before.items():  # every row of version 3 as it was
+            assert sorted(check.execute(f"SELECT * FROM {table}").fetchall()) == rows, table
+        assert check.execute("SELECT COUNT(*) FROM nicknames").fetchone()[0] == 0
+        assert check.execute("SELECT COUNT(*) FROM quiz_reveals").fetchone()[0] == 0
+    with Hub(db=db) as hub:
+        assert [p.id for p in hub.polls()] == ["lunch", "toppings", "words", "tell-us"]
+        assert hub.current == "lunch"
+        assert hub.results("lunch") == {"pizza": 1, "salad": 1}
+        assert hub.results("toppings") == {"cheese": 1, "ham": 1, "olives": 0}
+        assert hub.vote("lunch", "salad", voter="ann") == "salad"  # ann's version 3 ballot moves: no second vote
+        assert [(q["id"], q["state"], q["upvotes"]) for q in hub.questions()] == [("q1", "answered", 2), ("q2", "waiting", 0)]
+        assert hub.qa_settings()["moderation"] is True
+        words = hub.export()["polls"][2]
+        assert words["counts"] == {"Calm": 2, "Tea": 1}  # "Spam" stays hidden
+        opened = hub.export()["polls"][3]
+        assert [a["text"] for a in opened["answers"]] == ["It was fine"]
+    with Hub(db=db) as hub:
+        assert hub.results("lunch") == {"pizza": 0, "salad": 2}
 
 
 def test_a_hub_restarts_with_its_questions_upvotes_and_settings(tmp_path: Path) -> None:
@@ -602,6 +693,48 @@ def test_a_hub_restarts_with_its_questions_upvotes_and_settings(tmp_path: Path) 
     with Hub(db=db) as hub:
         assert hub.questions()[0] == answered and answered["state"] == "answered"
         assert hub.qa_settings()["highlight"] is None  # answering the highlighted question ended the highlight
+
+
+def test_a_hub_restarts_with_its_nicknames_answers_reveals_and_leaderboard_moves(tmp_path: Path) -> None:
+    db = tmp_path / "quiz.db"
+    with Hub(db=db) as hub:
+        first = hub.create_poll("Capital?", ["Paris", "Rome"], "quiz", correct=["Paris"], time_limit=60).id
+        second = hub.create_poll("Bigger?", ["Oslo", "Lima"], "quiz", correct=["Lima"], time_limit=60).id
+        for voter, name in (("ann", "Ann"), ("bob", "Bob"), ("cid", "cid")):
+            hub.set_nickname(name, voter=voter)
+        hub.open_poll(first)
+        hub.vote(first, "paris", voter="ann")
+        hub.vote(first, "rome", voter="bob")
+        hub.close_poll(first)
+        hub.reveal_answer(first)
+        board, exported = hub.leaderboard(), hub.export()
+    assert [(e["nickname"], e["rank"]) for e in board] == [("Ann", 1), ("Bob", 2), ("cid", 2)]
+    with Hub(db=db) as hub:
+        assert hub.leaderboard() == board
+        assert hub.export() == {**exported, "polls": hub.export()["polls"]}
+        assert [p["answers"] for p in hub.export()["polls"]] == [p["answers"] for p in exported["polls"]]
+        with pytest.raises(PollhubError, match="taken"):
+            hub.set_nickname("ann", voter="dan")  # the restored nicknames are taken
+        with pytest.raises(PollhubError, match="ran already"):
+            hub.open_poll(first)
+        hub.open_poll(second)
+        hub.vote(second, "lima", voter="cid")
+        hub.close_poll(second)
+        hub.reveal_answer(second)
+        with PollServer(hub, port=0) as server, PollClient(server.url, timeout=TIMEOUT) as onlooker:
+            moves = {e["nickname"]: e["moved"] for e in onlooker.leaderboard()}
+        after = hub.leaderboard()
+    assert moves["Bob"] == -1  # second to third: moves count from the reveal before the restart
+    assert None not in moves.values()
+    with Hub(db=db) as hub:
+        assert hub.leaderboard() == after
+        hub.reset_quiz()
+    with Hub(db=db) as hub:
+        assert [e["score"] for e in hub.leaderboard()] == [0, 0, 0]
+        assert all(not p.open and p.total == 0 for p in hub.polls())
+        with pytest.raises(PollhubError, match="taken"):
+            hub.set_nickname("BOB", voter="dan")  # the reset keeps nicknames
+        hub.open_poll(first)  # and lets each question run again
 
 
 # One process per database ------------------------------------------------------------
@@ -775,6 +908,70 @@ def test_sigkill_loses_no_acknowledged_question_upvote_or_qa_setting(tmp_path: P
             assert bob.hello["qa"] == {"mine": ["q2"], "upvoted": ["q1"]}
             again = bob.request({"type": "upvote", "question": "q1"})
             assert (again["upvoted"], again["upvotes"]) == (True, 1)  # the saved upvote: still one
+        server.stop()
+    finally:
+        server.kill()
+
+
+def test_sigkill_loses_no_nickname_answer_reveal_or_leaderboard(tmp_path: Path) -> None:
+    db = tmp_path / "quiz.db"
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url, token="tok") as presenter:
+            created = presenter.request({
+                "type": "create_poll", "question": "Capital?", "options": ["Paris", "Rome"], "kind": "quiz",
+                "correct": ["Paris"], "time_limit": 60,
+            })  # fmt: skip
+            assert created["type"] == "ok", created
+            poll = created["poll"]
+            with wire_client(url, voter="ann") as ann, wire_client(url, voter="bob") as bob:
+                assert ann.request({"type": "nickname", "nickname": "Ann"})["nickname"] == "Ann"
+                assert bob.request({"type": "nickname", "nickname": "Bob"})["nickname"] == "Bob"
+                assert presenter.request({"type": "open_poll", "poll": poll})["type"] == "ok"
+                assert ann.request({"type": "vote", "poll": poll, "option": "paris"})["type"] == "voted"
+                assert bob.request({"type": "vote", "poll": poll, "option": "rome"})["type"] == "voted"
+            assert presenter.request({"type": "close_poll", "poll": poll})["type"] == "ok"
+            assert presenter.request({"type": "reveal_answer", "poll": poll})["type"] == "ok"
+            second = presenter.request({
+                "type": "create_poll", "question": "Bigger?", "options": ["Oslo", "Lima"], "kind": "quiz",
+                "correct": ["Lima"], "time_limit": 60,
+            })["poll"]  # fmt: skip
+            assert presenter.request({"type": "rename_nickname", "nickname": "bob", "to": "Bobby"})["nickname"] == "Bobby"
+            server.proc.kill()  # SIGKILL: every reply above was acknowledged, so it is on disk
+            server.proc.wait(TIMEOUT)
+    finally:
+        server.kill()
+    exported = subprocess.run(
+        [sys.executable, "-m", "pollhub", "export", "--db", str(db), "--format", "json"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(exported.stdout)
+    capital = next(p for p in document["polls"] if p["id"] == poll)
+    assert capital["correct"] == ["paris"]
+    points = {a["nickname"]: (a["options"], a["points"]) for a in capital["answers"]}
+    assert points["Bobby"] == (["rome"], 0) and points["Ann"][0] == ["paris"] and 500 <= points["Ann"][1] <= 1000
+    assert [(e["nickname"], e["rank"]) for e in document["leaderboard"]] == [("Ann", 1), ("Bobby", 2)]
+    server = serve(db)
+    try:
+        url = url_of(server)
+        with wire_client(url) as onlooker:
+            quiz = onlooker.welcome["quiz"]
+            assert [(e["nickname"], e["score"]) for e in quiz["top"]] == [("Ann", points["Ann"][1]), ("Bobby", 0)]
+            shown = next(p for p in onlooker.welcome["polls"] if p["id"] == poll)
+            assert shown["answer_revealed"] is True and shown["correct"] == ["paris"]
+        with wire_client(url, voter="bob") as bob:
+            assert bob.hello["nickname"] == "Bobby"
+            with wire_client(url, token="tok") as presenter:
+                assert presenter.request({"type": "open_poll", "poll": poll})["type"] == "error"  # it ran: reset first
+                assert presenter.request({"type": "open_poll", "poll": second})["type"] == "ok"
+                assert bob.request({"type": "vote", "poll": second, "option": "lima"})["type"] == "voted"
+                assert presenter.request({"type": "close_poll", "poll": second})["type"] == "ok"
+                assert presenter.request({"type": "reveal_answer", "poll": second})["type"] == "ok"
+            score = bob.receive()
+            while score["type"] != "score":
+                score = bob.receive()
+            assert (score["rank"], score["of"]) == (1 if score["total"] >= points["Ann"][1] else 2, 2)  # equal totals share first place
         server.stop()
     finally:
         server.kill()
