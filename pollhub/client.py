@@ -143,6 +143,8 @@ class PollClient:
                 field = "option"  # the server reads a scale's value from it, or says what is wrong
             elif data["kind"] == QUIZ:  # one option, or a list when several are correct
                 field = "option" if isinstance(choice, str) else "options"
+            elif field == "options" and isinstance(choice, str):  # one option of a multiple or ranking poll
+                choice = [choice]
         else:  # a poll this client has not heard of: let the server say what is wrong
             field = "value" if isinstance(choice, int) else "option" if isinstance(choice, str) else "options"
         reply = self._request({"type": "vote", field: choice, "poll": poll})
@@ -300,6 +302,7 @@ class PollClient:
         changes: Optional[str] = None,
         correct: Optional[Sequence[str]] = None,
         time_limit: Optional[int] = None,
+        max_ranked: Optional[int] = None,
     ) -> str:
         """Create a poll, with the settings of :meth:`pollhub.Hub.create_poll`; returns its id.
 
@@ -308,7 +311,7 @@ class PollClient:
         default 20); it is created closed, and :meth:`open_poll` starts its
         timer. ``results`` and ``changes`` left out take the kind's defaults.
         """
-        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit)
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit, max_ranked)
         reply = self._request({"type": "create_poll", "question": question, "options": list(options), **fields})
         return str(reply["poll"])
 

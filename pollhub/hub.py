@@ -518,6 +518,7 @@ class Hub:
         changes: Optional[str] = None,
         correct: Optional[Sequence[str]] = None,
         time_limit: Optional[int] = None,
+        max_ranked: Optional[int] = None,
     ) -> Poll:
         """Create a poll, open but for a quiz question; it becomes current if there is none.
 
@@ -529,7 +530,8 @@ class Hub:
         (up to ``max_answers`` answers per voter, 3 by default; no options)
         or ``open`` (up to ``max_answers`` answers of up to 280 characters per
         voter, 1 by default; no options; the poll's ``answers`` list them,
-        newest first, each with its time), or ``quiz`` (a question with
+        newest first, each with its time), ``ranking`` (each voter orders up
+        to ``max_ranked`` options, all by default), or ``quiz`` (a question with
         ``correct`` options, ids or labels, and a ``time_limit`` of 5 to 300
         seconds, 20 by default: it starts closed, and :meth:`open_poll` runs
         it for that long).
@@ -538,7 +540,7 @@ class Hub:
         ``changes`` whether a voter may change their vote (``allowed``, the
         default, or ``locked``, which a quiz always is).
         """
-        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit)
+        fields = poll_fields(kind, max_choices, scale, max_answers, results, changes, correct, time_limit, max_ranked)
         question, labels, settings = check_new_poll(question, options, fields)
         reply = self._request(CreatePoll(question, tuple(labels), settings))
         return self.poll(reply["poll"])

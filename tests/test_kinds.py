@@ -1021,6 +1021,10 @@ def test_rankings_through_the_hub(hub: Hub) -> None:
     assert hub.results(poll.id) == results[-1]["counts"] and hub.poll(poll.id).positions == results[-1]["positions"]
     exported = hub.export()["polls"][0]
     assert exported["counts"] == results[-1]["counts"] and exported["positions"] == results[-1]["positions"]
+    top_two = hub.create_poll("Top two?", DRINKS, RANKING, max_ranked=2)
+    assert top_two.settings.max_ranked == 2
+    with pytest.raises(InvalidVote):
+        hub.vote(top_two.id, ["tea", "coffee", "water"], voter="ann")
 
 
 def test_rankings_survive_a_restart(tmp_path: Path) -> None:
@@ -1074,10 +1078,12 @@ def test_rankings_over_websocket(hub: Hub, raw: Callable[..., Tuple[websocket.We
 
 def test_a_poll_client_keeps_a_rankings_positions_live(server: PollServer, connect: Callable[..., PollClient]) -> None:
     admin = connect(token="secret")
+    assert admin.poll(admin.create_poll("Top two?", DRINKS, RANKING, max_ranked=2)).settings.max_ranked == 2
     drinks = admin.create_poll("Best drink?", DRINKS, RANKING)
     ann = connect(voter="ann")
     assert ann.vote(["juice", "Tea"], poll=drinks) == ["juice", "tea"]
-    assert ann.vote(["juice"], poll=drinks) == ["juice"]  # a list of one (a bare string is an "option" vote)
+    assert ann.vote(["juice"], poll=drinks) == ["juice"]
+    assert ann.vote("juice", poll=drinks) == ["juice"]  # one option, sent as a list of one
     admin.wait_for(lambda c: c.poll(drinks).counts["tea"] == 0, timeout=TIMEOUT)
     for client in (admin, ann):
         assert client.poll(drinks).positions == {"tea": None, "coffee": None, "water": None, "juice": 1.0}
