@@ -12,9 +12,10 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
+import websocket
 
 from pollhub import Hub, PollClient, PollServer
 from pollhub.hub import Client
@@ -70,6 +71,33 @@ class Recorder(Client):
                 return items
 
 
+class Peer:
+    """A websocket-client connection to a server that reads the protocol's messages, with a hello if asked."""
+
+    def __init__(self, server: PollServer, voter: Optional[str] = None, token: Optional[str] = None) -> None:
+        self.ws = websocket.create_connection(server.url, timeout=TIMEOUT)
+        self.seen: List[Dict[str, Any]] = []  # every message read, in order
+        self.welcome = self.next("welcome")
+        if voter is not None or token is not None:
+            self.hello = self.send({"type": "hello", "voter": voter, "token": token}, "hello")
+
+    def next(self, kind: str) -> Dict[str, Any]:
+        """The next message of type ``kind``; the ones before it are kept in ``seen``."""
+        while True:
+            message = json.loads(self.ws.recv())
+            self.seen.append(message)
+            if message["type"] == kind:
+                return message
+
+    def send(self, data: Dict[str, Any], reply: str) -> Dict[str, Any]:
+        """Send ``data`` and return the next message of type ``reply``."""
+        self.ws.send(json.dumps(data))
+        return self.next(reply)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
 def pollhub_threads() -> List[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("pollhub")]
 
@@ -118,6 +146,20 @@ def connect(server: PollServer) -> Iterator[Callable[..., PollClient]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def peers(server: PollServer) -> Iterator[Callable[..., Peer]]:
+    """``peers(voter=None, token=None)``: a :class:`Peer` connected to ``server``, closed after the test."""
+    made: List[Peer] = []
+
+    def make(voter: Optional[str] = None, token: Optional[str] = None) -> Peer:
+        made.append(Peer(server, voter, token))
+        return made[-1]
+
+    yield make
+    for peer in made:
+        peer.close()
 
 
 @pytest.fixture(scope="module")

@@ -172,3 +172,28 @@ class RawClient:
             except EOFError:
                 assert self.buffer == b"", f"connection closed inside a frame: {self.buffer!r}"
                 return received
+
+
+def split_frames(buffer: bytes) -> "tuple[list[tuple[int, bytes]], bytes]":
+    """The whole unmasked frames at the start of ``buffer`` as ``(opcode, payload)``, and the bytes left over.
+
+    For clients that read many connections without blocking (the load tests):
+    what a server sends, one frame per message, never fragmented.
+    """
+    frames: List[tuple] = []
+    i = 0
+    while len(buffer) - i >= 2:
+        opcode, length, head = buffer[i] & 0x0F, buffer[i + 1] & 0x7F, 2
+        if length == 126:
+            if len(buffer) - i < 4:
+                break
+            length, head = struct.unpack_from("!H", buffer, i + 2)[0], 4
+        elif length == 127:
+            if len(buffer) - i < 10:
+                break
+            length, head = struct.unpack_from("!Q", buffer, i + 2)[0], 10
+        if len(buffer) - i < head + length:
+            break
+        frames.append((opcode, buffer[i + head : i + head + length]))
+        i += head + length
+    return frames, buffer[i:]

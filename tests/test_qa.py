@@ -7,7 +7,7 @@ import json
 import threading
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 import websocket
@@ -24,7 +24,7 @@ from pollhub.errors import (
 from pollhub.protocol import Ask, Highlight, QASettings, QuestionAction, Upvote, parse
 from pollhub.qa import MAX_QUESTION_TEXT, QUESTION_WINDOW, QUESTIONS_PER_WINDOW, QandA
 
-from .conftest import TIMEOUT, Recorder
+from .conftest import TIMEOUT, Peer, Recorder
 
 NOW = 1_800_000_000.0
 
@@ -325,45 +325,6 @@ def test_a_batch_changing_several_questions_is_one_message() -> None:
 
 
 # Over a real server ------------------------------------------------------------------
-
-
-class Peer:
-    """A raw websocket-client connection that reads the protocol's messages."""
-
-    def __init__(self, server: PollServer, voter: Optional[str] = None, token: Optional[str] = None) -> None:
-        self.ws = websocket.create_connection(server.url, timeout=TIMEOUT)
-        self.seen: List[Dict[str, Any]] = []
-        self.welcome = self.next("welcome")
-        if voter is not None or token is not None:
-            self.hello = self.send({"type": "hello", "voter": voter, "token": token}, "hello")
-
-    def next(self, kind: str) -> Dict[str, Any]:
-        """The next message of type ``kind``; the ones before it are kept in ``seen``."""
-        while True:
-            message = json.loads(self.ws.recv())
-            self.seen.append(message)
-            if message["type"] == kind:
-                return message
-
-    def send(self, data: Dict[str, Any], reply: str) -> Dict[str, Any]:
-        self.ws.send(json.dumps(data))
-        return self.next(reply)
-
-    def close(self) -> None:
-        self.ws.close()
-
-
-@pytest.fixture
-def peers(server: PollServer) -> Iterator[Any]:
-    made: List[Peer] = []
-
-    def make(voter: Optional[str] = None, token: Optional[str] = None) -> Peer:
-        made.append(Peer(server, voter, token))
-        return made[-1]
-
-    yield make
-    for peer in made:
-        peer.close()
 
 
 def test_questions_live_over_websocket(peers: Any) -> None:

@@ -24,6 +24,8 @@ import pytest
 
 from pollhub import Hub, PollServer
 
+from .rawws import split_frames
+
 PARTICIPANTS = 500
 QUESTIONS = 20
 DEADLINE = 60.0  # seconds the whole upvoting may take before the test fails
@@ -80,26 +82,12 @@ class Participant:
         self._frames()
 
     def _frames(self) -> None:
-        buf, i = self.buffer, 0
-        while len(buf) - i >= 2:
-            opcode, length, head = buf[i] & 0x0F, buf[i + 1] & 0x7F, 2
-            if length == 126:
-                if len(buf) - i < 4:
-                    break
-                length, head = struct.unpack_from("!H", buf, i + 2)[0], 4
-            elif length == 127:
-                if len(buf) - i < 10:
-                    break
-                length, head = struct.unpack_from("!Q", buf, i + 2)[0], 10
-            if len(buf) - i < head + length:
-                break
-            payload = buf[i + head : i + head + length]
-            i += head + length
+        frames, self.buffer = split_frames(self.buffer)
+        for opcode, payload in frames:
             if opcode == 0x1:
                 self._message(json.loads(payload))
             elif opcode == 0x8:
                 self.closed = True
-        self.buffer = buf[i:]
 
     def _message(self, message: Dict[str, Any]) -> None:
         kind = message["type"]

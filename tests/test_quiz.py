@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List
 
 import pytest
-import websocket
 
-from pollhub import Hub, PollServer
+from pollhub import Hub
 from pollhub.book import Effects, PollBook
 from pollhub.cluster import decode_command, encode_command
 from pollhub.errors import BadMessage, BadNickname, NicknameTaken, PollhubError
 from pollhub.kinds import quiz_points
 from pollhub.polls import Settings
 from pollhub.protocol import CreatePoll, OpenPoll, PollAction, RenameNickname, ResetQuiz, SetNickname, Vote, parse
-
-from .conftest import TIMEOUT
 
 T0 = 1_800_000_000.0
 
@@ -232,39 +229,6 @@ def test_snapshot_and_the_shared_log_carry_quizzes(quiz: Quiz) -> None:
 
 
 # On the wire ------------------------------------------------------------------------------------
-
-
-class Peer:
-    def __init__(self, server: PollServer, voter: Optional[str] = None, token: Optional[str] = None) -> None:
-        self.ws = websocket.create_connection(server.url, timeout=TIMEOUT)
-        self.seen: List[Dict[str, Any]] = []
-        self.welcome = self.next("welcome")
-        if voter is not None or token is not None:
-            self.hello = self.send({"type": "hello", "voter": voter, "token": token}, "hello")
-
-    def next(self, kind: str) -> Dict[str, Any]:
-        while True:
-            message = json.loads(self.ws.recv())
-            self.seen.append(message)
-            if message["type"] == kind:
-                return message
-
-    def send(self, data: Dict[str, Any], reply: str) -> Dict[str, Any]:
-        self.ws.send(json.dumps(data))
-        return self.next(reply)
-
-
-@pytest.fixture
-def peers(server: PollServer) -> Iterator[Any]:
-    made: List[Peer] = []
-
-    def make(voter: Optional[str] = None, token: Optional[str] = None) -> Peer:
-        made.append(Peer(server, voter, token))
-        return made[-1]
-
-    yield make
-    for peer in made:
-        peer.ws.close()
 
 
 def polls_in(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import selectors
 import socket
-import struct
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -23,7 +22,7 @@ import pytest
 
 from pollhub import Hub, PollServer
 
-from .rawws import OP_CLOSE, OP_TEXT, mask_frame, upgrade_request
+from .rawws import OP_CLOSE, OP_TEXT, mask_frame, split_frames, upgrade_request
 
 PARTICIPANTS = 1000
 OPTIONS = ["Paris", "Rome", "Oslo", "Lima"]
@@ -86,25 +85,12 @@ class Participant:
         self._frames()
 
     def _frames(self) -> None:
-        buf, i = self.buffer, 0
-        while len(buf) - i >= 2:
-            opcode, length, head = buf[i] & 0x0F, buf[i + 1] & 0x7F, 2
-            if length == 126:
-                if len(buf) - i < 4:
-                    break
-                length, head = struct.unpack_from("!H", buf, i + 2)[0], 4
-            elif length == 127:
-                if len(buf) - i < 10:
-                    break
-                length, head = struct.unpack_from("!Q", buf, i + 2)[0], 10
-            if len(buf) - i < head + length:
-                break
-            payload, i = buf[i + head : i + head + length], i + head + length
+        frames, self.buffer = split_frames(self.buffer)
+        for opcode, payload in frames:
             if opcode == OP_TEXT:
                 self.messages.append(json.loads(payload))
             elif opcode == OP_CLOSE:
                 self.closed = True
-        self.buffer = buf[i:]
 
     def of_type(self, kind: str) -> List[Dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]
