@@ -265,6 +265,26 @@ class Bench:
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
 
+    def _participants(self, deadline: float, report: Dict[str, Any]) -> List[Peer]:
+        """Connect ``clients`` participants and wait for their welcomes; how it went goes in ``report``."""
+        seconds = self.connect_all(self.clients, "subscriber", deadline)
+        participants = [p for p in self.peers if p.role == "subscriber"]
+        report.update(
+            connected=len(participants),
+            refused=self.refused,
+            connect_per_second=round(len(participants) / seconds, 1) if seconds else None,
+        )
+        if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
+            raise RuntimeError("not every connection got its welcome")
+        return participants
+
+    def _memory(self, before: Optional[int], participants: List[Peer], report: Dict[str, Any]) -> None:
+        """The servers' memory now, and per participant since ``before``, into ``report`` (when it can be read)."""
+        after = _added([probe() for probe in self.memories])
+        if before and after and participants:
+            report["server_memory_bytes"] = after
+            report["memory_per_connection_bytes"] = round((after - before) / len(participants))
+
     def connect_all(self, count: int, role: str, deadline: float) -> float:
         """Open ``count`` connections, ``CONNECT_BATCH`` at a time; returns the seconds it took."""
         started = time.perf_counter()
@@ -1020,19 +1040,8 @@ class QABench(Bench):
         if len(self.nodes) > 1:
             report["urls"] = [node.url for node in self.nodes]
         memory_before = _added([probe() for probe in self.memories])
-        seconds = self.connect_all(self.clients, "subscriber", deadline)
-        participants = [p for p in self.peers if p.role == "subscriber"]
-        report.update(
-            connected=len(participants),
-            refused=self.refused,
-            connect_per_second=round(len(participants) / seconds, 1) if seconds else None,
-        )
-        if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
-            raise RuntimeError("not every connection got its welcome")
-        memory_after = _added([probe() for probe in self.memories])
-        if memory_before and memory_after and participants:
-            report["server_memory_bytes"] = memory_after
-            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(participants))
+        participants = self._participants(deadline, report)
+        self._memory(memory_before, participants, report)
         report["askers"] = self._ask(participants)
         if self.votes_each is not None:
             upvotes, unvotes, voting, phases = self._flood_phases(participants)
@@ -1214,23 +1223,12 @@ class QuizBench(Bench):
         }
         report: Dict[str, Any] = {"url": self.url, "scenario": "quiz", "clients": self.clients}
         memory_before = _added([probe() for probe in self.memories])
-        seconds = self.connect_all(self.clients, "subscriber", deadline)
-        participants = [p for p in self.peers if p.role == "subscriber"]
-        report.update(
-            connected=len(participants),
-            refused=self.refused,
-            connect_per_second=round(len(participants) / seconds, 1) if seconds else None,
-        )
-        if not self._wait(lambda: all(p.welcomed or not p.open for p in self.peers), SETTLE_TIMEOUT):
-            raise RuntimeError("not every connection got its welcome")
+        participants = self._participants(deadline, report)
         started = time.perf_counter()
         self._nicknames(participants)
         naming = time.perf_counter() - started
         report["nicknames_per_second"] = round(len(participants) / naming, 1) if naming else None
-        memory_after = _added([probe() for probe in self.memories])
-        if memory_before and memory_after and participants:
-            report["server_memory_bytes"] = memory_after
-            report["memory_per_connection_bytes"] = round((memory_after - memory_before) / len(participants))
+        self._memory(memory_before, participants, report)
         report.update(self._answers(admin, participants))
         report.update(self._reveal(admin, participants))
         return report
