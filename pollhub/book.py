@@ -272,7 +272,7 @@ class PollBook:
             question, moved = qa.set_state(command.question, command.state, now)
             changed, question_id = (question if moved else None), question.id
         elif isinstance(command, Highlight):
-            changed, question_id = qa.highlight_question(command.question, now), command.question
+            changed, question_id = qa.highlight_question(command.question), command.question
         else:
             qa.settings(command.moderation, command.open, command.stage)
         if changed is not None:

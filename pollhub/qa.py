@@ -154,9 +154,14 @@ class QandA:
         self.open = is_open
         self.highlight = highlight if highlight in self.questions else None
         self.stage = stage if stage in STAGES else STAGE_POLL
-        self._asked: Dict[str, List[Question]] = {}  # voter -> their questions, in order (for the limits)
+        # Indexes of what is in the questions, for the limits and for a voter's marks
+        # (a hello and a welcome need them, and must not scan every question):
+        self._asked: Dict[str, List[Question]] = {}  # voter -> their questions, in order
+        self._upvoted: Dict[str, Set[str]] = {}  # voter -> the ids of the questions they upvote
         for question in self.questions.values():
             self._asked.setdefault(question.voter, []).append(question)
+            for upvoter in question.upvoters:
+                self._upvoted.setdefault(upvoter, set()).add(question.id)
 
     # Participants ------------------------------------------------------------------
 
@@ -181,9 +186,7 @@ class QandA:
             raise TooManyQuestions(
                 f"at most {QUESTIONS_PER_WINDOW} questions a minute: wait a little before asking again"
             )
-        question_id = f"q{len(self.questions) + 1}"
-        while question_id in self.questions:  # not reached while questions are never deleted; kept safe
-            question_id += "+"
+        question_id = f"q{len(self.questions) + 1}"  # questions are never deleted: ids are never reused
         question = Question(question_id, voter, name, text, WAITING if self.moderation else PUBLISHED, now)
         self.questions[question_id] = question
         self._asked.setdefault(voter, []).append(question)
@@ -207,8 +210,10 @@ class QandA:
             if question.state != PUBLISHED:
                 raise QuestionAnswered(f"question {question_id!r} was {question.state}: it takes no more upvotes")
             question.upvoters.add(voter)
+            self._upvoted.setdefault(voter, set()).add(question.id)
         else:
             question.upvoters.discard(voter)
+            self._upvoted[voter].discard(question.id)
         return question, True
 
     # Presenters ----------------------------------------------------------------------
@@ -236,7 +241,7 @@ class QandA:
             self.highlight = None
         return question, True
 
-    def highlight_question(self, question_id: Optional[str], now: float) -> Optional[Question]:
+    def highlight_question(self, question_id: Optional[str]) -> Optional[Question]:
         """Put a question on the stage (None: none); a waiting one is approved. Returns it if its state changed.
 
         Raises :class:`UnknownQuestion`, or :class:`BadMessage` for an answered or dismissed question.
@@ -280,16 +285,19 @@ class QandA:
 
     def marks(self, voter: str) -> Dict[str, List[str]]:
         """The ids of the questions ``voter`` asked (``mine``) and upvoted, for the ``hello`` reply."""
+        upvoted = self._upvoted.get(voter)
         return {
             "mine": [q.id for q in self._asked.get(voter, ())],
-            "upvoted": [q.id for q in self.questions.values() if voter in q.upvoters and q.visible_to(voter)],
+            "upvoted": [q.id for q in self.questions.values() if q.id in upvoted and q.visible_to(voter)] if upvoted else [],
         }
 
+    def asked_by(self, voter: str) -> List[Question]:
+        """The questions ``voter`` asked, in order."""
+        return list(self._asked.get(voter, ()))
+
     def involves(self, voter: str) -> bool:
-        """True when ``voter`` asked or upvoted a question (their welcome differs from an onlooker's)."""
-        if voter in self._asked:
-            return True
-        return any(voter in q.upvoters for q in self.questions.values())
+        """True when ``voter`` asked or upvotes a question (their welcome differs from an onlooker's)."""
+        return voter in self._asked or bool(self._upvoted.get(voter))
 
     # The whole state -------------------------------------------------------------------
 
@@ -299,21 +307,16 @@ class QandA:
     @classmethod
     def restore(cls, data: Mapping[str, Any]) -> "QandA":
         """The Q&A a :meth:`snapshot` describes; raises ``KeyError``, ``TypeError`` or ``ValueError`` for bad data."""
-        questions = [
-            Question(
-                str(q["id"]), str(q["voter"]), q["name"], str(q["text"]), _state(q["state"]),
-                float(q["asked_at"]), None if q["answered_at"] is None else float(q["answered_at"]),
-                (str(v) for v in q["upvoters"]),
+        questions = data.get("questions", ())
+        rows = [
+            (
+                str(q["id"]), str(q["voter"]), q["name"], str(q["text"]), q["state"], float(q["asked_at"]),
+                None if q["answered_at"] is None else float(q["answered_at"]),
             )
-            for q in data.get("questions", ())
+            for q in questions
         ]
-        return cls(
-            questions,
-            moderation=bool(data.get("moderation", False)),
-            is_open=bool(data.get("open", True)),
-            highlight=data.get("highlight"),
-            stage=str(data.get("stage", STAGE_POLL)),
-        )
+        upvotes = [(str(q["id"]), str(voter)) for q in questions for voter in q["upvoters"]]
+        return cls.restore_rows(data, rows, upvotes)
 
     @classmethod
     def restore_rows(

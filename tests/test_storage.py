@@ -414,7 +414,7 @@ def asked_and_upvoted(qa: QandA, changes: Changes) -> None:
         changes.upvote(question_id, voter, up)
     for question_id, state in (("q1", ANSWERED), ("q3", DISMISSED)):
         changes.question_state(qa.set_state(question_id, state, ASKED_AT + 10)[0])
-    qa.highlight_question("q2", ASKED_AT + 11)
+    qa.highlight_question("q2")
     qa.settings(is_open=False, stage="qa")
     changes.qa_settings(qa.moderation, qa.open, qa.highlight, qa.stage)
 
