@@ -942,9 +942,12 @@ class Hub:
                 self._outbox.append((_Seers(poll.id, only=client), full))
         # The questions it may now see that a participant's welcome left out:
         # every one for a new presenter, its own waiting ones for a voter.
-        for question in self._book.qa.questions.values():
-            if question.state not in PUBLIC and (promoted or (not request.admin and question.voter == voter)):
-                self._outbox.append((client, _question_message(question)))
+        qa = self._book.qa
+        if promoted:
+            hidden = [q for q in qa.questions.values() if q.state not in PUBLIC]
+        else:
+            hidden = [q for q in qa.asked_by(voter) if q.state == WAITING] if not request.admin else []
+        self._outbox.extend((client, _question_message(question)) for question in hidden)
 
     def _until_deadline(self) -> Optional[float]:
         """Seconds until the next countdown ends (None: no countdown runs)."""

@@ -366,6 +366,8 @@ def test_waiting_and_dismissed_questions_stay_with_presenters(peers: Any) -> Non
     assert ann.next("question_removed")["question"] == "q2"
     texts = [m["question"]["text"] for m in ann.seen if m["type"] == "question"]
     assert "Bob's own" not in texts
+    bob_again = peers("bob")  # a dismissed question stays with presenters, even for its asker
+    assert "Bob's own" not in json.dumps(bob_again.seen) and bob_again.hello["qa"]["mine"] == ["q2"]
     late = peers("carl")
     assert [(q["id"], q["state"]) for q in late.welcome["qa"]["questions"]] == [("q1", "answered")]
     # a presenter's hello brings the questions a participant's welcome left out
