@@ -51,13 +51,16 @@ class Players:
     def __init__(self, nicknames: Optional[Mapping[str, str]] = None) -> None:
         self.nicknames: Dict[str, str] = dict(nicknames or {})  # voter -> nickname
         self._owners: Dict[str, str] = {answer_key(name): voter for voter, name in self.nicknames.items()}
-        # The standings as last computed, until something changes them (forget_standings): every
-        # hello reply carries its voter's rank, and a hall reconnecting must not sort everyone each time.
+        # The standings and the leaderboard as last computed, until something changes them
+        # (forget_standings): every hello reply carries its voter's rank and every welcome the
+        # leaderboard, and a hall reconnecting must not sort everyone for each of them.
         self._standings: Optional[List[Standing]] = None
+        self._places: Dict[str, Standing] = {}  # voter -> its place in _standings
+        self._board: Optional[Dict[str, Any]] = None
 
     def forget_standings(self) -> None:
         """Say the standings changed (a reveal, a reset, a nickname): the next call computes them again."""
-        self._standings = None
+        self._standings = self._board = None
 
     def owner(self, nickname: str) -> Optional[str]:
         """The voter whose nickname is ``nickname`` (ignoring case), or None."""
@@ -81,7 +84,7 @@ class Players:
             del self._owners[answer_key(old)]
         self.nicknames[voter] = nickname
         self._owners[key] = voter
-        self._standings = None
+        self.forget_standings()
         return nickname, True
 
     def suggest(self, nickname: str) -> str:
@@ -123,10 +126,16 @@ class Players:
             ranked.append(Standing(rank, nicknames[voter], totals[voter], voter))
         if before is None:
             self._standings = ranked
+            self._places = {standing.voter: standing for standing in ranked}
         return ranked
 
     def leaderboard(self, polls: Sequence[PollState]) -> Dict[str, Any]:
-        """The ``leaderboard`` of a message: the top places with the places each moved since the last reveal."""
+        """The ``leaderboard`` of a message: the top places with the places each moved since the last reveal.
+
+        Kept, like the standings, until :meth:`forget_standings`.
+        """
+        if self._board is not None:
+            return self._board
         latest = max((p.answer_revealed for p in polls if p.kind == QUIZ), default=0)
         now = self.standings(polls)
         before = {s.voter: s.rank for s in self.standings(polls, before=latest)} if latest else {}
@@ -139,7 +148,8 @@ class Players:
             }
             for s in now[:LEADERBOARD_SHOWN]
         ]
-        return {"top": top, "podium": top[:PODIUM], "participants": len(now)}
+        self._board = {"top": top, "podium": top[:PODIUM], "participants": len(now)}
+        return self._board
 
     def scores(self, poll: PollState, polls: Sequence[PollState]) -> Dict[str, Dict[str, Any]]:
         """Each participant's ``score`` message for the revealed quiz question ``poll``, by voter."""
@@ -166,7 +176,7 @@ class Players:
         if voter not in self.nicknames:
             return None
         ranked = self.standings(polls)
-        mine = next(s for s in ranked if s.voter == voter)
+        mine = self._places[voter]
         return {"nickname": mine.nickname, "total": mine.total, "rank": mine.rank, "of": len(ranked)}
 
     # The whole state -------------------------------------------------------------
