@@ -1144,6 +1144,7 @@ class QuizBench(Bench):
         self.opened_at = 0.0  # when the presenter sent open_poll
         self.revealed_at = 0.0  # when it sent reveal_answer
         self.last_ack = 0.0
+        self.answers_acked = 0  # the participants' "voted" replies so far (the progress bar's figure)
         self.answer_latency = LatencyHistogram()  # open -> each answer's acknowledgement
         self.score_latency = LatencyHistogram()  # reveal -> each score message's arrival
         self._wrong: Set[int] = set()  # the participants (their id()) that answer wrong
@@ -1156,7 +1157,9 @@ class QuizBench(Bench):
             peer.acked += 1
             self.last_ack = max(self.last_ack, arrived)
             self.answer_latency.add(arrived - self.opened_at)
-            self._show(sum(p.acked for p in self.peers if p.role == "subscriber"), self.clients)
+            if peer.role == "subscriber":
+                self.answers_acked += 1
+            self._show(self.answers_acked, self.clients)
         elif kind == b"score":
             score = json.loads(buf[start:end])
             if score.get("poll") == self.quiz and peer.score is None:
