@@ -1144,6 +1144,7 @@ class QuizBench(Bench):
         self.opened_at = 0.0  # when the presenter sent open_poll
         self.revealed_at = 0.0  # when it sent reveal_answer
         self.last_ack = 0.0
+        self.answers_acked = 0  # the participants' "voted" replies so far (the progress bar's figure)
         self.answer_latency = LatencyHistogram()  # open -> each answer's acknowledgement
         self.score_latency = LatencyHistogram()  # reveal -> each score message's arrival
         self._wrong: Set[int] = set()  # the participants (their id()) that answer wrong
@@ -1156,7 +1157,9 @@ class QuizBench(Bench):
             peer.acked += 1
             self.last_ack = max(self.last_ack, arrived)
             self.answer_latency.add(arrived - self.opened_at)
-            self._show(sum(p.acked for p in self.peers if p.role == "subscriber"), self.clients)
+            if peer.role == "subscriber":
+                self.answers_acked += 1
+            self._show(self.answers_acked, self.clients)
         elif kind == b"score":
             score = json.loads(buf[start:end])
             if score.get("poll") == self.quiz and peer.score is None:
@@ -1343,20 +1346,15 @@ def format_report(report: Dict[str, Any]) -> str:
         return format_qa_report(report)
     if report.get("scenario") == "quiz":
         return format_quiz_report(report)
-    latency = report["latency_ms"]
-    memory = report.get("memory_per_connection_bytes")
     lines = [
-        f"clients           {report['connected']} connected, {report['refused']} refused, "
-        f"{report['connect_per_second']} connections/s",
+        _clients_line(report),
         f"votes             {report['votes_acked']} counted of {report['votes_sent']} sent, "
         f"{report['votes_rejected']} rejected, {report['votes_per_second']} votes/s",
-        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms"
-        + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else ""),
+        _latency_line(report),
         f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['behind']} clients behind, "
         f"{report['went_backwards']} totals went backwards, {report['dropped']} clients dropped",
     ]
-    if memory is not None:
-        lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
+    lines.extend(_memory_lines(report))
     if "nodes" in report:
         lines.append(
             f"across nodes      every participant must end at {report['expected_total']} (the base plus every vote acknowledged):"
@@ -1369,34 +1367,27 @@ def format_report(report: Dict[str, Any]) -> str:
 
 def format_qa_report(report: Dict[str, Any]) -> str:
     """A qa scenario's report as lines for a person."""
-    latency = report["latency_ms"]
-    memory = report.get("memory_per_connection_bytes")
     lines = [
-        f"clients           {report['connected']} connected, {report['refused']} refused, "
-        f"{report['connect_per_second']} connections/s",
+        _clients_line(report),
         f"questions         {report['questions']} asked by {report['askers']} participants",
         f"upvotes           {report['upvotes_acked']} counted of {report['upvotes_sent']} upvotes and {report['unvotes_sent']} unvotes sent "
         f"in {report['phases']} phases, {report['upvotes_rejected']} rejected, {report['unanswered']} never answered, "
         f"{report['upvotes_per_second']} per second",
-        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms"
-        + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else ""),
+        _latency_line(report),
         f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['differing']} participants "
         f"with a count other than the server's replies say ({report['expected_upvotes']} upvotes in all), "
         f"{report['went_backwards']} counts went backwards, {report['dropped']} clients dropped",
     ]
-    if memory is not None:
-        lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
+    lines.extend(_memory_lines(report))
     return "\n".join(lines)
 
 
 def format_quiz_report(report: Dict[str, Any]) -> str:
     """A quiz scenario's report as lines for a person."""
     answers, scores = report["answer_latency_ms"], report["score_latency_ms"]
-    memory = report.get("memory_per_connection_bytes")
     ranks = f"{report['wrong_ranks']} wrong ranks" if report["ranks_checked"] else "ranks not checked (others on the leaderboard)"
     lines = [
-        f"clients           {report['connected']} connected, {report['refused']} refused, "
-        f"{report['connect_per_second']} connections/s",
+        _clients_line(report),
         f"nicknames         {report['nicknames_per_second']} taken per second",
         f"answers           {report['answers_acked']} acknowledged, {report['answers_rejected']} rejected, "
         f"{report['unanswered']} never sent, {report['answers_per_second']} answers/s",
@@ -1408,9 +1399,28 @@ def format_quiz_report(report: Dict[str, Any]) -> str:
         f"correctness       {report['lost']} lost, {report['duplicated']} duplicated, {report['wrong_scores']} wrong scores, "
         f"{ranks}, {report['went_backwards']} second scores, {report['dropped']} clients dropped",
     ]
-    if memory is not None:
-        lines.append(f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection")
+    lines.extend(_memory_lines(report))
     return "\n".join(lines)
+
+
+def _clients_line(report: Dict[str, Any]) -> str:
+    return f"clients           {report['connected']} connected, {report['refused']} refused, {report['connect_per_second']} connections/s"
+
+
+def _latency_line(report: Dict[str, Any]) -> str:
+    latency = report["latency_ms"]
+    return (
+        f"fan-out latency   p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, max {latency['max']} ms"
+        + (" (to arrival at each participant)" if report.get("latency_end") == "arrival" else "")
+    )
+
+
+def _memory_lines(report: Dict[str, Any]) -> List[str]:
+    """The server memory line, if the report has the figure."""
+    memory = report.get("memory_per_connection_bytes")
+    if memory is None:
+        return []
+    return [f"server memory     {report['server_memory_bytes'] / 2**20:.1f} MiB, {memory / 1024:.1f} KiB per connection"]
 
 
 def _format_node(number: int, node: Dict[str, Any]) -> List[str]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from .kinds import quiz_answer
 from .polls import OPEN, QUIZ, RANKING, SCALE, PollState
@@ -162,8 +162,8 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
     is the time it came (:func:`iso_time`), ``label`` the
     answer, ``votes`` 1); a ranking poll's ``votes`` are its scores.
     ``votes`` and ``voters`` are numbers. If the document has ranking
-    polls, an empty row and :func:`ranking_rows` follow; if it has
-    questions, an empty row and :func:`question_rows`.
+    polls, an empty row and :func:`ranking_rows` follow; then, likewise, if it has
+    questions, :func:`question_rows`; quizzes, :func:`quiz_rows`; a leaderboard, :func:`leaderboard_rows`.
     Raises ``KeyError`` for a document without a poll's ``counts`` (or an
     open poll's ``answers``).
     """
@@ -180,20 +180,16 @@ def csv_rows(document: Mapping[str, Any]) -> List[List[Cell]]:
             else:
                 option = [guard_cell(key), guard_cell(labels.get(key, key))]
             rows.append(head + option + [count, poll["voters"]])
-    rankings = [poll for poll in document["polls"] if poll["kind"] == RANKING]
-    if rankings:
-        rows.append([])
-        rows.extend(ranking_rows(rankings))
-    if document.get("questions"):
-        rows.append([])
-        rows.extend(question_rows(document["questions"]))
-    quizzes = [poll for poll in document["polls"] if poll["kind"] == QUIZ]
-    if quizzes:
-        rows.append([])
-        rows.extend(quiz_rows(quizzes))
-    if document.get("leaderboard"):
-        rows.append([])
-        rows.extend(leaderboard_rows(document["leaderboard"]))
+    tables: List[Tuple[Callable[[Any], List[List[Cell]]], Any]] = [
+        (ranking_rows, [poll for poll in document["polls"] if poll["kind"] == RANKING]),
+        (question_rows, document.get("questions")),
+        (quiz_rows, [poll for poll in document["polls"] if poll["kind"] == QUIZ]),
+        (leaderboard_rows, document.get("leaderboard")),
+    ]
+    for table_rows, items in tables:  # each table that has rows: an empty line, then its header and rows
+        if items:
+            rows.append([])
+            rows.extend(table_rows(items))
     return rows
 
 

@@ -636,10 +636,11 @@ def _question(
     asked_at: float,
 ) -> None:
     # Question ids are never reused: an existing row is this question from a replayed batch.
-    position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM questions").fetchone()[0]
+    # The next position is taken in the same statement (one query per question, not two).
     db.execute(
-        "INSERT OR IGNORE INTO questions (id, position, voter, name, text, state, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (question_id, position, voter, name, text, state, asked_at),
+        "INSERT OR IGNORE INTO questions (id, position, voter, name, text, state, asked_at)"
+        " SELECT ?, COALESCE(MAX(position), 0) + 1, ?, ?, ?, ?, ? FROM questions",
+        (question_id, voter, name, text, state, asked_at),
     )
 
 
