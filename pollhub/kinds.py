@@ -520,7 +520,7 @@ class Quiz(Kind):
         return {"correct": list(correct), "time_limit": settings.time_limit, "multiple": len(correct) > 1}
 
     def ballot(self, poll: "PollState", choice: Choice) -> Ballot:
-        items = strings(choice, "an answer to a quiz question names an option") if not isinstance(choice, str) else [choice]
+        items = strings(choice, "an answer to a quiz question names an option")
         ids = tuple(dict.fromkeys(poll.option_id(item) for item in items))
         if len(ids) > 1 and len(poll.settings.correct or ()) < 2:
             raise InvalidVote(f"pick one option in quiz question {poll.id!r}")
@@ -645,7 +645,11 @@ def answer_options(ballot: Ballot) -> Tuple[str, ...]:
 
 
 def option_ids(labels: Sequence[str]) -> List[str]:
-    """The ids a poll gives options with these labels, in order (see ``PollState``)."""
+    """The ids a poll gives options with these labels, in order: slugs, ``-2``, ``-3``... where two are alike.
+
+    ``PollState`` names its options with it, and a quiz question's settings
+    find its correct options with it before the poll exists.
+    """
     from .polls import unique_slug  # polls imports this module: at call time, not import time
 
     ids: List[str] = []

@@ -44,6 +44,7 @@ from .kinds import (  # the kinds' names and limits are pollhub.polls' too (see 
     Kind,
     answer_key,
     normalize_answer,
+    option_ids,
 )
 from .text import has_visible, is_text
 
@@ -379,10 +380,7 @@ class PollState:
         self.closes_at: Optional[float] = None  # time.time() when a countdown closes the poll
         self.hidden: Set[str] = set()  # answer keys a presenter hid (words and open polls)
         self.answer_revealed = 0  # quiz: 0 until a presenter reveals the answer, then that reveal's number (1, 2, ...)
-        options: List[Option] = []
-        for label in labels:
-            options.append(Option(unique_slug(label, (o.id for o in options)), label))
-        self._set_options(options)
+        self._set_options([Option(option_id, label) for option_id, label in zip(option_ids(labels), labels)])
         self.ballots: Dict[str, Ballot] = {}
         self.resets = 0  # how many times the votes were forgotten: a page can tell its vote is gone
         self._clear()
