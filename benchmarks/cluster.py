@@ -240,17 +240,29 @@ REDIS_ROWS = [
 ]
 
 
+def print_rows(
+    results: Dict[str, Dict[str, List[Dict[str, Any]]]],
+    names: Sequence[str],
+    rows: Sequence[Tuple[str, str, str]],
+    ratio: str,
+    width: int,
+    ratio_width: int,
+) -> None:
+    """A table of medians: a column per name in ``names`` and the second's ratio to the first; a row per ``(scenario, key, label)`` measured."""
+    print("".ljust(width) + "".join(n.rjust(14) for n in names) + ratio.rjust(ratio_width))
+    for scenario, key, label in rows:
+        if scenario not in results:
+            continue
+        cells = [figure(results[scenario].get(n, []), key) for n in names]
+        times = f"{cells[1] / cells[0]:.2f}x" if cells[0] and cells[1] is not None else "-"
+        print(label.ljust(width) + "".join(("-" if v is None else f"{v:g}").rjust(14) for v in cells) + times.rjust(ratio_width))
+
+
 def print_redis_part(results: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> None:
     names = ["sqlite", "redis"]
     width = 48
     print("\n(a) one node: embedded SQLite (--db) against Redis (--redis, appendfsync always); medians")
-    print("".ljust(width) + "".join(n.rjust(14) for n in names) + "redis/sqlite".rjust(16))
-    for scenario, key, label in REDIS_ROWS:
-        if scenario not in results:
-            continue
-        cells = [figure(results[scenario].get(n, []), key) for n in names]
-        ratio = f"{cells[1] / cells[0]:.2f}x" if cells[0] and cells[1] is not None else "-"
-        print(label.ljust(width) + "".join(("-" if v is None else f"{v:g}").rjust(14) for v in cells) + ratio.rjust(16))
+    print_rows(results, names, REDIS_ROWS, "redis/sqlite", width, 16)
     votes = [figure(results.get("throughput-1000", {}).get(n, []), "votes_per_second") for n in names]
     p99 = [figure(results.get("fan-out", {}).get(n, []), "latency_p99") for n in names]
     if None not in votes and None not in p99:
@@ -380,11 +392,7 @@ def print_workers_part(results: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> N
     clients = next((r.get("clients") for r in results["scale"]["one process"] if "clients" in r), "?")
     width = 48
     print(f"\n(b) --workers 2 against one process, both on Redis, {clients} participants; medians")
-    print("".ljust(width) + "".join(n.rjust(14) for n in names) + "ratio".rjust(10))
-    for scenario, key, label in WORKERS_ROWS:
-        cells = [figure(results[scenario].get(n, []), key) for n in names]
-        ratio = f"{cells[1] / cells[0]:.2f}x" if cells[0] and cells[1] is not None else "-"
-        print(label.ljust(width) + "".join(("-" if v is None else f"{v:g}").rjust(14) for v in cells) + ratio.rjust(10))
+    print_rows(results, names, WORKERS_ROWS, "ratio", width, 10)
     print("every run:")
     for scenario, key, label in (WORKERS_ROWS[0], WORKERS_ROWS[4]):
         runs = "; ".join(f"{n} " + ", ".join(f"{v:g}" for v in each(results[scenario].get(n, []), key)) for n in names)

@@ -12,14 +12,12 @@ Run: python benchmarks/join_cluster.py [--votes 1000000] [--voters 200000] [--jo
 """
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import redis
+from cluster import RedisServer  # benchmarks/cluster.py (also puts the repository on sys.path)
 
 from pollhub import Hub
 from pollhub.cluster import encode_command
@@ -27,6 +25,7 @@ from pollhub.protocol import Vote
 
 EVENT = "join-bench"
 CHUNK = 10_000
+CATCH_UP_TIMEOUT = 600.0  # seconds the first node may take to apply every appended vote
 
 
 def main() -> None:
@@ -35,25 +34,17 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=200_000)
     parser.add_argument("--joins", type=int, default=3)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="pollhub-join-"))
-    sock = folder / "redis.sock"
-    server = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(sock), "--dir", str(folder),
-         "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        client = redis.Redis(unix_socket_path=str(sock))
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        url = f"unix://{sock}"
+    with tempfile.TemporaryDirectory(prefix="pollhub-join-") as folder:
+        server = RedisServer(Path(folder), pin=False)
+        try:
+            run(server, args)
+        finally:
+            server.stop()
+
+
+def run(server: RedisServer, args: argparse.Namespace) -> None:
+    with server.client() as client:
+        url = server.url
         with Hub(redis=url, event=EVENT) as first:
             poll = first.create_poll("Lunch?", ["Pizza", "Salad", "Soup"])
             commands = [encode_command(Vote(option, poll.id)) for option in ("pizza", "salad", "soup")]
@@ -67,7 +58,10 @@ def main() -> None:
                 pipe.execute()
             print(f"appended {args.votes:,} votes in {time.monotonic() - started:.1f} s")
             last = client.xrevrange(key, count=1)[0][0].decode()
+            deadline = time.monotonic() + CATCH_UP_TIMEOUT
             while first._call(lambda: first._sharing.position if first._sharing else "") != last:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the node did not apply every vote within {CATCH_UP_TIMEOUT:g} s")
                 time.sleep(0.2)
             snapshot = client.hget(f"pollhub:{{{EVENT}}}:snapshot", "book") or b""
             print(f"stream: {client.xlen(key):,} entries kept; snapshot: {len(snapshot) / 1e6:.1f} MB")
@@ -78,10 +72,6 @@ def main() -> None:
                     times.append(time.monotonic() - started)
                     assert late.poll(poll.id).total == min(args.votes, args.voters)
             print("joins (s): " + ", ".join(f"{t:.2f}" for t in times) + f"; median {statistics.median(times):.2f} s")
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

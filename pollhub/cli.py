@@ -573,12 +573,8 @@ def vote_command(argv: Sequence[str]) -> int:
             choice = client.vote(vote_choice(client, args.poll, args.choice), poll=args.poll)
             poll = client.poll(args.poll)
             playing = f" as {_shown(repr(client.nickname))}" if client.nickname else ""
-    except PollhubError as exc:
-        print(f"pollhub vote: {_shown(exc)} ({_shown(exc.code)}){_nickname_hint(exc)}", file=sys.stderr)
-        return 1
-    except (OSError, TimeoutError, ValueError) as exc:
-        print(f"pollhub vote: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
-        return 1
+    except (PollhubError, OSError, TimeoutError, ValueError) as exc:
+        return _request_failed("vote", args.url, exc)
     print(f"Voted {_shown(repr(choice))} in {_shown(repr(poll.id))}{playing}: {format_results(poll.result_fields())}")
     return 0
 
@@ -601,6 +597,15 @@ def vote_choice(client: PollClient, poll_id: Optional[str], given: Sequence[str]
     return given[0]
 
 
+def _request_failed(command: str, url: str, exc: Exception) -> int:
+    """Print why ``pollhub COMMAND`` failed (the server's refusal, or that it cannot reach ``url``); returns exit status 1."""
+    if isinstance(exc, PollhubError):
+        print(f"pollhub {command}: {_shown(exc)} ({_shown(exc.code)}){_nickname_hint(exc)}", file=sys.stderr)
+    else:
+        print(f"pollhub {command}: cannot reach {url}: {_shown(exc)}", file=sys.stderr)
+    return 1
+
+
 def _nickname_hint(error: PollhubError) -> str:
     """For ``nickname_taken``: ``; try --nickname NAME`` with the free nickname the server suggested, else nothing."""
     suggestion = error.details.get("suggestion")
@@ -621,12 +626,8 @@ def ask_command(argv: Sequence[str]) -> int:
     try:
         with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
             question = client.ask(args.text, name=args.name)
-    except PollhubError as exc:
-        print(f"pollhub ask: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
-        return 1
-    except (OSError, TimeoutError, ValueError) as exc:
-        print(f"pollhub ask: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
-        return 1
+    except (PollhubError, OSError, TimeoutError, ValueError) as exc:
+        return _request_failed("ask", args.url, exc)
     state = QUESTION_STATES.get(question["state"], _shown(question["state"]))
     print(f"Asked {_shown(question['id'])} ({state}): {_shown(question['text'])}")
     return 0
@@ -650,12 +651,8 @@ def upvote_command(argv: Sequence[str], undo: bool = False) -> int:
     try:
         with PollClient(args.url, voter=args.voter, timeout=args.timeout) as client:
             upvotes = client.unvote(args.question) if undo else client.upvote(args.question)
-    except PollhubError as exc:
-        print(f"pollhub {verb}: {_shown(exc)} ({_shown(exc.code)})", file=sys.stderr)
-        return 1
-    except (OSError, TimeoutError, ValueError) as exc:
-        print(f"pollhub {verb}: cannot reach {args.url}: {_shown(exc)}", file=sys.stderr)
-        return 1
+    except (PollhubError, OSError, TimeoutError, ValueError) as exc:
+        return _request_failed(verb, args.url, exc)
     done = "Took back the upvote of" if undo else "Upvoted"
     print(f"{done} {_shown(args.question)}: {_plural(upvotes, 'upvote')}")
     return 0

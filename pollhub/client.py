@@ -234,7 +234,6 @@ class PollClient:
         with self._state:
             return int(self._leaderboard["participants"])
 
-
     # Audience Q&A -----------------------------------------------------------------------
 
     def ask(self, text: str, name: Optional[str] = None) -> Dict[str, Any]:
@@ -370,7 +369,6 @@ class PollClient:
         rules of :meth:`set_nickname`) or ``NicknameTaken``.
         """
         return str(self._request({"type": "rename_nickname", "nickname": old, "to": new})["nickname"])
-
 
     def approve_question(self, question: str) -> None:
         """Publish a waiting question (moderation on)."""

@@ -639,13 +639,13 @@ def test_questions_and_upvotes_converge_across_nodes(nodes: Callable[[int], List
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=upvote, args=((a, b, c)[n % 3], voter)) for n, voter in enumerate(voters)]
-    threads += [threading.Thread(target=upvote, args=(node, "twice")) for node in (a, c)]
+    threads = [threading.Thread(target=upvote, args=((a, b, c)[n % 3], voter), name="test-upvoter") for n, voter in enumerate(voters)]
+    threads += [threading.Thread(target=upvote, args=(node, "twice"), name="test-upvoter") for node in (a, c)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(TIMEOUT)
-    assert errors == []
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
     c.hub.qa_settings(moderation=True)
     waiting = a.hub.ask("Needs a presenter", voter="carl")
     assert waiting["state"] == "waiting"

@@ -48,6 +48,16 @@ def healthz(port: int) -> Tuple[int, str, str]:
         conn.close()
 
 
+def metrics_text(port: int) -> str:
+    """One ``GET /metrics`` on a new connection: the text of whichever worker answered."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/metrics")
+        return conn.getresponse().read().decode("utf-8")
+    finally:
+        conn.close()
+
+
 def nodes_seen(port: int, requests: int = REQUESTS) -> Set[str]:
     """The node ids that answered ``requests`` health checks, each on a new connection."""
     seen = set()
@@ -176,12 +186,7 @@ def test_supervised_workers_share_the_port_the_token_and_say_which_node_answers(
     nodes = {w.node for w in supervised.workers}
     assert len(nodes) == 2 and None not in nodes
     assert nodes_seen(supervised.port) == nodes
-    conn = http.client.HTTPConnection("127.0.0.1", supervised.port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode("utf-8")
-    finally:
-        conn.close()
+    text = metrics_text(supervised.port)
     info = re.search(r'^pollhub_node_info\{node="(\w+)",pid="(\d+)",event="default"\} 1$', text, re.M)
     assert info, text
     assert (info.group(1), int(info.group(2))) in {(w.node, w.pid) for w in supervised.workers}
@@ -326,12 +331,7 @@ def connections_by_node(port: int, expected: int) -> Dict[str, int]:
     """Each node's ``pollhub_connections`` from ``/metrics`` (new connections until both answered), or {}."""
     seen: Dict[str, int] = {}
     for _ in range(REQUESTS):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-        try:
-            conn.request("GET", "/metrics")
-            text = conn.getresponse().read().decode("utf-8")
-        finally:
-            conn.close()
+        text = metrics_text(port)
         node = re.search(r'^pollhub_node_info\{node="(\w+)"', text, re.M)
         count = re.search(r"^pollhub_connections (\d+)$", text, re.M)
         assert node and count, text
