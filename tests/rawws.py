@@ -174,6 +174,24 @@ class RawClient:
                 return received
 
 
+def upgraded_socket(port: int, timeout: float = SOCKET_TIMEOUT, key: str = KEY) -> "tuple[socket.socket, bytes]":
+    """A TCP connection upgraded to WebSocket, then made non-blocking, and the bytes read after the 101's head.
+
+    For clients that read many connections without blocking (the load tests).
+    """
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(upgrade_request(extra={"Host": f"127.0.0.1:{port}", "Sec-WebSocket-Key": key}))
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection during the handshake"
+        buffer += data
+    head, buffer = buffer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.setblocking(False)
+    return sock, buffer
+
+
 def split_frames(buffer: bytes) -> "tuple[list[tuple[int, bytes]], bytes]":
     """The whole unmasked frames at the start of ``buffer`` as ``(opcode, payload)``, and the bytes left over.
 

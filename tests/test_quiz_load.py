@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import selectors
-import socket
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -22,7 +21,7 @@ import pytest
 
 from pollhub import Hub, PollServer
 
-from .rawws import OP_CLOSE, OP_TEXT, mask_frame, split_frames, upgrade_request
+from .rawws import OP_CLOSE, OP_TEXT, mask_frame, split_frames, upgraded_socket
 
 PARTICIPANTS = 1000
 OPTIONS = ["Paris", "Rome", "Oslo", "Lima"]
@@ -52,16 +51,7 @@ class Participant:
 
     def __init__(self, port: int, index: int) -> None:
         self.index = index
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT)
-        self.sock.sendall(upgrade_request(extra={"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}))
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            data = self.sock.recv(65536)
-            assert data, "the server closed the connection during the handshake"
-            self.buffer += data
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        self.sock.setblocking(False)
+        self.sock, self.buffer = upgraded_socket(port, CONNECT_TIMEOUT)
         self.messages: List[Dict[str, Any]] = []
         self.closed = False
         self._frames()
