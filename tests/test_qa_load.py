@@ -22,7 +22,7 @@ import pytest
 
 from pollhub import Hub, PollServer
 
-from .rawws import OP_TEXT, mask_frame, split_frames, upgraded_socket
+from .rawws import OP_TEXT, NonBlockingPeer, mask_frame
 
 PARTICIPANTS = 500
 QUESTIONS = 20
@@ -40,35 +40,15 @@ def client_frame(message: Dict[str, Any]) -> bytes:
     return mask_frame(OP_TEXT, json.dumps(message).encode(), mask=MASK)
 
 
-class Participant:
+class Participant(NonBlockingPeer):
     """One connection: what it was told of each question's upvotes, and the replies to its upvotes and unvotes."""
 
     def __init__(self, port: int) -> None:
-        self.sock, self.buffer = upgraded_socket(port, 10, key=base64.b64encode(os.urandom(16)).decode())
         self.upvotes: Dict[str, int] = {}  # question id -> upvotes, as this participant was last told
         self.replies: List[Dict[str, Any]] = []  # upvoted replies and errors, in order
-        self.closed = False
+        super().__init__(port, 10, key=base64.b64encode(os.urandom(16)).decode())
 
-    def read(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            self.closed = True
-            return
-        self.buffer += data
-        self._frames()
-
-    def _frames(self) -> None:
-        frames, self.buffer = split_frames(self.buffer)
-        for opcode, payload in frames:
-            if opcode == 0x1:
-                self._message(json.loads(payload))
-            elif opcode == 0x8:
-                self.closed = True
-
-    def _message(self, message: Dict[str, Any]) -> None:
+    def on_message(self, message: Dict[str, Any]) -> None:
         kind = message["type"]
         if kind == "welcome":
             self.upvotes = {q["id"]: q["upvotes"] for q in message["qa"]["questions"]}

@@ -21,7 +21,7 @@ import pytest
 
 from pollhub import Hub, PollServer
 
-from .rawws import OP_CLOSE, OP_TEXT, mask_frame, split_frames, upgraded_socket
+from .rawws import OP_TEXT, NonBlockingPeer, mask_frame
 
 PARTICIPANTS = 1000
 OPTIONS = ["Paris", "Rome", "Oslo", "Lima"]
@@ -46,15 +46,14 @@ def text_frame(message: Dict[str, Any]) -> bytes:
     return mask_frame(OP_TEXT, json.dumps(message).encode())
 
 
-class Participant:
+class Participant(NonBlockingPeer):
     """One non-blocking connection: every message it was sent, and the replies by type."""
 
     def __init__(self, port: int, index: int) -> None:
         self.index = index
-        self.sock, self.buffer = upgraded_socket(port, CONNECT_TIMEOUT)
         self.messages: List[Dict[str, Any]] = []
-        self.closed = False
-        self._frames()
+        super().__init__(port, CONNECT_TIMEOUT)
+        self.read_buffered()
 
     def send(self, *messages: Dict[str, Any]) -> None:
         self.sock.setblocking(True)
@@ -63,24 +62,8 @@ class Participant:
         finally:
             self.sock.setblocking(False)
 
-    def read(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            self.closed = True
-            return
-        self.buffer += data
-        self._frames()
-
-    def _frames(self) -> None:
-        frames, self.buffer = split_frames(self.buffer)
-        for opcode, payload in frames:
-            if opcode == OP_TEXT:
-                self.messages.append(json.loads(payload))
-            elif opcode == OP_CLOSE:
-                self.closed = True
+    def on_message(self, message: Dict[str, Any]) -> None:
+        self.messages.append(message)
 
     def of_type(self, kind: str) -> List[Dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]
