@@ -5,6 +5,7 @@ Every test ends with no pollhub thread left running (see ``no_thread_leaks``).
 
 from __future__ import annotations
 
+import http.client
 import json
 import queue
 import re
@@ -37,6 +38,16 @@ def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, interv
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout} s: {predicate}")
         time.sleep(interval)
+
+
+def metrics(port: int) -> str:
+    """The text of a server's ``GET /metrics``."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/metrics")
+        return conn.getresponse().read().decode("utf-8")
+    finally:
+        conn.close()
 
 
 class Recorder(Client):

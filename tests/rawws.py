@@ -174,6 +174,59 @@ class RawClient:
                 return received
 
 
+def upgraded_socket(port: int, timeout: float = SOCKET_TIMEOUT, key: str = KEY) -> "tuple[socket.socket, bytes]":
+    """A TCP connection upgraded to WebSocket, then made non-blocking, and the bytes read after the 101's head.
+
+    For clients that read many connections without blocking (the load tests).
+    """
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(upgrade_request(extra={"Host": f"127.0.0.1:{port}", "Sec-WebSocket-Key": key}))
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection during the handshake"
+        buffer += data
+    head, buffer = buffer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.setblocking(False)
+    return sock, buffer
+
+
+class NonBlockingPeer:
+    """An upgraded non-blocking connection, for clients that read many at once (the load tests).
+
+    :meth:`read` takes what has arrived and hands each whole text message, decoded, to :meth:`on_message`;
+    ``closed`` is set at a close frame or the end of the stream.
+    """
+
+    def __init__(self, port: int, timeout: float = SOCKET_TIMEOUT, key: str = KEY) -> None:
+        self.sock, self.buffer = upgraded_socket(port, timeout, key)
+        self.closed = False
+
+    def on_message(self, message: Dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def read(self) -> None:
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return
+        if not data:
+            self.closed = True
+            return
+        self.buffer += data
+        self.read_buffered()
+
+    def read_buffered(self) -> None:
+        """Hand over the whole messages already in the buffer."""
+        frames, self.buffer = split_frames(self.buffer)
+        for opcode, payload in frames:
+            if opcode == OP_TEXT:
+                self.on_message(json.loads(payload))
+            elif opcode == OP_CLOSE:
+                self.closed = True
+
+
 def split_frames(buffer: bytes) -> "tuple[list[tuple[int, bytes]], bytes]":
     """The whole unmasked frames at the start of ``buffer`` as ``(opcode, payload)``, and the bytes left over.
 

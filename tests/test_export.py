@@ -66,6 +66,20 @@ def request(
         conn.close()
 
 
+def exported(served: PollServer, hub: Hub, saved: Path) -> Tuple[str, str]:
+    """The server's ``/export.csv`` and ``/export.json`` as text, checked equal to ``pollhub export``'s once both are stopped."""
+    status, _, csv_body = request(served, "/export.csv")
+    assert status == 200
+    status, _, json_body = request(served, "/export.json")
+    assert status == 200
+    served.stop()
+    hub.stop()
+    csv_text, json_text = csv_body.decode("utf-8"), json_body.decode("utf-8")
+    assert csv_text == cli_export(saved)
+    assert json.loads(json_text) == json.loads(cli_export(saved, "--format", "json"))
+    return csv_text, json_text
+
+
 def words_voting(hub: Hub, answers: List[str]) -> None:
     """A words poll ``words`` where voter ``v<i>`` gives ``answers[i]``."""
     hub.create_poll("Words?", kind=WORDS)
@@ -226,16 +240,9 @@ def check_exported_questions(csv_text: str, document: Dict[str, Any], hub_questi
 def test_questions_through_the_server_and_pollhub_export(saved: Path, hub_db: Hub, served: PollServer) -> None:
     asked_in(hub_db)
     hub_questions = hub_db.questions()
-    status, _, csv_body = request(served, "/export.csv")
-    assert status == 200
-    status, _, json_body = request(served, "/export.json")
-    assert status == 200
-    served.stop()
-    hub_db.stop()
+    csv_body, json_body = exported(served, hub_db, saved)
 
-    check_exported_questions(csv_body.decode("utf-8"), json.loads(json_body), hub_questions)
-    assert csv_body.decode("utf-8") == cli_export(saved)
-    assert json.loads(json_body) == json.loads(cli_export(saved, "--format", "json"))
+    check_exported_questions(csv_body, json.loads(json_body), hub_questions)
     # One poll's results only: no questions.
     assert json.loads(cli_export(saved, "--poll", "lunch", "--format", "json"))["questions"] == []
     assert [] not in rows_of(cli_export(saved, "--poll", "lunch"))
@@ -366,16 +373,9 @@ def test_server_csv_and_json_equal_the_cli_export(saved: Path, hub_db: Hub, serv
     hub.create_poll("=Lunch?", ["+Pizza", "Salad"], "multiple")
     hub.vote("lunch", ["pizza", "salad"], voter="ann")
     hub.set_current("rate-it")
-    status, _, csv_body = request(served, "/export.csv")
-    assert status == 200
-    status, _, json_body = request(served, "/export.json")
-    assert status == 200
-    served.stop()
-    hub.stop()
+    csv_body, json_body = exported(served, hub, saved)
 
-    assert csv_body.decode("utf-8") == cli_export(saved)
-    assert json.loads(json_body) == json.loads(cli_export(saved, "--format", "json"))
-    rows = rows_of(csv_body.decode("utf-8"))
+    rows = rows_of(csv_body)
     assert ["words", "Words?", "words", "true", "'-2", "'-2", "1", "9"] in rows
     assert ["rate-it", "Rate it", "scale", "true", "-2", "-2", "1", "2"] in rows
     assert ["lunch", "'=Lunch?", "multiple", "true", "pizza", "'+Pizza", "1", "1"] in rows
@@ -587,19 +587,12 @@ def test_quizzes_through_the_server_and_pollhub_export(saved: Path, hub_db: Hub,
     hub_db.close_poll(capital)
     hub_db.reveal_answer(capital)
     board = hub_db.leaderboard()
-    status, _, csv_body = request(served, "/export.csv")
-    assert status == 200
-    status, _, json_body = request(served, "/export.json")
-    assert status == 200
-    served.stop()
-    hub_db.stop()
+    csv_body, json_body = exported(served, hub_db, saved)
 
     document = json.loads(json_body)
     assert document["leaderboard"] == board and [e["nickname"] for e in board] == ["Ann", "Bob", "Cid"]
     answers = document["polls"][0]["answers"]
     assert [(a["nickname"], a["options"], a["correct"]) for a in answers] == [("Ann", ["paris"], True), ("Bob", ["rome"], False)]
     assert 500 <= answers[0]["points"] <= 1000 and answers[1]["points"] == 0
-    assert not any(voter in json_body.decode() or voter in csv_body.decode() for voter in SECRET_VOTERS)
-    assert csv_body.decode("utf-8") == cli_export(saved)
-    assert json.loads(json_body) == json.loads(cli_export(saved, "--format", "json"))
+    assert not any(voter in json_body or voter in csv_body for voter in SECRET_VOTERS)
     assert json.loads(cli_export(saved, "--poll", capital, "--format", "json"))["leaderboard"] == []  # one poll: its results only

@@ -7,6 +7,7 @@ countdowns, poll order, hidden answers; each also across a restart.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import random
@@ -321,24 +322,28 @@ def test_a_countdown_that_ended_while_stopped_closes_at_start(tmp_path: Path) ->
         assert hub.poll(poll.id).closes_in is None
 
 
+@contextlib.contextmanager
+def pollhub_process(*args: str) -> Iterator[Tuple[Process, str]]:
+    """``python -m pollhub ARGS`` and the URL it listens on; killed at the end if still running."""
+    server = Process.pollhub(*args)
+    try:
+        yield server, server.expect(r"listening on (ws://\S+)").group(1)
+    finally:
+        server.kill()
+
+
 def test_kinds_survive_sigkill(tmp_path: Path) -> None:
     """python -m pollhub with a words poll, votes acknowledged, kill -9, restart: all there."""
     db = tmp_path / "kill.db"
     args = ["--host", "127.0.0.1", "--port", "0", "--db", str(db), "--token", "tok", "--question", "Words?", "--kind", "words",
             "--max-answers", "2", "--results", "hidden", "--changes", "locked"]  # fmt: skip
-    server = Process.pollhub(*args)
-    try:
-        url = server.expect(r"listening on (ws://\S+)").group(1)
+    with pollhub_process(*args) as (server, url):
         with PollClient(url, voter="ann", timeout=TIMEOUT) as client:
             assert client.poll().visible is False
             assert client.vote(["Blue", "Green"]) == ["Blue", "Green"]
         server.proc.kill()
         server.proc.wait(TIMEOUT)
-    finally:
-        server.kill()
-    server = Process.pollhub(*args)
-    try:
-        url = server.expect(r"listening on (ws://\S+)").group(1)
+    with pollhub_process(*args) as (server, url):
         with PollClient(url, voter="ann", token="tok", timeout=TIMEOUT) as client:
             assert client.poll().visible is True  # a presenter
             assert client.results() == {"Blue": 1, "Green": 1}
@@ -346,8 +351,6 @@ def test_kinds_survive_sigkill(tmp_path: Path) -> None:
             with pytest.raises(VoteLocked):
                 client.vote("Red")
         server.stop()
-    finally:
-        server.kill()
 
 
 # Over WebSocket -------------------------------------------------------------------------
@@ -800,9 +803,7 @@ def test_acknowledged_open_answers_survive_sigkill(tmp_path: Path) -> None:
     db = tmp_path / "kill.db"
     args = ["--host", "127.0.0.1", "--port", "0", "--db", str(db), "--token", "tok", "--question", "Ideas?",
             "--kind", "open", "--max-answers", "2"]  # fmt: skip
-    server = Process.pollhub(*args)
-    try:
-        url = server.expect(r"listening on (ws://\S+)").group(1)
+    with pollhub_process(*args) as (server, url):
         with PollClient(url, voter="ann", token="tok", timeout=TIMEOUT) as client:
             assert client.vote(["Blue  sky", "Green"]) == ["Blue sky", "Green"]
         with PollClient(url, token="tok", timeout=TIMEOUT) as client:  # its welcome holds the answers
@@ -810,16 +811,10 @@ def test_acknowledged_open_answers_survive_sigkill(tmp_path: Path) -> None:
         assert [a.text for a in sent] == ["Green", "Blue sky"]
         server.proc.kill()
         server.proc.wait(TIMEOUT)
-    finally:
-        server.kill()
-    server = Process.pollhub(*args)
-    try:
-        url = server.expect(r"listening on (ws://\S+)").group(1)
+    with pollhub_process(*args) as (server, url):
         with PollClient(url, voter="ann", token="tok", timeout=TIMEOUT) as client:
             assert client.poll().answers == sent and client.poll().settings.max_answers == 2
         server.stop()
-    finally:
-        server.kill()
 
 
 def test_open_polls_over_websocket(hub: Hub, raw: Callable[..., Tuple[websocket.WebSocket, Dict[str, Any]]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import re
@@ -24,7 +23,7 @@ from pollhub.errors import (
 from pollhub.protocol import Ask, Highlight, QASettings, QuestionAction, Upvote, parse
 from pollhub.qa import MAX_QUESTION_TEXT, QUESTION_WINDOW, QUESTIONS_PER_WINDOW, QandA
 
-from .conftest import TIMEOUT, Peer, Recorder
+from .conftest import TIMEOUT, Peer, Recorder, metrics
 
 NOW = 1_800_000_000.0
 
@@ -382,12 +381,7 @@ def test_metrics_count_questions_and_upvotes(server: PollServer, peers: Any) -> 
     bob.send({"type": "upvote", "question": "q1"}, "upvoted")
     bob.send({"type": "unvote", "question": "q1"}, "upvoted")
     bob.send({"type": "upvote", "question": "q1"}, "upvoted")
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode("utf-8")
-    finally:
-        conn.close()
+    text = metrics(server.port)
     assert "\npollhub_questions_asked_total 1\n" in text
     assert "\npollhub_upvotes_total 3\n" in text
 

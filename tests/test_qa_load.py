@@ -15,8 +15,6 @@ import base64
 import json
 import os
 import selectors
-import socket
-import struct
 import time
 from typing import Any, Dict, Iterator, List
 
@@ -24,7 +22,7 @@ import pytest
 
 from pollhub import Hub, PollServer
 
-from .rawws import split_frames
+from .rawws import OP_TEXT, NonBlockingPeer, mask_frame
 
 PARTICIPANTS = 500
 QUESTIONS = 20
@@ -38,58 +36,19 @@ def unvotes(participant: int, question: int) -> bool:
 
 
 def client_frame(message: Dict[str, Any]) -> bytes:
-    """A masked text frame (payloads here stay under 126 bytes)."""
-    payload = json.dumps(message).encode()
-    assert len(payload) < 126
-    key = (MASK * (len(payload) // 4 + 1))[: len(payload)]
-    masked = bytes(a ^ b for a, b in zip(payload, key))
-    return struct.pack("!BB", 0x81, 0x80 | len(payload)) + MASK + masked
+    """A masked text frame."""
+    return mask_frame(OP_TEXT, json.dumps(message).encode(), mask=MASK)
 
 
-class Participant:
+class Participant(NonBlockingPeer):
     """One connection: what it was told of each question's upvotes, and the replies to its upvotes and unvotes."""
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            data = self.sock.recv(65536)
-            assert data, "the server closed the connection during the handshake"
-            self.buffer += data
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        self.sock.setblocking(False)
         self.upvotes: Dict[str, int] = {}  # question id -> upvotes, as this participant was last told
         self.replies: List[Dict[str, Any]] = []  # upvoted replies and errors, in order
-        self.closed = False
+        super().__init__(port, 10, key=base64.b64encode(os.urandom(16)).decode())
 
-    def read(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            self.closed = True
-            return
-        self.buffer += data
-        self._frames()
-
-    def _frames(self) -> None:
-        frames, self.buffer = split_frames(self.buffer)
-        for opcode, payload in frames:
-            if opcode == 0x1:
-                self._message(json.loads(payload))
-            elif opcode == 0x8:
-                self.closed = True
-
-    def _message(self, message: Dict[str, Any]) -> None:
+    def on_message(self, message: Dict[str, Any]) -> None:
         kind = message["type"]
         if kind == "welcome":
             self.upvotes = {q["id"]: q["upvotes"] for q in message["qa"]["questions"]}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import selectors
-import socket
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -22,7 +21,7 @@ import pytest
 
 from pollhub import Hub, PollServer
 
-from .rawws import OP_CLOSE, OP_TEXT, mask_frame, split_frames, upgrade_request
+from .rawws import OP_TEXT, NonBlockingPeer, mask_frame
 
 PARTICIPANTS = 1000
 OPTIONS = ["Paris", "Rome", "Oslo", "Lima"]
@@ -47,24 +46,14 @@ def text_frame(message: Dict[str, Any]) -> bytes:
     return mask_frame(OP_TEXT, json.dumps(message).encode())
 
 
-class Participant:
+class Participant(NonBlockingPeer):
     """One non-blocking connection: every message it was sent, and the replies by type."""
 
     def __init__(self, port: int, index: int) -> None:
         self.index = index
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT)
-        self.sock.sendall(upgrade_request(extra={"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}))
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            data = self.sock.recv(65536)
-            assert data, "the server closed the connection during the handshake"
-            self.buffer += data
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        self.sock.setblocking(False)
         self.messages: List[Dict[str, Any]] = []
-        self.closed = False
-        self._frames()
+        super().__init__(port, CONNECT_TIMEOUT)
+        self.read_buffered()
 
     def send(self, *messages: Dict[str, Any]) -> None:
         self.sock.setblocking(True)
@@ -73,24 +62,8 @@ class Participant:
         finally:
             self.sock.setblocking(False)
 
-    def read(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            self.closed = True
-            return
-        self.buffer += data
-        self._frames()
-
-    def _frames(self) -> None:
-        frames, self.buffer = split_frames(self.buffer)
-        for opcode, payload in frames:
-            if opcode == OP_TEXT:
-                self.messages.append(json.loads(payload))
-            elif opcode == OP_CLOSE:
-                self.closed = True
+    def on_message(self, message: Dict[str, Any]) -> None:
+        self.messages.append(message)
 
     def of_type(self, kind: str) -> List[Dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]

@@ -21,7 +21,7 @@ import websocket
 
 from pollhub import COUNTER, Forbidden, Hub, PollClient, PollClosed, PollServer, protocol
 
-from .conftest import TIMEOUT, pollhub_threads, wait_until
+from .conftest import TIMEOUT, metrics, pollhub_threads, wait_until
 
 Message = Dict[str, Any]
 REPLY_TYPES = {"hello", "voted", "ok", "error"}  # direct replies; everything else is a broadcast
@@ -625,12 +625,7 @@ def test_the_join_urls_host_is_a_known_name_and_others_are_misdirected(hub: Hub)
 
 
 def test_metrics_list_the_connection_layers_counters(server: PollServer) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode("utf-8")
-    finally:
-        conn.close()
+    text = metrics(server.port)
     for name in (
         "pollhub_handshakes_in_progress",
         "pollhub_connections_shed_total",
@@ -647,12 +642,7 @@ def test_metrics_name_the_node_its_process_and_its_event() -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
     with Hub(event="hall-a") as hub, PollServer(hub, port=0) as server:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
-        try:
-            conn.request("GET", "/metrics")
-            text = conn.getresponse().read().decode("utf-8")
-        finally:
-            conn.close()
+        text = metrics(server.port)
     families = {family.name: family for family in text_string_to_metric_families(text)}
     info = families["pollhub_node_info"]
     assert info.type == "gauge"
