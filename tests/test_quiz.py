@@ -252,6 +252,9 @@ def test_the_correct_answer_reaches_participants_only_when_revealed(peers: Any) 
     assert voted["options"] == ["paris"]
     promoted = peers(token="secret")  # a presenter who joined mid-question learns the answer with its hello
     host.send({"type": "close_poll", "poll": poll}, "ok")
+    for participant in (ann, late):  # read on to the close: it too must not carry the answer
+        while participant.next("poll")["poll"]["open"]:
+            pass
     for participant in (ann, late):  # each was sent the question at least once, with no correct answer in it
         sent = [p for p in polls_in(participant.seen) if p["id"] == poll]
         assert sent and all("correct" not in p for p in sent), "correct leaked before the reveal"

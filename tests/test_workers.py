@@ -26,7 +26,7 @@ from pollhub import workers
 from pollhub.signals import StopRequest
 from pollhub.workers import Supervisor, reserve_port
 
-from .conftest import TIMEOUT, wait_until
+from .conftest import TIMEOUT, metrics, wait_until
 from .processes import Process
 
 if TYPE_CHECKING:
@@ -44,16 +44,6 @@ def healthz(port: int) -> Tuple[int, str, str]:
         conn.request("GET", "/healthz")
         reply = conn.getresponse()
         return reply.status, reply.getheader("X-Pollhub-Node") or "", reply.read().decode("ascii")
-    finally:
-        conn.close()
-
-
-def metrics_text(port: int) -> str:
-    """One ``GET /metrics`` on a new connection: the text of whichever worker answered."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", "/metrics")
-        return conn.getresponse().read().decode("utf-8")
     finally:
         conn.close()
 
@@ -186,7 +176,7 @@ def test_supervised_workers_share_the_port_the_token_and_say_which_node_answers(
     nodes = {w.node for w in supervised.workers}
     assert len(nodes) == 2 and None not in nodes
     assert nodes_seen(supervised.port) == nodes
-    text = metrics_text(supervised.port)
+    text = metrics(supervised.port)
     info = re.search(r'^pollhub_node_info\{node="(\w+)",pid="(\d+)",event="default"\} 1$', text, re.M)
     assert info, text
     assert (info.group(1), int(info.group(2))) in {(w.node, w.pid) for w in supervised.workers}
@@ -331,7 +321,7 @@ def connections_by_node(port: int, expected: int) -> Dict[str, int]:
     """Each node's ``pollhub_connections`` from ``/metrics`` (new connections until both answered), or {}."""
     seen: Dict[str, int] = {}
     for _ in range(REQUESTS):
-        text = metrics_text(port)
+        text = metrics(port)
         node = re.search(r'^pollhub_node_info\{node="(\w+)"', text, re.M)
         count = re.search(r"^pollhub_connections (\d+)$", text, re.M)
         assert node and count, text
