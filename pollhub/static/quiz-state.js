@@ -25,6 +25,8 @@
  * (the direct reply to a vote), "score", "leaderboard" and "qa" (the stage).
  */
 
+import { without } from "./state.js";
+
 export const QUIZ_KIND = "quiz";
 export const NICKNAME_LENGTH = Object.freeze([2, 20]); // characters in a nickname, fewest and most
 export const TIME_LIMIT = Object.freeze([5, 300]); // seconds a question runs, shortest and longest
@@ -86,13 +88,6 @@ function entries(list) {
 function readMe(me) {
   if (!me || typeof me !== "object" || !isName(me.nickname)) return null;
   return { nickname: me.nickname, total: typeof me.total === "number" ? me.total : 0, rank: typeof me.rank === "number" ? me.rank : null, of: typeof me.of === "number" ? me.of : null };
-}
-
-function without(object, key) {
-  if (!(key in object)) return object;
-  const copy = Object.assign({}, object);
-  delete copy[key];
-  return copy;
 }
 
 /* An answer as a vote or a choice gives it: an option id, or a list of ids. */

@@ -51,7 +51,8 @@ function receivePoll(poll, now) {
   return Object.assign({}, poll, { closesAt: poll.open && typeof poll.closes_in === "number" ? now + poll.closes_in * 1000 : null });
 }
 
-function without(object, key) {
+/* The object without `key` (the same object when it has none). */
+export function without(object, key) {
   if (!(key in object)) return object;
   const copy = Object.assign({}, object);
   delete copy[key];
