@@ -184,11 +184,7 @@ export function reduce(state, message, now = 0) {
         if (isVisible(poll) && message.seq <= held) return state;
         seq = new Map(state.seq).set(poll.id, Math.max(message.seq, held));
       }
-      const fresh = Object.assign({}, poll, { counts: message.counts, total: message.total, visible: true });
-      if (message.voters !== undefined) fresh.voters = message.voters;
-      if (message.mean !== undefined) fresh.mean = message.mean;
-      if (message.answers !== undefined) fresh.answers = message.answers;
-      if (message.positions !== undefined) fresh.positions = message.positions;
+      const fresh = Object.assign({}, poll, countsOf(message), { visible: true });
       const next = Object.assign({}, state, { polls: new Map(state.polls).set(poll.id, fresh), seq });
       return noVoters(message) ? forget(next, poll.id) : next;
     }
