@@ -26,6 +26,7 @@
  */
 
 import { without } from "./state.js";
+import { cleanText, hasVisible } from "./qa-state.js";
 
 export const QUIZ_KIND = "quiz";
 export const NICKNAME_LENGTH = Object.freeze([2, 20]); // characters in a nickname, fewest and most
@@ -341,25 +342,18 @@ export function pointsText(n) {
 
 // Nicknames -----------------------------------------------------------------------------
 
-const FORMAT = /\p{Cf}/gu; // format characters: zero-width spaces and joiners, soft hyphens, bidi controls
-const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
-
-/* A nickname as the server keeps it: format characters removed, NFKC, white space collapsed, trimmed. */
-export function cleanNickname(text) {
-  return String(text).replace(FORMAT, "").normalize("NFKC").replace(FORMAT, "").replace(/\s+/gu, " ").trim();
-}
-
-/* What two nicknames are compared by: the clean nickname, lower case. */
+/* What two nicknames are compared by: the nickname cleaned as the server
+   cleans it (qa-state.js's cleanText, as for a question's text), lower case. */
 export function nicknameKey(text) {
-  return cleanNickname(text).toLowerCase();
+  return cleanText(text).toLowerCase();
 }
 
 /* A nickname as typed: {nickname, length, problem}; problem is null,
    "short" (fewer than 2 characters once cleaned, or nothing that shows) or "long". */
 export function checkNickname(text, range = NICKNAME_LENGTH) {
-  const nickname = cleanNickname(text || "");
+  const nickname = cleanText(text || "");
   const length = Array.from(nickname).length;
-  const problem = length < range[0] || !VISIBLE.test(nickname) ? "short" : length > range[1] ? "long" : null;
+  const problem = length < range[0] || !hasVisible(nickname) ? "short" : length > range[1] ? "long" : null;
   return { nickname, length, problem };
 }
 
