@@ -25,6 +25,9 @@
  * (the direct reply to a vote), "score", "leaderboard" and "qa" (the stage).
  */
 
+import { without } from "./state.js";
+import { cleanText, hasVisible } from "./qa-state.js";
+
 export const QUIZ_KIND = "quiz";
 export const NICKNAME_LENGTH = Object.freeze([2, 20]); // characters in a nickname, fewest and most
 export const TIME_LIMIT = Object.freeze([5, 300]); // seconds a question runs, shortest and longest
@@ -86,13 +89,6 @@ function entries(list) {
 function readMe(me) {
   if (!me || typeof me !== "object" || !isName(me.nickname)) return null;
   return { nickname: me.nickname, total: typeof me.total === "number" ? me.total : 0, rank: typeof me.rank === "number" ? me.rank : null, of: typeof me.of === "number" ? me.of : null };
-}
-
-function without(object, key) {
-  if (!(key in object)) return object;
-  const copy = Object.assign({}, object);
-  delete copy[key];
-  return copy;
 }
 
 /* An answer as a vote or a choice gives it: an option id, or a list of ids. */
@@ -346,25 +342,18 @@ export function pointsText(n) {
 
 // Nicknames -----------------------------------------------------------------------------
 
-const FORMAT = /\p{Cf}/gu; // format characters: zero-width spaces and joiners, soft hyphens, bidi controls
-const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
-
-/* A nickname as the server keeps it: format characters removed, NFKC, white space collapsed, trimmed. */
-export function cleanNickname(text) {
-  return String(text).replace(FORMAT, "").normalize("NFKC").replace(FORMAT, "").replace(/\s+/gu, " ").trim();
-}
-
-/* What two nicknames are compared by: the clean nickname, lower case. */
+/* What two nicknames are compared by: the nickname cleaned as the server
+   cleans it (qa-state.js's cleanText, as for a question's text), lower case. */
 export function nicknameKey(text) {
-  return cleanNickname(text).toLowerCase();
+  return cleanText(text).toLowerCase();
 }
 
 /* A nickname as typed: {nickname, length, problem}; problem is null,
    "short" (fewer than 2 characters once cleaned, or nothing that shows) or "long". */
 export function checkNickname(text, range = NICKNAME_LENGTH) {
-  const nickname = cleanNickname(text || "");
+  const nickname = cleanText(text || "");
   const length = Array.from(nickname).length;
-  const problem = length < range[0] || !VISIBLE.test(nickname) ? "short" : length > range[1] ? "long" : null;
+  const problem = length < range[0] || !hasVisible(nickname) ? "short" : length > range[1] ? "long" : null;
   return { nickname, length, problem };
 }
 

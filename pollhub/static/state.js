@@ -51,7 +51,8 @@ function receivePoll(poll, now) {
   return Object.assign({}, poll, { closesAt: poll.open && typeof poll.closes_in === "number" ? now + poll.closes_in * 1000 : null });
 }
 
-function without(object, key) {
+/* The object without `key` (the same object when it has none). */
+export function without(object, key) {
   if (!(key in object)) return object;
   const copy = Object.assign({}, object);
   delete copy[key];
@@ -183,11 +184,7 @@ export function reduce(state, message, now = 0) {
         if (isVisible(poll) && message.seq <= held) return state;
         seq = new Map(state.seq).set(poll.id, Math.max(message.seq, held));
       }
-      const fresh = Object.assign({}, poll, { counts: message.counts, total: message.total, visible: true });
-      if (message.voters !== undefined) fresh.voters = message.voters;
-      if (message.mean !== undefined) fresh.mean = message.mean;
-      if (message.answers !== undefined) fresh.answers = message.answers;
-      if (message.positions !== undefined) fresh.positions = message.positions;
+      const fresh = Object.assign({}, poll, countsOf(message), { visible: true });
       const next = Object.assign({}, state, { polls: new Map(state.polls).set(poll.id, fresh), seq });
       return noVoters(message) ? forget(next, poll.id) : next;
     }
